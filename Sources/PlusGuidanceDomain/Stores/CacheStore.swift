@@ -1,0 +1,98 @@
+import Foundation
+
+/// The seam for the local cache of one signed-in account: everything a user reads offline (R8).
+///
+/// Implementations: ``InMemoryCacheStore`` here, and the SQLite store in
+/// `PlusGuidancePersistence`. Both pass the same conformance suite.
+///
+/// Guarantees every implementation gives:
+/// - ``apply(_:)`` stores a page's changes and its cursor atomically: after a crash the cache
+///   holds either the whole page and its cursor or neither.
+/// - ``replaceAll(with:)`` swaps the whole cache for a fresh snapshot in one step (resync after
+///   "cursor too old"); it never touches the outbox, which lives in its own store.
+/// - Reads see only committed data.
+public protocol CacheStore: Sendable {
+    /// The account this cache belongs to, once known.
+    func account() async throws -> User?
+    func setAccount(_ user: User) async throws
+
+    /// Applies one page of the change feed and advances the cursor, atomically.
+    func apply(_ page: ChangePage) async throws
+    /// Replaces every cached entity by the snapshot in `page` and sets its cursor, atomically.
+    func replaceAll(with page: ChangePage) async throws
+
+    /// The counterparts of the account (a therapist's clients, a client's therapist), by name.
+    func contacts() async throws -> [Contact]
+    /// Records presence seen on the event stream or in a clients listing.
+    func updatePresence(_ presence: [Presence]) async throws
+
+    /// Messages of a conversation, newest first, at most `limit`, strictly older than the message
+    /// `before` when given.
+    func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws
+        -> [Message]
+    func message(_ id: MessageID) async throws -> Message?
+    /// Marks that the server has no older messages for `conversation` than the oldest cached, so
+    /// a UI can tell "this is all" from "older messages not fetched yet".
+    func markHistoryComplete(_ conversation: ConversationID) async throws
+    func isHistoryComplete(_ conversation: ConversationID) async throws -> Bool
+
+    /// All cached offers, newest first.
+    func offers() async throws -> [SessionOffer]
+    func offer(_ id: OfferID) async throws -> SessionOffer?
+
+    func session(_ id: SessionID) async throws -> Session?
+    /// Sessions not ended at `now`, ordered by start (R7).
+    func upcomingSessions(at now: Date) async throws -> [Session]
+
+    func syncState() async throws -> SyncState
+    /// Records the last successful sync time and the server clock offset (the cursor moves only
+    /// with ``apply(_:)`` and ``replaceAll(with:)``).
+    func recordSync(at date: Date, serverClockOffset: TimeInterval) async throws
+}
+
+/// The seam for the outbox: user actions not yet confirmed by the server (R8).
+///
+/// Implementations: ``InMemoryOutboxStore`` here, and the SQLite store in
+/// `PlusGuidancePersistence`, which keeps it apart from the cache so that rebuilding a corrupt
+/// cache never loses an action.
+///
+/// Guarantees every implementation gives:
+/// - ``enqueue(_:)`` is durable when it returns, and idempotent on the entry's key: enqueueing a
+///   key that is already there returns the stored entry unchanged.
+/// - ``entries()`` come in enqueue order (``OutboxEntry/sequence``).
+public protocol OutboxStore: Sendable {
+    /// Adds `entry` with the next sequence number and returns it as stored.
+    func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry
+    func entries() async throws -> [OutboxEntry]
+    func entry(_ key: IdempotencyKey) async throws -> OutboxEntry?
+    /// Stores an entry's new state after a transition. Throws ``DomainError/notFound`` if the key
+    /// is not in the outbox.
+    func update(_ entry: OutboxEntry) async throws
+    /// Removes an entry (confirmed by the server, or discarded by the user).
+    func remove(_ key: IdempotencyKey) async throws
+}
+
+extension OutboxStore {
+    /// Puts every entry a crash left `inFlight` back to `pending`; returns how many.
+    public func recoverInFlight() async throws -> Int {
+        var recovered = 0
+        for var entry in try await entries() where entry.state == .inFlight {
+            entry.recoverAfterCrash()
+            try await update(entry)
+            recovered += 1
+        }
+        return recovered
+    }
+}
+
+extension Array where Element == Message {
+    /// A conversation as the user sees it: `cached` messages from the server merged with the
+    /// `outbox`'s not-yet-confirmed texts (pending or failed), newest first. A message the server
+    /// already confirmed appears once, as sent.
+    public func merging(outbox: [OutboxEntry], in conversation: ConversationID) -> [Message] {
+        let known = Set(map(\.id))
+        let outgoing = outbox.compactMap(\.outgoingMessage)
+            .filter { $0.conversationID == conversation && !known.contains($0.id) }
+        return (self + outgoing).sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+}

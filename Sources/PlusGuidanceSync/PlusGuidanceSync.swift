@@ -1,0 +1,3 @@
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidancePersistence

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "PlusGuidancePersistence", targets: ["PlusGuidancePersistence"]),
         .library(name: "PlusGuidanceNetworking", targets: ["PlusGuidanceNetworking"]),
         .library(name: "PlusGuidanceSync", targets: ["PlusGuidanceSync"]),
+        .library(name: "PlusGuidanceTesting", targets: ["PlusGuidanceTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -28,15 +29,16 @@ let package = Package(
             name: "PlusGuidanceSync",
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
         ),
+        .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain"]),
 
         .testTarget(
             name: "PlusGuidanceDomainTests",
             dependencies: [
                 "PlusGuidanceDomain",
+                "PlusGuidanceTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "PlusGuidancePersistenceTests", dependencies: ["PlusGuidancePersistence"]),
         .testTarget(name: "PlusGuidanceNetworkingTests", dependencies: ["PlusGuidanceNetworking"]),
         .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync"]),
     ],

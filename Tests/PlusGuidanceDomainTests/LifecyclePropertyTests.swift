@@ -123,7 +123,9 @@ import Testing
             }
             // With confirmation required, no session exists without an acceptance.
             if offer.requiresConfirmation {
-                #expect((world.sessions[SessionID(offer: offer.id)] != nil) == world.everAccepted.contains(offer.id), context)
+                #expect(
+                    (world.sessions[SessionID(offer: offer.id)] != nil) == world.everAccepted.contains(offer.id),
+                    context)
             } else {
                 #expect(world.sessions[SessionID(offer: offer.id)] != nil, context)
             }
@@ -169,9 +171,10 @@ import Testing
     }
 
     @Test func theCommandDecoderReachesEveryCommand() {
-        let kinds = Set((0..<4_096).map { n -> String in
-            String(String(describing: Command(n)).prefix { $0 != "(" })
-        })
+        let kinds = Set(
+            (0..<4_096).map { n -> String in
+                String(String(describing: Command(n)).prefix { $0 != "(" })
+            })
         #expect(kinds == ["offer", "accept", "decline", "expire", "stop", "advance"])
     }
 }

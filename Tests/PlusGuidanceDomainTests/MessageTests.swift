@@ -12,10 +12,12 @@ import Testing
         #expect(message.deliveryState == .sent)
 
         #expect(throws: DomainError.notAParticipant) {
-            try Message.text(id: "m", from: Seed.alice.id, to: Seed.bob.id, within: Seed.theoAlice, body: "x", at: Seed.t0)
+            try Message.text(
+                id: "m", from: Seed.alice.id, to: Seed.bob.id, within: Seed.theoAlice, body: "x", at: Seed.t0)
         }
         #expect(throws: DomainError.notAParticipant) {
-            try Message.text(id: "m", from: Seed.carol.id, to: Seed.therapist.id, within: Seed.theoAlice, body: "x", at: Seed.t0)
+            try Message.text(
+                id: "m", from: Seed.carol.id, to: Seed.therapist.id, within: Seed.theoAlice, body: "x", at: Seed.t0)
         }
         #expect(throws: DomainError.notAParticipant) {
             try Message.text(id: "m", from: Seed.therapist.id, to: Seed.carol.id, within: nil, body: "x", at: Seed.t0)

@@ -86,9 +86,12 @@ import Testing
         let elsewhere = OutboxEntry(
             id: "k4",
             action: .sendMessage(
-                try Message.text(id: "msg_k4", from: Seed.bob.id, to: Seed.therapist.id, within: Seed.theoBob, body: "b", at: Seed.t0)),
+                try Message.text(
+                    id: "msg_k4", from: Seed.bob.id, to: Seed.therapist.id, within: Seed.theoBob, body: "b", at: Seed.t0
+                )),
             enqueuedAt: Seed.t0)
-        let merged = [sent, confirmedCopy].merging(outbox: [queued, confirmed, elsewhere], in: Seed.theoAlice.conversationID)
+        let merged = [sent, confirmedCopy].merging(
+            outbox: [queued, confirmed, elsewhere], in: Seed.theoAlice.conversationID)
         #expect(merged.map(\.id) == ["msg_k3", "msg_k2", "msg_server"])
         #expect(merged.map(\.deliveryState) == [.sent, .pending, .sent])
     }

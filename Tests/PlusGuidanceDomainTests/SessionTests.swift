@@ -11,9 +11,14 @@ import Testing
 
     @Test func theCountdownRunsDownTheExpectedDuration() {
         let s = session()
-        #expect(s.countdown(at: Seed.t0) == SessionCountdown(state: .inProgress, remainingSeconds: 3_000, overtimeSeconds: 0, startsInSeconds: 0))
+        #expect(
+            s.countdown(at: Seed.t0)
+                == SessionCountdown(state: .inProgress, remainingSeconds: 3_000, overtimeSeconds: 0, startsInSeconds: 0)
+        )
         #expect(s.countdown(at: Seed.t0 + 2_249.5).remainingSeconds == 751)
-        #expect(s.countdown(at: Seed.t0 + 3_000) == SessionCountdown(state: .inProgress, remainingSeconds: 0, overtimeSeconds: 0, startsInSeconds: 0))
+        #expect(
+            s.countdown(at: Seed.t0 + 3_000)
+                == SessionCountdown(state: .inProgress, remainingSeconds: 0, overtimeSeconds: 0, startsInSeconds: 0))
     }
 
     @Test func atZeroTheSessionGoesOnInOvertime() {

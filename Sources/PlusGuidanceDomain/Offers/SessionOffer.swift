@@ -121,7 +121,9 @@ extension SessionOffer {
     /// - Throws: ``DomainError/notOfferRecipient`` when `actor` is not the offered client,
     ///   ``DomainError/offerExpired`` after the deadline, ``DomainError/offerAlreadyAnswered``
     ///   when accepted or declined before.
-    public mutating func accept(by actor: UserID, at now: Date) throws(DomainError)
+    public mutating func accept(
+        by actor: UserID, at now: Date
+    ) throws(DomainError)
         -> [DomainEffect]
     {
         try checkAnswerable(by: actor, at: now)
@@ -131,7 +133,9 @@ extension SessionOffer {
     /// The client declines (R4): the therapist is told, and no session ever exists.
     ///
     /// - Throws: as ``accept(by:at:)``.
-    public mutating func decline(by actor: UserID, at now: Date) throws(DomainError)
+    public mutating func decline(
+        by actor: UserID, at now: Date
+    ) throws(DomainError)
         -> [DomainEffect]
     {
         try checkAnswerable(by: actor, at: now)

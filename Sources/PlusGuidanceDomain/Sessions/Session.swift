@@ -75,7 +75,9 @@ public struct Session: Identifiable, Hashable, Sendable, Codable {
     /// stays ended. Stopping a session that has not started yet cancels it.
     ///
     /// - Throws: ``DomainError/notSessionTherapist``, ``DomainError/sessionAlreadyEnded``.
-    public mutating func stop(by actor: UserID, at now: Date) throws(DomainError)
+    public mutating func stop(
+        by actor: UserID, at now: Date
+    ) throws(DomainError)
         -> [DomainEffect]
     {
         guard actor == therapistID else { throw .notSessionTherapist }

@@ -28,7 +28,9 @@ public protocol CacheStore: Sendable {
 
     /// Messages of a conversation, newest first, at most `limit`, strictly older than the message
     /// `before` when given.
-    func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws
+    func messages(
+        in conversation: ConversationID, limit: Int, before: MessageID?
+    ) async throws
         -> [Message]
     func message(_ id: MessageID) async throws -> Message?
     /// Marks that the server has no older messages for `conversation` than the oldest cached, so

@@ -1,3 +1,0 @@
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence

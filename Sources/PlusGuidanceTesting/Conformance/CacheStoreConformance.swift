@@ -1,0 +1,191 @@
+import Foundation
+import PlusGuidanceDomain
+
+/// The behaviour every ``CacheStore`` must have, run against the in-memory store and the SQLite
+/// store alike (as matrix-rust-sdk runs one integration suite against each state store).
+public enum CacheStoreConformance {
+    public typealias Check = ConformanceCheck<any CacheStore>
+
+    public static let checks: [Check] = [
+        Check("an empty store holds nothing") { store in
+            try requireEqual(try await store.account(), nil, "account")
+            try requireEqual(try await store.contacts(), [], "contacts")
+            try requireEqual(
+                try await store.messages(in: Fixtures.theoAlice.conversationID, limit: 50, before: nil), [], "messages")
+            try requireEqual(try await store.offers(), [], "offers")
+            try requireEqual(try await store.upcomingSessions(at: Fixtures.epoch), [], "upcoming")
+            try requireEqual(try await store.syncState(), SyncState(), "sync state")
+        },
+        Check("the account round-trips") { store in
+            try await store.setAccount(Fixtures.alice)
+            try requireEqual(try await store.account(), Fixtures.alice, "account")
+            var renamed = Fixtures.alice
+            renamed.name = "Alice B."
+            try await store.setAccount(renamed)
+            try requireEqual(try await store.account(), renamed, "account after update")
+        },
+        Check("a page stores every kind of entity and its cursor") { store in
+            let message = Fixtures.message("m1", body: "Ünïcödé 🙂 and \"quotes\"\nnew line")
+            let offer = Fixtures.offer("o1")
+            let session = Fixtures.session("s1", startsAt: 60)
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .user(Fixtures.therapist), .message(message), .offer(offer), .session(session),
+                    ], cursor: FeedCursor("c1")))
+            try requireEqual(try await store.message("m1"), message, "message")
+            try requireEqual(try await store.offer("o1"), offer, "offer")
+            try requireEqual(try await store.session("s1"), session, "session")
+            try requireEqual(try await store.syncState().cursor, FeedCursor("c1"), "cursor")
+            try requireEqual(try await store.contacts().map(\.user), [Fixtures.therapist], "contacts")
+        },
+        Check("an upsert replaces the entity with the same id") { store in
+            var message = Fixtures.message("m1")
+            message.deliveryState = .pending
+            try await store.apply(ChangePage(changes: [.message(message)], cursor: FeedCursor("c1")))
+            message.deliveryState = .sent
+            message.body = "Edited"
+            var offer = Fixtures.offer("o1")
+            try await store.apply(ChangePage(changes: [.message(message), .offer(offer)], cursor: FeedCursor("c2")))
+            offer.state = .declined
+            offer.closedAt = Fixtures.epoch + 10
+            try await store.apply(ChangePage(changes: [.offer(offer)], cursor: FeedCursor("c3")))
+            try requireEqual(try await store.message("m1"), message, "message")
+            try requireEqual(try await store.offers(), [offer], "offers")
+            try requireEqual(try await store.syncState().cursor, FeedCursor("c3"), "cursor")
+        },
+        Check("deletions remove entities, and unknown deletions are ignored") { store in
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .user(Fixtures.bob), .message(Fixtures.message("m1")), .offer(Fixtures.offer("o1")),
+                        .session(Fixtures.session("s1")),
+                    ], cursor: FeedCursor("c1")))
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .deleted(.user(Fixtures.bob.id)), .deleted(.message("m1")), .deleted(.offer("o1")),
+                        .deleted(.session("s1")), .deleted(.message("never-there")),
+                    ], cursor: FeedCursor("c2")))
+            try requireEqual(try await store.contacts(), [], "contacts")
+            try requireEqual(try await store.message("m1"), nil, "message")
+            try requireEqual(try await store.offer("o1"), nil, "offer")
+            try requireEqual(try await store.session("s1"), nil, "session")
+        },
+        Check("messages come newest first, paged with limit and before") { store in
+            // 120 messages; every pair shares a timestamp, so order falls back to the id.
+            let all = (0..<120).map { i in
+                Fixtures.message(String(format: "m%03d", i), at: TimeInterval(i / 2))
+            }
+            try await store.apply(ChangePage(changes: all.shuffled().map(Change.message), cursor: FeedCursor("c")))
+            let expected = all.reversed().map(\.id)
+            let conversation = Fixtures.theoAlice.conversationID
+            let first = try await store.messages(in: conversation, limit: 50, before: nil)
+            try requireEqual(first.map(\.id), Array(expected[0..<50]), "first page")
+            let second = try await store.messages(in: conversation, limit: 50, before: first.last?.id)
+            try requireEqual(second.map(\.id), Array(expected[50..<100]), "second page")
+            let third = try await store.messages(in: conversation, limit: 50, before: second.last?.id)
+            try requireEqual(third.map(\.id), Array(expected[100..<120]), "last page")
+            try requireEqual(try await store.messages(in: conversation, limit: 0, before: nil), [], "limit 0")
+            try requireEqual(
+                try await store.messages(in: conversation, limit: 5, before: "unknown"), [], "unknown anchor")
+        },
+        Check("messages are scoped to their conversation") { store in
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .message(Fixtures.message("a1")),
+                        .message(Fixtures.message("b1", in: Fixtures.theoBob)),
+                    ], cursor: FeedCursor("c")))
+            try requireEqual(
+                try await store.messages(in: Fixtures.theoAlice.conversationID, limit: 10, before: nil).map(\.id),
+                ["a1"], "alice")
+            try requireEqual(
+                try await store.messages(in: Fixtures.theoBob.conversationID, limit: 10, before: nil).map(\.id), ["b1"],
+                "bob")
+        },
+        Check("dates keep millisecond precision") { store in
+            let message = Fixtures.message("m1", at: 0.123)
+            try await store.apply(ChangePage(changes: [.message(message)], cursor: FeedCursor("c")))
+            try requireEqual(try await store.message("m1")?.createdAt, Fixtures.epoch + 0.123, "createdAt")
+        },
+        Check("upcoming sessions exclude ended ones and are ordered by start") { store in
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .session(Fixtures.session("s_late", startsAt: 900)),
+                        .session(Fixtures.session("s_ended", startsAt: -600, endedAt: -10)),
+                        .session(Fixtures.session("s_overtime", startsAt: -7_200, minutes: 5)),
+                        .session(Fixtures.session("s_now", startsAt: 0)),
+                    ], cursor: FeedCursor("c")))
+            try requireEqual(
+                try await store.upcomingSessions(at: Fixtures.epoch).map(\.id),
+                ["s_overtime", "s_now", "s_late"], "upcoming")
+        },
+        Check("offers come newest first") { store in
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .offer(Fixtures.offer("o_old", at: 0)),
+                        .offer(Fixtures.offer("o_new", at: 100, state: .accepted)),
+                        .offer(Fixtures.offer("o_mid", at: 50, state: .expired)),
+                    ], cursor: FeedCursor("c")))
+            try requireEqual(try await store.offers().map(\.id), ["o_new", "o_mid", "o_old"], "offers")
+            try requireEqual(try await store.offer("o_new")?.sessionID, SessionID(offer: "o_new"), "session id")
+        },
+        Check("contacts exclude the account and carry the presence last seen") { store in
+            try await store.setAccount(Fixtures.therapist)
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .user(Fixtures.therapist), .user(Fixtures.bob), .user(Fixtures.alice),
+                    ], cursor: FeedCursor("c")))
+            var contacts = try await store.contacts()
+            try requireEqual(contacts.map(\.id), [Fixtures.alice.id, Fixtures.bob.id], "contacts by name")
+            try require(contacts.allSatisfy { !$0.presence.isOnline }, "offline until seen")
+            let seen = Presence(userID: Fixtures.alice.id, isOnline: true, lastSeenAt: Fixtures.epoch + 5)
+            try await store.updatePresence([seen])
+            contacts = try await store.contacts()
+            try requireEqual(contacts.first?.presence, seen, "alice's presence")
+            try requireEqual(contacts.last?.presence.isOnline, false, "bob's presence")
+        },
+        Check("replacing all keeps only the snapshot") { store in
+            try await store.setAccount(Fixtures.therapist)
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .user(Fixtures.bob), .message(Fixtures.message("old")), .offer(Fixtures.offer("o_old")),
+                        .session(Fixtures.session("s_old")),
+                    ], cursor: FeedCursor("c1")))
+            try await store.markHistoryComplete(Fixtures.theoAlice.conversationID)
+            try await store.replaceAll(
+                with: ChangePage(
+                    changes: [
+                        .user(Fixtures.alice), .message(Fixtures.message("new")),
+                    ], cursor: FeedCursor("c9")))
+            try requireEqual(try await store.contacts().map(\.id), [Fixtures.alice.id], "contacts")
+            try requireEqual(try await store.message("old"), nil, "old message")
+            try requireEqual(try await store.message("new")?.id, "new", "new message")
+            try requireEqual(try await store.offers(), [], "offers")
+            try requireEqual(try await store.session("s_old"), nil, "session")
+            try requireEqual(try await store.syncState().cursor, FeedCursor("c9"), "cursor")
+            try requireEqual(try await store.account(), Fixtures.therapist, "account")
+            try requireEqual(
+                try await store.isHistoryComplete(Fixtures.theoAlice.conversationID), false, "history watermark")
+        },
+        Check("history completeness is tracked per conversation") { store in
+            try await store.markHistoryComplete(Fixtures.theoAlice.conversationID)
+            try await store.markHistoryComplete(Fixtures.theoAlice.conversationID)
+            try requireEqual(try await store.isHistoryComplete(Fixtures.theoAlice.conversationID), true, "alice")
+            try requireEqual(try await store.isHistoryComplete(Fixtures.theoBob.conversationID), false, "bob")
+        },
+        Check("recording a sync keeps the cursor") { store in
+            try await store.apply(ChangePage(changes: [], cursor: FeedCursor("c7")))
+            try await store.recordSync(at: Fixtures.epoch + 30, serverClockOffset: -3_600.25)
+            try requireEqual(
+                try await store.syncState(),
+                SyncState(cursor: FeedCursor("c7"), lastSyncAt: Fixtures.epoch + 30, serverClockOffset: -3_600.25),
+                "sync state")
+        },
+    ]
+}

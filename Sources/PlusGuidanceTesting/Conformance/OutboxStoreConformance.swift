@@ -1,0 +1,87 @@
+import Foundation
+import PlusGuidanceDomain
+
+/// The behaviour every ``OutboxStore`` must have (R8: nothing the user did is lost or duplicated).
+public enum OutboxStoreConformance {
+    public typealias Check = ConformanceCheck<any OutboxStore>
+
+    public static let checks: [Check] = [
+        Check("entries come in enqueue order with increasing sequence numbers") { store in
+            var sequences: [Int64] = []
+            for key in ["k3", "k1", "k2"] {
+                sequences.append(try await store.enqueue(Fixtures.sendEntry(key)).sequence)
+            }
+            try require(sequences == sequences.sorted() && Set(sequences).count == 3, "sequences \(sequences)")
+            try requireEqual(try await store.entries().map(\.id), ["k3", "k1", "k2"], "order")
+        },
+        Check("enqueue is idempotent on the key") { store in
+            let first = try await store.enqueue(Fixtures.sendEntry("k1", body: "First"))
+            let again = try await store.enqueue(Fixtures.sendEntry("k1", body: "Second"))
+            try requireEqual(again, first, "second enqueue returns the stored entry")
+            try requireEqual(try await store.entries().count, 1, "count")
+            try requireEqual(try await store.entry("k1")?.outgoingMessage?.body, "First", "body kept")
+        },
+        Check("every action kind round-trips") { store in
+            let actions: [OutboxAction] = [
+                .sendMessage(Fixtures.sendEntry("m").outgoingMessage!), .acceptOffer("o1"),
+                .declineOffer("o2"), .stopSession("s1"),
+            ]
+            for (index, action) in actions.enumerated() {
+                _ = try await store.enqueue(
+                    OutboxEntry(id: IdempotencyKey("k\(index)"), action: action, enqueuedAt: Fixtures.epoch + 0.5))
+            }
+            let stored = try await store.entries()
+            try requireEqual(stored.map(\.action), actions, "actions")
+            try requireEqual(stored.map(\.enqueuedAt), Array(repeating: Fixtures.epoch + 0.5, count: 4), "enqueuedAt")
+        },
+        Check("update stores the state after a transition") { store in
+            var entry = try await store.enqueue(Fixtures.sendEntry("k1"))
+            entry.beginAttempt()
+            entry.failTransiently(
+                OutboxFailure(code: "cannot_connect", reason: "refused"), retryAt: Fixtures.epoch + 30)
+            try await store.update(entry)
+            try requireEqual(try await store.entry("k1"), entry, "after transient failure")
+            entry.beginAttempt()
+            entry.failPermanently(OutboxFailure(code: "offer_expired", reason: "Offer has expired"))
+            try await store.update(entry)
+            let stored = try await store.entry("k1")
+            try requireEqual(stored?.state, .failed, "state")
+            try requireEqual(stored?.attempts, 2, "attempts")
+            try requireEqual(stored?.lastError?.code, "offer_expired", "error")
+            try requireEqual(stored?.notBefore, nil, "notBefore")
+        },
+        Check("updating an unknown key throws") { store in
+            try await requireThrows("update of unknown key") {
+                try await store.update(Fixtures.sendEntry("missing"))
+            }
+            try requireEqual(try await store.entries(), [], "entries")
+        },
+        Check("remove deletes only that entry, and an unknown key is a no-op") { store in
+            _ = try await store.enqueue(Fixtures.sendEntry("k1"))
+            _ = try await store.enqueue(Fixtures.sendEntry("k2"))
+            try await store.remove("k1")
+            try await store.remove("never")
+            try requireEqual(try await store.entries().map(\.id), ["k2"], "remaining")
+        },
+        Check("a removed key can be enqueued again as a new entry at the end") { store in
+            let first = try await store.enqueue(Fixtures.sendEntry("k1"))
+            _ = try await store.enqueue(Fixtures.sendEntry("k2"))
+            try await store.remove("k1")
+            let again = try await store.enqueue(Fixtures.sendEntry("k1"))
+            try require(again.sequence > first.sequence, "sequence grows: \(first.sequence) → \(again.sequence)")
+            try requireEqual(try await store.entries().map(\.id), ["k2", "k1"], "order")
+        },
+        Check("entries left in flight are recovered to pending") { store in
+            var a = try await store.enqueue(Fixtures.sendEntry("a"))
+            var b = try await store.enqueue(Fixtures.sendEntry("b"))
+            a.beginAttempt()
+            b.beginAttempt()
+            b.failPermanently(OutboxFailure(code: "x", reason: "y"))
+            try await store.update(a)
+            try await store.update(b)
+            try requireEqual(try await store.recoverInFlight(), 1, "recovered")
+            try requireEqual(try await store.entries().map(\.state), [.pending, .failed], "states")
+            try requireEqual(try await store.entry("a")?.attempts, 1, "attempts kept")
+        },
+    ]
+}

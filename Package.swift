@@ -39,6 +39,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "PlusGuidancePersistenceTests",
+            dependencies: [
+                "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(name: "PlusGuidanceNetworkingTests", dependencies: ["PlusGuidanceNetworking"]),
         .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync"]),
     ],

@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+/// Everything stored on this machine for one signed-in account, in one private folder of the
+/// profile:
+///
+/// ```
+/// <profile>/accounts/<account>/        0700
+///     cache.sqlite (+ -wal, -shm)       0600   server data, rebuilt from the server when corrupt
+///     outbox.sqlite (+ -wal, -shm)      0600   the user's unconfirmed actions, never rebuilt
+///     engine.lock                       0600   held by the one process running the sync engine
+///     cache.sqlite.corrupt-<time>       0600   a corrupt cache moved aside, kept for diagnosis
+/// ```
+///
+/// The cache and the outbox are separate files on purpose: a cache that fails its integrity
+/// check is moved aside and replaced by an empty one (the next sync refills it from the server,
+/// the cursor being gone with it), while the outbox, the only copy of what the user did offline,
+/// is never touched automatically; a corrupt outbox is refused with
+/// ``PersistenceError/corruptOutbox(path:detail:)`` and left in place.
+public final class AccountStorage: Sendable {
+    /// The account's folder.
+    public let folder: String
+    public let cache: SQLiteCacheStore
+    public let outbox: SQLiteOutboxStore
+    /// Where a corrupt cache was moved when this storage was opened; `nil` when the cache was sound.
+    public let movedAsideCache: String?
+
+    public var cachePath: String { folder + "/cache.sqlite" }
+    public var outboxPath: String { folder + "/outbox.sqlite" }
+    public var engineLockPath: String { folder + "/engine.lock" }
+
+    /// Opens the storage of `account` under `profile`, creating it when missing.
+    ///
+    /// - Parameters:
+    ///   - profile: the profile folder (created 0700 when missing).
+    ///   - account: a stable name for the account, such as its user id; characters other than
+    ///     letters, digits, `.`, `-` and `_` are replaced so it is always one safe path component.
+    /// - Throws: ``PersistenceError`` (`newer_schema`, `corrupt_outbox`, permissions), or a GRDB
+    ///   error when SQLite itself fails.
+    public init(profile: String, account: String, now: Date = Date()) throws {
+        let folder = Self.folder(profile: profile, account: account)
+        try SecureFiles.makeFolder(profile)
+        try SecureFiles.makeFolder(profile + "/accounts")
+        try SecureFiles.makeFolder(folder)
+        self.folder = folder
+
+        let outboxPath = folder + "/outbox.sqlite"
+        let outbox: SQLiteOutboxStore
+        do {
+            outbox = try SQLiteOutboxStore(path: outboxPath)
+        } catch  where DatabaseOpener.isCorruption(error) {
+            throw PersistenceError.corruptOutbox(path: outboxPath, detail: "not a readable SQLite database")
+        }
+        if let problem = DatabaseOpener.quickCheck(outbox.database) {
+            throw PersistenceError.corruptOutbox(path: outboxPath, detail: problem)
+        }
+        self.outbox = outbox
+
+        let cachePath = folder + "/cache.sqlite"
+        var movedAside: String?
+        var cache: SQLiteCacheStore?
+        do {
+            let opened = try SQLiteCacheStore(path: cachePath)
+            if DatabaseOpener.quickCheck(opened.database) == nil { cache = opened } else { try opened.database.close() }
+        } catch  where DatabaseOpener.isCorruption(error) {}
+        if cache == nil {
+            movedAside = try Self.moveAside(cachePath, now: now)
+            cache = try SQLiteCacheStore(path: cachePath)
+        }
+        self.cache = cache!
+        self.movedAsideCache = movedAside
+    }
+
+    /// The folder of `account` under `profile`.
+    public static func folder(profile: String, account: String) -> String {
+        let safe = account.unicodeScalars.map { scalar -> String in
+            let allowed =
+                CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar)
+            return allowed ? String(scalar) : "_"
+        }.joined()
+        let name = safe.isEmpty || safe.allSatisfy({ $0 == "." }) ? "_" + safe : safe
+        return profile + "/accounts/" + name
+    }
+
+    private static func moveAside(_ path: String, now: Date) throws -> String {
+        let stamp = Int(now.timeIntervalSince1970)
+        let destination = "\(path).corrupt-\(stamp)"
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try? FileManager.default.removeItem(atPath: destination + suffix)
+            try FileManager.default.moveItem(atPath: path + suffix, toPath: destination + suffix)
+        }
+        return destination
+    }
+
+    /// Takes the account's engine lock; see ``EngineLock``.
+    public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }
+
+    /// Closes the databases and removes every file of the account (sign-out). The stores fail
+    /// every call afterwards.
+    public func wipe() throws {
+        // close() refuses while an observation still holds a statement; the files are removed
+        // either way, and on Linux open descriptors to unlinked files are harmless.
+        try? cache.database.close()
+        try? outbox.database.close()
+        if FileManager.default.fileExists(atPath: folder) {
+            try FileManager.default.removeItem(atPath: folder)
+        }
+    }
+}

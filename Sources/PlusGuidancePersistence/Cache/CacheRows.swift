@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+// Row mapping by column position: the select lists below and the decoders must stay in step.
+
+enum CacheRows {
+    static let messageColumns =
+        "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState"
+    static let offerColumns =
+        "id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID"
+    static let sessionColumns =
+        "id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy"
+
+    static func date(_ value: Double?) -> Date? { value.map(Date.init(timeIntervalSinceReferenceDate:)) }
+
+    static func decode<T: RawRepresentable>(_ type: T.Type, _ raw: String, table: String, column: String) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: raw) else { throw PersistenceError.undecodable(table, column: column) }
+        return value
+    }
+
+    static func message(_ row: Row) throws -> Message {
+        let conversationRaw: String = row[1]
+        guard let conversation = ConversationID(rawValue: conversationRaw) else {
+            throw PersistenceError.undecodable("message", column: "conversationID")
+        }
+        let id: String = row[0]
+        let sender: String = row[2]
+        let recipient: String = row[3]
+        let body: String = row[5]
+        let createdAt: Double = row[6]
+        let offerID: String? = row[7]
+        let sessionID: String? = row[8]
+        return Message(
+            id: MessageID(rawValue: id), conversationID: conversation, senderID: UserID(rawValue: sender),
+            recipientID: UserID(rawValue: recipient),
+            kind: try decode(MessageKind.self, row[4], table: "message", column: "kind"), body: body,
+            createdAt: Date(timeIntervalSinceReferenceDate: createdAt), offerID: offerID.map { OfferID(rawValue: $0) },
+            sessionID: sessionID.map { SessionID(rawValue: $0) },
+            deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"))
+    }
+
+    static func messageArguments(_ m: Message) -> StatementArguments {
+        [
+            m.id.rawValue, m.conversationID.rawValue, m.senderID.rawValue, m.recipientID.rawValue, m.kind.rawValue,
+            m.body, m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
+            m.deliveryState.rawValue,
+        ]
+    }
+
+    static func offer(_ row: Row) throws -> SessionOffer {
+        SessionOffer(
+            id: OfferID(rawValue: row[0]), therapistID: UserID(rawValue: row[1]), clientID: UserID(rawValue: row[2]),
+            type: try decode(SessionType.self, row[3], table: "offer", column: "type"), startsAt: date(row[4]),
+            durationMinutes: row[5], requiresConfirmation: row[6],
+            state: try decode(SessionOffer.State.self, row[7], table: "offer", column: "state"),
+            createdAt: Date(timeIntervalSinceReferenceDate: row[8]),
+            expiresAt: Date(timeIntervalSinceReferenceDate: row[9]),
+            closedAt: date(row[10]), sessionID: (row[11] as String?).map { SessionID(rawValue: $0) })
+    }
+
+    static func offerArguments(_ o: SessionOffer) -> StatementArguments {
+        [
+            o.id.rawValue, o.therapistID.rawValue, o.clientID.rawValue, o.type.rawValue,
+            o.startsAt?.timeIntervalSinceReferenceDate, o.durationMinutes, o.requiresConfirmation, o.state.rawValue,
+            o.createdAt.timeIntervalSinceReferenceDate, o.expiresAt.timeIntervalSinceReferenceDate,
+            o.closedAt?.timeIntervalSinceReferenceDate,
+            o.sessionID?.rawValue,
+        ]
+    }
+
+    static func session(_ row: Row) throws -> Session {
+        Session(
+            id: SessionID(rawValue: row[0]), offerID: OfferID(rawValue: row[1]), therapistID: UserID(rawValue: row[2]),
+            clientID: UserID(rawValue: row[3]),
+            type: try decode(SessionType.self, row[4], table: "session", column: "type"),
+            startsAt: Date(timeIntervalSinceReferenceDate: row[5]), durationMinutes: row[6], endedAt: date(row[7]),
+            endedBy: (row[8] as String?).map { UserID(rawValue: $0) })
+    }
+
+    static func sessionArguments(_ s: Session) -> StatementArguments {
+        [
+            s.id.rawValue, s.offerID.rawValue, s.therapistID.rawValue, s.clientID.rawValue, s.type.rawValue,
+            s.startsAt.timeIntervalSinceReferenceDate, s.durationMinutes, s.endedAt?.timeIntervalSinceReferenceDate,
+            s.endedBy?.rawValue,
+        ]
+    }
+
+    static func user(_ row: Row, offset: Int = 0) throws -> User {
+        User(
+            id: UserID(rawValue: row[offset]), email: row[offset + 1], name: row[offset + 2],
+            role: try decode(Role.self, row[offset + 3], table: "user", column: "role"))
+    }
+
+    /// `INSERT … ON CONFLICT DO UPDATE` for `table` with `columns`, the first being the key.
+    static func upsertSQL(_ table: String, _ columns: String) -> String {
+        let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        let updates = names.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return
+            "INSERT INTO \(table) (\(columns)) VALUES (\(placeholders)) ON CONFLICT(\(names[0])) DO UPDATE SET \(updates)"
+    }
+
+    static let upsertMessage = upsertSQL("message", messageColumns)
+    static let upsertOffer = upsertSQL("offer", offerColumns)
+    static let upsertSession = upsertSQL("session", sessionColumns)
+    static let upsertUser = upsertSQL("user", "id, email, name, role")
+}

@@ -1,0 +1,50 @@
+import GRDB
+
+/// Times are stored as REAL seconds since 2001-01-01 UTC (`Date.timeIntervalSinceReferenceDate`),
+/// the representation `Date` itself uses, so every value round-trips exactly.
+///
+/// The cache's numbered migrations. Each runs in its own transaction; a database that has a
+/// migration this list does not know was written by a newer version and is refused.
+enum CacheSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("0001-initial") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE account (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        id TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL);
+                    CREATE TABLE user (
+                        id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL);
+                    CREATE TABLE presence (
+                        userID TEXT PRIMARY KEY, online INTEGER NOT NULL, lastSeenAt REAL);
+                    CREATE TABLE message (
+                        id TEXT PRIMARY KEY,
+                        conversationID TEXT NOT NULL, senderID TEXT NOT NULL, recipientID TEXT NOT NULL,
+                        kind TEXT NOT NULL, body TEXT NOT NULL, createdAt REAL NOT NULL,
+                        offerID TEXT, sessionID TEXT, deliveryState TEXT NOT NULL);
+                    CREATE INDEX message_by_conversation ON message (conversationID, createdAt, id);
+                    CREATE TABLE offer (
+                        id TEXT PRIMARY KEY, therapistID TEXT NOT NULL, clientID TEXT NOT NULL,
+                        type TEXT NOT NULL, startsAt REAL, durationMinutes INTEGER NOT NULL,
+                        requiresConfirmation INTEGER NOT NULL, state TEXT NOT NULL,
+                        createdAt REAL NOT NULL, expiresAt REAL NOT NULL, closedAt REAL, sessionID TEXT);
+                    CREATE INDEX offer_by_creation ON offer (createdAt, id);
+                    CREATE TABLE session (
+                        id TEXT PRIMARY KEY, offerID TEXT NOT NULL, therapistID TEXT NOT NULL,
+                        clientID TEXT NOT NULL, type TEXT NOT NULL, startsAt REAL NOT NULL,
+                        durationMinutes INTEGER NOT NULL, endedAt REAL, endedBy TEXT);
+                    CREATE INDEX session_upcoming ON session (startsAt, id) WHERE endedAt IS NULL;
+                    CREATE TABLE historyComplete (conversationID TEXT PRIMARY KEY);
+                    CREATE TABLE syncState (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        cursor TEXT, lastSyncAt REAL, serverClockOffset REAL NOT NULL DEFAULT 0);
+                    INSERT INTO syncState (singleton) VALUES (1);
+                    """)
+        }
+        return migrator
+    }
+
+    /// Tables that hold server data, emptied by a full resync.
+    static let serverTables = ["user", "message", "offer", "session", "historyComplete"]
+}

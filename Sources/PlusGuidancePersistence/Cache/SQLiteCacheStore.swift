@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+/// The ``PlusGuidanceDomain/CacheStore`` of one account in a SQLite file (GRDB `DatabasePool`,
+/// WAL mode), shared safely with other processes on the same profile.
+///
+/// Usually obtained from ``AccountStorage/cache``. Every method is one transaction: a feed page
+/// and its cursor commit together or not at all.
+public final class SQLiteCacheStore: CacheStore {
+    /// The GRDB pool, for observation and benchmarks. Writes must keep the cache's invariants;
+    /// prefer the store's methods.
+    public let database: DatabasePool
+
+    /// Opens (creating and migrating as needed) the cache at `path`.
+    ///
+    /// - Throws: ``PersistenceError/newerSchema(path:)``, or a GRDB error for a file that is not
+    ///   a SQLite database. ``AccountStorage`` handles corruption by rebuilding the cache.
+    public init(path: String) throws {
+        database = try DatabaseOpener(path: path, migrator: CacheSchema.migrator, durability: .normal).open()
+    }
+
+    public func account() async throws -> User? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, email, name, role FROM account").map { try CacheRows.user($0) }
+        }
+    }
+
+    public func setAccount(_ user: User) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO account (singleton, id, email, name, role) VALUES (1, ?, ?, ?, ?)",
+                arguments: [user.id.rawValue, user.email, user.name, user.role.rawValue])
+        }
+    }
+
+    public func apply(_ page: ChangePage) async throws {
+        try await database.write { db in try Self.apply(page, in: db) }
+    }
+
+    public func replaceAll(with page: ChangePage) async throws {
+        try await database.write { db in
+            for table in CacheSchema.serverTables { try db.execute(sql: "DELETE FROM \(table)") }
+            try Self.apply(page, in: db)
+        }
+    }
+
+    /// Applies `page` inside the caller's transaction.
+    static func apply(_ page: ChangePage, in db: Database) throws {
+        for change in page.changes {
+            switch change {
+            case .message(let value):
+                try db.cachedStatement(sql: CacheRows.upsertMessage).execute(
+                    arguments: CacheRows.messageArguments(value))
+            case .offer(let value):
+                try db.cachedStatement(sql: CacheRows.upsertOffer).execute(arguments: CacheRows.offerArguments(value))
+            case .session(let value):
+                try db.cachedStatement(sql: CacheRows.upsertSession).execute(
+                    arguments: CacheRows.sessionArguments(value))
+            case .user(let value):
+                try db.cachedStatement(sql: CacheRows.upsertUser).execute(arguments: [
+                    value.id.rawValue, value.email, value.name, value.role.rawValue,
+                ])
+            case .deleted(let reference):
+                let (table, id): (String, String) =
+                    switch reference {
+                    case .user(let id): ("user", id.rawValue)
+                    case .message(let id): ("message", id.rawValue)
+                    case .offer(let id): ("offer", id.rawValue)
+                    case .session(let id): ("session", id.rawValue)
+                    }
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE id = ?").execute(arguments: [id])
+                if table == "user" {
+                    try db.cachedStatement(sql: "DELETE FROM presence WHERE userID = ?").execute(arguments: [id])
+                }
+            }
+        }
+        try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
+    }
+
+    public func contacts() async throws -> [Contact] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT user.id, user.email, user.name, user.role, presence.online, presence.lastSeenAt
+                    FROM user LEFT JOIN presence ON presence.userID = user.id
+                    WHERE user.id IS NOT (SELECT id FROM account)
+                    ORDER BY user.name, user.id
+                    """)
+            return try rows.map { row in
+                let user = try CacheRows.user(row)
+                return Contact(
+                    user: user,
+                    presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
+            }
+        }
+    }
+
+    public func updatePresence(_ presence: [Presence]) async throws {
+        try await database.write { db in
+            for value in presence {
+                try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO presence (userID, online, lastSeenAt) VALUES (?, ?, ?)"
+                )
+                .execute(arguments: [
+                    value.userID.rawValue, value.isOnline, value.lastSeenAt?.timeIntervalSinceReferenceDate,
+                ])
+            }
+        }
+    }
+
+    public func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws -> [Message] {
+        try await database.read { db in try Self.messages(in: conversation, limit: limit, before: before, db: db) }
+    }
+
+    static func messages(
+        in conversation: ConversationID, limit: Int, before: MessageID?, db: Database
+    ) throws
+        -> [Message]
+    {
+        guard limit > 0 else { return [] }
+        let rows: [Row]
+        if let before {
+            rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(CacheRows.messageColumns) FROM message
+                        WHERE conversationID = ?1 AND (createdAt, id) < (SELECT createdAt, id FROM message WHERE id = ?2)
+                        ORDER BY createdAt DESC, id DESC LIMIT ?3
+                        """),
+                arguments: [conversation.rawValue, before.rawValue, limit])
+        } else {
+            rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(CacheRows.messageColumns) FROM message WHERE conversationID = ?
+                        ORDER BY createdAt DESC, id DESC LIMIT ?
+                        """),
+                arguments: [conversation.rawValue, limit])
+        }
+        return try rows.map(CacheRows.message)
+    }
+
+    public func message(_ id: MessageID) async throws -> Message? {
+        try await database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(CacheRows.messageColumns) FROM message WHERE id = ?", arguments: [id.rawValue]
+            )
+            .map(CacheRows.message)
+        }
+    }
+
+    public func markHistoryComplete(_ conversation: ConversationID) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO historyComplete (conversationID) VALUES (?)",
+                arguments: [conversation.rawValue])
+        }
+    }
+
+    public func isHistoryComplete(_ conversation: ConversationID) async throws -> Bool {
+        try await database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM historyComplete WHERE conversationID = ?)",
+                arguments: [conversation.rawValue]) ?? false
+        }
+    }
+
+    public func offers() async throws -> [SessionOffer] {
+        try await database.read { db in try Self.offers(db) }
+    }
+
+    static func offers(_ db: Database) throws -> [SessionOffer] {
+        try Row.fetchAll(db, sql: "SELECT \(CacheRows.offerColumns) FROM offer ORDER BY createdAt DESC, id DESC")
+            .map(CacheRows.offer)
+    }
+
+    public func offer(_ id: OfferID) async throws -> SessionOffer? {
+        try await database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(CacheRows.offerColumns) FROM offer WHERE id = ?", arguments: [id.rawValue]
+            )
+            .map(CacheRows.offer)
+        }
+    }
+
+    public func session(_ id: SessionID) async throws -> Session? {
+        try await database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE id = ?", arguments: [id.rawValue]
+            ).map(CacheRows.session)
+        }
+    }
+
+    public func upcomingSessions(at now: Date) async throws -> [Session] {
+        try await database.read { db in try Self.upcomingSessions(db) }
+    }
+
+    /// Sessions that have not ended. A stored session ends only by Stop, so this does not depend
+    /// on the time; the time-dependent part of a session is its countdown.
+    static func upcomingSessions(_ db: Database) throws -> [Session] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE endedAt IS NULL ORDER BY startsAt, id")
+        ).map(CacheRows.session)
+    }
+
+    public func syncState() async throws -> SyncState {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT cursor, lastSyncAt, serverClockOffset FROM syncState")
+            else { return SyncState() }
+            return SyncState(
+                cursor: (row[0] as String?).map { FeedCursor(rawValue: $0) }, lastSyncAt: CacheRows.date(row[1]),
+                serverClockOffset: row[2])
+        }
+    }
+
+    public func recordSync(at date: Date, serverClockOffset: TimeInterval) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE syncState SET lastSyncAt = ?, serverClockOffset = ?",
+                arguments: [date.timeIntervalSinceReferenceDate, serverClockOffset])
+        }
+    }
+}

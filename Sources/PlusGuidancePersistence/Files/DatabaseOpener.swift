@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+
+/// Opens one SQLite file of an account the same way every time: private permissions before
+/// SQLite touches the file, WAL mode, a busy timeout for the other processes sharing the profile,
+/// migrations, and a refusal to touch a database written by a newer version.
+struct DatabaseOpener {
+    enum Durability {
+        /// `synchronous=NORMAL`: in WAL mode a power loss may roll back the last transactions,
+        /// never corrupt the file (sqlite.org/pragma.html#pragma_synchronous). Right for the
+        /// cache, which the server can always refill.
+        case normal
+        /// `synchronous=FULL`: a transaction is on disk when its commit returns. Needed for the
+        /// outbox, whose rows are the only copy of what the user did offline.
+        case full
+    }
+
+    var path: String
+    var migrator: DatabaseMigrator
+    var durability: Durability
+    /// How long a write waits for another process's write lock before failing.
+    var busyTimeout: TimeInterval = 10
+
+    /// Opens (creating when missing) and migrates the database.
+    /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is
+    ///   not a database or is corrupt (see ``isCorruption(_:)``).
+    func open() throws -> DatabasePool {
+        try SecureFiles.makeFile(path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.maximumReaderCount = 4
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // Only the writer's setting matters, and it must be set after the pool exists: GRDB's
+        // WAL set-up (`Database.setUpWALMode`) runs after `prepareDatabase` and sets NORMAL.
+        let synchronous = durability == .full ? "FULL" : "NORMAL"
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+            throw PersistenceError.newerSchema(path: path)
+        }
+        try migrator.migrate(pool)
+        try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)
+        return pool
+    }
+
+    /// Runs `PRAGMA quick_check` and returns `nil` when the file is sound, or what SQLite reported.
+    static func quickCheck(_ reader: some DatabaseReader) -> String? {
+        do {
+            let report = try reader.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+            return report == ["ok"] ? nil : report.prefix(3).joined(separator: "; ")
+        } catch {
+            return "quick_check failed: \(error)"
+        }
+    }
+
+    /// Whether `error` means the file is not a usable SQLite database.
+    static func isCorruption(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    }
+}

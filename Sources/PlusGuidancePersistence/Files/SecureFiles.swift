@@ -1,0 +1,59 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Creates folders and files only their owner can read: 0700 folders, 0600 files, whatever the
+/// process umask. Health data must never be readable by other users of the machine.
+enum SecureFiles {
+    static let folderMode: mode_t = 0o700
+    static let fileMode: mode_t = 0o600
+
+    /// Creates `path` and any missing parents with mode 0700, and forces 0700 on `path` itself
+    /// even when it already existed.
+    static func makeFolder(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, folderMode) != 0, errno != EEXIST {
+                throw PersistenceError.cannotCreateFolder(path: prefix, errno: errno)
+            }
+        }
+        guard chmod(path, folderMode) == 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+    }
+
+    /// Creates `path` as an empty 0600 file if it does not exist, and forces 0600 if it does.
+    ///
+    /// SQLite creates a database's `-wal` and `-shm` files with the permissions of the database
+    /// file itself (sqlite.org, "unix VFS", `findCreateFileMode`), so a database file made here
+    /// before SQLite opens it keeps its companions private too.
+    static func makeFile(_ path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
+        guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+        defer { close(fd) }
+        guard fchmod(fd, fileMode) == 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+    }
+
+    /// Forces 0600 on every regular file directly inside `folder`.
+    static func restrictFiles(in folder: String) throws {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = folder + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if info.st_mode & 0o777 != fileMode, chmod(path, fileMode) != 0 {
+                throw PersistenceError.insecurePermissions(path: path, errno: errno)
+            }
+        }
+    }
+
+    /// The permission bits of `path`, or `nil` when it does not exist.
+    static func mode(of path: String) -> mode_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & 0o777 : nil
+    }
+}

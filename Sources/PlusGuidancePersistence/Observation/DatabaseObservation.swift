@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+/// Async sequences of query results that emit whenever the data changes, whoever changed it.
+///
+/// GRDB's own observation sees commits made through the same `DatabasePool` only, but a profile
+/// is shared by several processes (the `pg-syncd` daemon and `pg` commands). So two triggers feed
+/// one fetch loop:
+/// - commits of this pool, seen at once through a `DatabaseRegionObservation`;
+/// - commits of any other connection, seen by polling `PRAGMA data_version` on a connection of
+///   our own, which changes exactly when another connection committed
+///   (sqlite.org/pragma.html#pragma_data_version).
+///
+/// A single loop fetches after each trigger, so values are emitted in commit order and never go
+/// back to an older snapshot; equal consecutive values are emitted once.
+enum DatabaseObservation {
+    /// How often other processes' commits are looked for: the upper bound of their latency.
+    static let defaultPollInterval: Duration = .milliseconds(100)
+
+    static func values<T: Equatable & Sendable>(
+        in pool: DatabasePool, pollInterval: Duration = defaultPollInterval,
+        fetch: @escaping @Sendable (Database) throws -> T
+    ) -> AsyncThrowingStream<T, any Error> {
+        AsyncThrowingStream { continuation in
+            let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let inProcess = DatabaseRegionObservation(tracking: .fullDatabase).start(
+                in: pool, onError: { continuation.finish(throwing: $0) }, onChange: { _ in tick.yield() })
+
+            let poller = Task {
+                do {
+                    var configuration = Configuration()
+                    configuration.readonly = true
+                    let connection = try DatabaseQueue(path: pool.path, configuration: configuration)
+                    defer { try? connection.close() }
+                    func version() async throws -> Int? {
+                        try await connection.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
+                    }
+                    var last = try await version()
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: pollInterval)
+                        let current = try await version()
+                        if current != last {
+                            last = current
+                            tick.yield()
+                        }
+                    }
+                } catch is CancellationError {
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+
+            let fetcher = Task {
+                do {
+                    var last = try await pool.read(fetch)
+                    continuation.yield(last)
+                    for await _ in ticks {
+                        let value = try await pool.read(fetch)
+                        if value != last {
+                            last = value
+                            continuation.yield(value)
+                        }
+                    }
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+
+            continuation.onTermination = { _ in
+                inProcess.cancel()
+                poller.cancel()
+                fetcher.cancel()
+                tick.finish()
+            }
+        }
+    }
+}
+
+extension SQLiteCacheStore {
+    /// The latest `limit` messages of `conversation`, newest first, each time they change.
+    ///
+    /// Merge with the outbox (``PlusGuidanceDomain/Swift/Array/merging(outbox:in:)``) to show
+    /// messages not yet confirmed by the server.
+    public func observeMessages(
+        in conversation: ConversationID, limit: Int = 50
+    )
+        -> AsyncThrowingStream<[Message], any Error>
+    {
+        DatabaseObservation.values(in: database) { db in
+            try Self.messages(in: conversation, limit: limit, before: nil, db: db)
+        }
+    }
+
+    /// All cached offers, newest first, each time they change.
+    public func observeOffers() -> AsyncThrowingStream<[SessionOffer], any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.offers)
+    }
+
+    /// The upcoming sessions (not ended, by start time) each time they change (R7).
+    public func observeUpcomingSessions() -> AsyncThrowingStream<[Session], any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.upcomingSessions)
+    }
+}
+
+extension SQLiteOutboxStore {
+    /// The outbox in delivery order each time it changes, including entries other processes add.
+    public func observeEntries() -> AsyncThrowingStream<[OutboxEntry], any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.entries)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// A failure of the local storage.
+///
+/// Descriptions name the file and the operation, never row contents: SQL arguments, message
+/// bodies and tokens stay out (GRDB redacts statement arguments unless told otherwise, and this
+/// type never includes them).
+public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Code: String, Sendable {
+        case newerSchema = "newer_schema"
+        case corruptOutbox = "corrupt_outbox"
+        case cannotCreateFolder = "cannot_create_folder"
+        case insecurePermissions = "insecure_permissions"
+        case engineLocked = "engine_locked"
+        case closed = "closed"
+        case undecodableRow = "undecodable_row"
+    }
+
+    private let _code: Code
+    /// The file or folder concerned, when there is one (paths hold account ids, not secrets).
+    public let path: String?
+    /// A non-secret explanation.
+    public let reason: String
+
+    private init(_ code: Code, path: String?, reason: String) {
+        _code = code
+        self.path = path
+        self.reason = reason
+    }
+
+    /// The stable code, e.g. `"newer_schema"`.
+    public var code: String { _code.rawValue }
+
+    public var description: String {
+        "\(code): \(reason)" + (path.map { " (\($0))" } ?? "")
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs._code == rhs._code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(_code) }
+
+    /// The database was written by a newer version of PlusGuidanceKit; it is left untouched.
+    public static func newerSchema(path: String) -> PersistenceError {
+        PersistenceError(
+            .newerSchema, path: path,
+            reason: "the database was written by a newer version of PlusGuidanceKit; update the app")
+    }
+
+    /// The outbox failed its integrity check. It is never moved aside or rebuilt automatically,
+    /// because it holds the user's unsent actions.
+    public static func corruptOutbox(path: String, detail: String) -> PersistenceError {
+        PersistenceError(.corruptOutbox, path: path, reason: "the outbox failed its integrity check: \(detail)")
+    }
+
+    public static func cannotCreateFolder(path: String, errno code: Int32) -> PersistenceError {
+        PersistenceError(.cannotCreateFolder, path: path, reason: String(cString: strerror(code)))
+    }
+
+    public static func insecurePermissions(path: String, errno code: Int32) -> PersistenceError {
+        PersistenceError(
+            .insecurePermissions, path: path,
+            reason: "cannot restrict permissions: \(String(cString: strerror(code)))")
+    }
+
+    /// Another process runs the sync engine for this account.
+    public static func engineLocked(path: String) -> PersistenceError {
+        PersistenceError(.engineLocked, path: path, reason: "another process runs the sync engine for this account")
+    }
+
+    /// The storage was closed or wiped.
+    public static let closed = PersistenceError(.closed, path: nil, reason: "the account storage is closed")
+
+    static func undecodable(_ table: String, column: String) -> PersistenceError {
+        PersistenceError(.undecodableRow, path: nil, reason: "a \(table) row has an invalid \(column)")
+    }
+
+    public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
+    public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
+    public static let engineLockedCode = PersistenceError(.engineLocked, path: nil, reason: "")
+}

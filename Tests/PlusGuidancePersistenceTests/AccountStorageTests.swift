@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+import PlusGuidancePersistence
+import PlusGuidanceTesting
+import Testing
+
+@Suite struct AccountStorageTests {
+    @Test func foldersAre0700AndEveryFileIs0600WhateverTheUmask() async throws {
+        let profile = try TemporaryFolder()
+        let previous = umask(0)
+        defer { umask(previous) }
+        let storage = try AccountStorage(profile: profile.path + "/p", account: "usr_alice")
+        try await storage.cache.apply(ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
+        _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
+        let lock = try storage.acquireEngineLock()
+
+        #expect(fileMode(profile.path + "/p") == 0o700)
+        #expect(fileMode(profile.path + "/p/accounts") == 0o700)
+        #expect(fileMode(storage.folder) == 0o700)
+        let files = try FileManager.default.contentsOfDirectory(atPath: storage.folder)
+        #expect(
+            Set(files).isSuperset(of: [
+                "cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm", "outbox.sqlite", "outbox.sqlite-wal",
+                "outbox.sqlite-shm", "engine.lock",
+            ]))
+        for file in files {
+            #expect(fileMode(storage.folder + "/" + file) == 0o600, "\(file)")
+        }
+        _ = lock
+    }
+
+    @Test func anExistingFolderWithLoosePermissionsIsTightened() throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "usr_bob")
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(
+            atPath: folder + "/cache.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
+        _ = try AccountStorage(profile: profile.path, account: "usr_bob")
+        #expect(fileMode(folder) == 0o700)
+        #expect(fileMode(folder + "/cache.sqlite") == 0o600)
+    }
+
+    @Test(arguments: ["../../etc", "a/b", "", "..", "usr_ok-1.2"])
+    func anAccountNameIsAlwaysOneComponentInsideTheProfile(name: String) {
+        let folder = AccountStorage.folder(profile: "/p", account: name)
+        #expect(folder.hasPrefix("/p/accounts/"))
+        let component = String(folder.dropFirst("/p/accounts/".count))
+        #expect(!component.contains("/"))
+        #expect(component != "." && component != ".." && !component.isEmpty)
+    }
+
+    @Test func wipeRemovesEveryFileOfTheAccountAndNothingElse() async throws {
+        let profile = try TemporaryFolder()
+        let alice = try AccountStorage(profile: profile.path, account: "usr_alice")
+        let bob = try AccountStorage(profile: profile.path, account: "usr_bob")
+        _ = try await alice.outbox.enqueue(Fixtures.sendEntry("k1"))
+        _ = try await bob.outbox.enqueue(Fixtures.sendEntry("k1"))
+        try alice.wipe()
+        #expect(!FileManager.default.fileExists(atPath: alice.folder))
+        await #expect(throws: (any Error).self) { try await alice.cache.syncState() }
+        #expect(try await bob.outbox.entries().count == 1)
+    }
+
+    @Test func theOutboxIsDurableAtCommitAndTheCacheIsNot() async throws {
+        let profile = try TemporaryFolder()
+        let storage = try AccountStorage(profile: profile.path, account: "a")
+        // PRAGMA synchronous: 1 = NORMAL, 2 = FULL (sqlite.org/pragma.html#pragma_synchronous).
+        #expect(try await storage.outbox.database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        #expect(try await storage.cache.database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)
+        #expect(try await storage.cache.database.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    @Test func enqueueSurvivesReopeningAndARetriedEnqueueAddsNothing() async throws {
+        let profile = try TemporaryFolder()
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a")
+            _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1", body: "Before the crash"))
+        }
+        let reopened = try AccountStorage(profile: profile.path, account: "a")
+        let retried = try await reopened.outbox.enqueue(Fixtures.sendEntry("k1", body: "Retried after the crash"))
+        #expect(retried.outgoingMessage?.body == "Before the crash")
+        #expect(try await reopened.outbox.entries().map(\.id) == ["k1"])
+    }
+
+    @Test func aPageThatFailsHalfwayLeavesNeitherItsChangesNorItsCursor() async throws {
+        let folder = try TemporaryFolder()
+        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite")
+        try await cache.apply(ChangePage(changes: [.message(Fixtures.message("m0"))], cursor: FeedCursor("c1")))
+        try await cache.database.write { db in
+            try db.execute(
+                sql: "CREATE TRIGGER refuse BEFORE INSERT ON session BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        }
+        await #expect(throws: DatabaseError.self) {
+            try await cache.apply(
+                ChangePage(
+                    changes: [
+                        .message(Fixtures.message("m1")), .offer(Fixtures.offer("o1")),
+                        .session(Fixtures.session("s1")),
+                    ], cursor: FeedCursor("c2")))
+        }
+        #expect(try await cache.message("m1") == nil)
+        #expect(try await cache.offer("o1") == nil)
+        #expect(try await cache.syncState().cursor == FeedCursor("c1"))
+    }
+
+    @Test func aDatabaseFromANewerVersionIsRefusedAndLeftUntouched() async throws {
+        let profile = try TemporaryFolder()
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a")
+            try await storage.cache.database.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999-from-the-future')")
+            }
+            try await storage.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
+        }
+        #expect(throws: PersistenceError.newerSchemaCode) { try AccountStorage(profile: profile.path, account: "a") }
+        let queue = try DatabaseQueue(
+            path: AccountStorage.folder(profile: profile.path, account: "a") + "/cache.sqlite")
+        #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") } == 1)
+        #expect(
+            try await queue.read {
+                try Int.fetchOne($0, sql: "SELECT count(*) FROM grdb_migrations WHERE identifier LIKE '9999%'")
+            } == 1)
+    }
+
+    @Test func anUnreadableCacheIsMovedAsideAndRebuiltWhileTheOutboxIsKept() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a")
+            try await storage.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
+            _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
+        }
+        try Data(repeating: 0x5A, count: 8_192).write(to: URL(fileURLWithPath: folder + "/cache.sqlite"))
+        try? FileManager.default.removeItem(atPath: folder + "/cache.sqlite-wal")
+
+        let storage = try AccountStorage(profile: profile.path, account: "a", now: Fixtures.epoch)
+        let movedAside = try #require(storage.movedAsideCache)
+        #expect(movedAside == folder + "/cache.sqlite.corrupt-1800000000")
+        #expect(FileManager.default.fileExists(atPath: movedAside))
+        #expect(try await storage.cache.syncState().cursor == nil)
+        #expect(try await storage.cache.message("m1") == nil)
+        #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
+        try await storage.cache.apply(ChangePage(changes: [.message(Fixtures.message("m2"))], cursor: FeedCursor("c")))
+        #expect(try await storage.cache.message("m2") != nil)
+    }
+
+    @Test func aCacheWithADamagedPageFailsItsQuickCheckAndIsRebuilt() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let messages = (0..<2_000).map {
+                Change.message(Fixtures.message("m\($0)", at: Double($0), body: String(repeating: "x", count: 200)))
+            }
+            try await storage.cache.apply(ChangePage(changes: messages, cursor: FeedCursor("c")))
+            _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        }
+        // Overwrite the middle of the file (b-tree pages, not the header) with garbage.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/cache.sqlite"))
+        try handle.seek(toOffset: 40_960)
+        handle.write(Data(repeating: 0xFF, count: 16_384))
+        try handle.close()
+
+        let storage = try AccountStorage(profile: profile.path, account: "a")
+        #expect(storage.movedAsideCache != nil)
+        #expect(try await storage.cache.messages(in: Fixtures.theoAlice.conversationID, limit: 5, before: nil).isEmpty)
+    }
+
+    @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        _ = try AccountStorage(profile: profile.path, account: "a")
+        let garbage = Data(repeating: 0x42, count: 4_096)
+        try garbage.write(to: URL(fileURLWithPath: folder + "/outbox.sqlite"))
+        #expect(throws: PersistenceError.corruptOutboxCode) { try AccountStorage(profile: profile.path, account: "a") }
+        #expect(FileManager.default.contents(atPath: folder + "/outbox.sqlite") == garbage)
+    }
+
+    @Test func anUndecodableRowIsAnErrorThatDoesNotRevealTheBody() async throws {
+        let folder = try TemporaryFolder()
+        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite")
+        try await cache.apply(
+            ChangePage(changes: [.message(Fixtures.message("m1", body: "private words"))], cursor: FeedCursor("c")))
+        try await cache.database.write { try $0.execute(sql: "UPDATE message SET kind = 'hologram'") }
+        do {
+            _ = try await cache.message("m1")
+            Issue.record("expected an error")
+        } catch {
+            #expect(String(describing: error).contains("undecodable_row"))
+            #expect(!String(describing: error).contains("private words"))
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import PlusGuidanceDomain
+import PlusGuidancePersistence
+import PlusGuidanceTesting
+import Testing
+
+@Suite struct SQLiteStoreConformanceTests {
+    @Test(arguments: CacheStoreConformance.checks)
+    func sqliteCache(check: ConformanceCheck<any CacheStore>) async throws {
+        let folder = try TemporaryFolder()
+        try await check.run(on: SQLiteCacheStore(path: folder.path + "/cache.sqlite"))
+    }
+
+    @Test(arguments: OutboxStoreConformance.checks)
+    func sqliteOutbox(check: ConformanceCheck<any OutboxStore>) async throws {
+        let folder = try TemporaryFolder()
+        try await check.run(on: SQLiteOutboxStore(path: folder.path + "/outbox.sqlite"))
+    }
+}

@@ -31,6 +31,12 @@ let package = Package(
         ),
         .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain"]),
 
+        .executableTarget(
+            name: "persistence-benchmark",
+            dependencies: ["PlusGuidancePersistence", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/PersistenceBenchmark"
+        ),
+
         .testTarget(
             name: "PlusGuidanceDomainTests",
             dependencies: [

@@ -18,17 +18,34 @@ import PlusGuidanceDomain
 /// the cursor being gone with it), while the outbox, the only copy of what the user did offline,
 /// is never touched automatically; a corrupt outbox is refused with
 /// ``PersistenceError/corruptOutbox(path:detail:)`` and left in place.
+///
+/// The outbox is small and always checked (`PRAGMA quick_check`) before use. The cache can be
+/// hundreds of megabytes, and `quick_check` reads every page (about 0.35 ms per thousand
+/// messages here), so by default it runs in the background right after opening: the first query
+/// does not wait, and a failed check marks the cache to be rebuilt at the next open (see
+/// ``cacheIntegrityProblem()``). A file that is not a database at all is caught at once.
 public final class AccountStorage: Sendable {
+    /// When the cache's `PRAGMA quick_check` runs.
+    public enum IntegrityCheck: Sendable {
+        /// Before the initializer returns; a damaged cache is rebuilt at once.
+        case onOpen
+        /// In a background task started by the initializer; a damaged cache is rebuilt at the
+        /// next open.
+        case inBackground
+    }
+
     /// The account's folder.
     public let folder: String
     public let cache: SQLiteCacheStore
     public let outbox: SQLiteOutboxStore
     /// Where a corrupt cache was moved when this storage was opened; `nil` when the cache was sound.
     public let movedAsideCache: String?
+    private let cacheCheck: Task<String?, Never>?
 
     public var cachePath: String { folder + "/cache.sqlite" }
     public var outboxPath: String { folder + "/outbox.sqlite" }
     public var engineLockPath: String { folder + "/engine.lock" }
+    var rebuildMarkerPath: String { folder + "/cache.sqlite.needs-rebuild" }
 
     /// Opens the storage of `account` under `profile`, creating it when missing.
     ///
@@ -38,7 +55,10 @@ public final class AccountStorage: Sendable {
     ///     letters, digits, `.`, `-` and `_` are replaced so it is always one safe path component.
     /// - Throws: ``PersistenceError`` (`newer_schema`, `corrupt_outbox`, permissions), or a GRDB
     ///   error when SQLite itself fails.
-    public init(profile: String, account: String, now: Date = Date()) throws {
+    ///   - cacheIntegrityCheck: when the cache's quick check runs; see ``IntegrityCheck``.
+    public init(
+        profile: String, account: String, now: Date = Date(), cacheIntegrityCheck: IntegrityCheck = .inBackground
+    ) throws {
         let folder = Self.folder(profile: profile, account: account)
         try SecureFiles.makeFolder(profile)
         try SecureFiles.makeFolder(profile + "/accounts")
@@ -58,18 +78,45 @@ public final class AccountStorage: Sendable {
         self.outbox = outbox
 
         let cachePath = folder + "/cache.sqlite"
-        var movedAside: String?
+        let marker = folder + "/cache.sqlite.needs-rebuild"
         var cache: SQLiteCacheStore?
-        do {
-            let opened = try SQLiteCacheStore(path: cachePath)
-            if DatabaseOpener.quickCheck(opened.database) == nil { cache = opened } else { try opened.database.close() }
-        } catch  where DatabaseOpener.isCorruption(error) {}
-        if cache == nil {
-            movedAside = try Self.moveAside(cachePath, now: now)
-            cache = try SQLiteCacheStore(path: cachePath)
+        if !FileManager.default.fileExists(atPath: marker) {
+            do {
+                let opened = try SQLiteCacheStore(path: cachePath)
+                if cacheIntegrityCheck == .inBackground || DatabaseOpener.quickCheck(opened.database) == nil {
+                    cache = opened
+                } else {
+                    try? opened.database.close()
+                }
+            } catch  where DatabaseOpener.isCorruption(error) {}
         }
-        self.cache = cache!
-        self.movedAsideCache = movedAside
+        if let cache {
+            self.cache = cache
+            movedAsideCache = nil
+        } else {
+            movedAsideCache = try Self.moveAside(cachePath, now: now)
+            try? FileManager.default.removeItem(atPath: marker)
+            self.cache = try SQLiteCacheStore(path: cachePath)
+        }
+
+        if cacheIntegrityCheck == .inBackground {
+            let database = self.cache.database
+            cacheCheck = Task.detached(priority: .background) {
+                guard let problem = DatabaseOpener.quickCheck(database) else { return nil }
+                _ = FileManager.default.createFile(
+                    atPath: marker, contents: nil, attributes: [.posixPermissions: 0o600])
+                return problem
+            }
+        } else {
+            cacheCheck = nil
+        }
+    }
+
+    /// Waits for the cache's integrity check and returns what SQLite reported, or `nil` when the
+    /// cache is sound (or was checked, and rebuilt if needed, on open). A damaged cache keeps
+    /// answering what it can until the storage is opened again, which rebuilds it.
+    public func cacheIntegrityProblem() async -> String? {
+        await cacheCheck?.value
     }
 
     /// The folder of `account` under `profile`.
@@ -99,6 +146,7 @@ public final class AccountStorage: Sendable {
     /// Closes the databases and removes every file of the account (sign-out). The stores fail
     /// every call afterwards.
     public func wipe() throws {
+        cacheCheck?.cancel()
         // close() refuses while an observation still holds a statement; the files are removed
         // either way, and on Linux open descriptors to unlinked files are harmless.
         try? cache.database.close()

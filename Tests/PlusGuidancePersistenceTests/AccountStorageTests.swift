@@ -165,9 +165,35 @@ import Testing
         handle.write(Data(repeating: 0xFF, count: 16_384))
         try handle.close()
 
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        // In the background (the default), the check marks the cache and the next open rebuilds it.
+        let first = try AccountStorage(profile: profile.path, account: "a")
+        #expect(first.movedAsideCache == nil)
+        #expect(await first.cacheIntegrityProblem() != nil)
+        let second = try AccountStorage(profile: profile.path, account: "a")
+        #expect(second.movedAsideCache != nil)
+        #expect(await second.cacheIntegrityProblem() == nil)
+        #expect(try await second.cache.messages(in: Fixtures.theoAlice.conversationID, limit: 5, before: nil).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/cache.sqlite.needs-rebuild"))
+    }
+
+    @Test func aCheckOnOpenRebuildsADamagedCacheAtOnce() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let messages = (0..<2_000).map {
+                Change.message(Fixtures.message("m\($0)", at: Double($0), body: String(repeating: "y", count: 200)))
+            }
+            try await storage.cache.apply(ChangePage(changes: messages, cursor: FeedCursor("c")))
+            _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/cache.sqlite"))
+        try handle.seek(toOffset: 40_960)
+        handle.write(Data(repeating: 0xFF, count: 16_384))
+        try handle.close()
+        let storage = try AccountStorage(profile: profile.path, account: "a", cacheIntegrityCheck: .onOpen)
         #expect(storage.movedAsideCache != nil)
-        #expect(try await storage.cache.messages(in: Fixtures.theoAlice.conversationID, limit: 5, before: nil).isEmpty)
+        #expect(try await storage.cache.syncState().cursor == nil)
     }
 
     @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {

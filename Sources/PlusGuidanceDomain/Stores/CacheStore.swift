@@ -6,8 +6,9 @@ import Foundation
 /// `PlusGuidancePersistence`. Both pass the same conformance suite.
 ///
 /// Guarantees every implementation gives:
-/// - ``apply(_:)`` stores a page's changes and its cursor atomically: after a crash the cache
-///   holds either the whole page and its cursor or neither.
+/// - ``apply(_:)-(ChangePage)`` stores a page's changes and its cursor atomically: after a crash
+///   the cache holds either the whole page and its cursor or neither; the batch form does the
+///   same for several pages and the last cursor.
 /// - ``replaceAll(with:)`` swaps the whole cache for a fresh snapshot in one step (resync after
 ///   "cursor too old"); it never touches the outbox, which lives in its own store.
 /// - Reads see only committed data.
@@ -18,6 +19,9 @@ public protocol CacheStore: Sendable {
 
     /// Applies one page of the change feed and advances the cursor, atomically.
     func apply(_ page: ChangePage) async throws
+    /// Applies consecutive pages in order and advances the cursor to the last page's, in one
+    /// atomic step: how an initial sync amortises commits over thousands of changes.
+    func apply(_ pages: [ChangePage]) async throws
     /// Replaces every cached entity by the snapshot in `page` and sets its cursor, atomically.
     func replaceAll(with page: ChangePage) async throws
 

@@ -21,6 +21,10 @@ public actor InMemoryCacheStore: CacheStore {
         state.cursor = page.cursor
     }
 
+    public func apply(_ pages: [ChangePage]) {
+        for page in pages { apply(page) }
+    }
+
     public func replaceAll(with page: ChangePage) {
         users = [:]
         messagesByID = [:]

@@ -20,6 +20,11 @@ struct DatabaseOpener {
     var durability: Durability
     /// How long a write waits for another process's write lock before failing.
     var busyTimeout: TimeInterval = 10
+    /// The writer connection's page cache, in KiB; `nil` keeps SQLite's default (2,000 pages).
+    var writerCacheKiB: Int?
+    /// WAL pages between automatic checkpoints; `nil` keeps SQLite's default (1,000). The WAL
+    /// file is truncated back to this size after a checkpoint.
+    var walAutocheckpointPages: Int?
 
     /// Opens (creating when missing) and migrates the database.
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is
@@ -33,7 +38,14 @@ struct DatabaseOpener {
         // Only the writer's setting matters, and it must be set after the pool exists: GRDB's
         // WAL set-up (`Database.setUpWALMode`) runs after `prepareDatabase` and sets NORMAL.
         let synchronous = durability == .full ? "FULL" : "NORMAL"
-        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            if let writerCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)") }
+            if let walAutocheckpointPages {
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walAutocheckpointPages)")
+                try db.execute(sql: "PRAGMA journal_size_limit = \(walAutocheckpointPages * 4_096)")
+            }
+        }
         if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
             throw PersistenceError.newerSchema(path: path)
         }

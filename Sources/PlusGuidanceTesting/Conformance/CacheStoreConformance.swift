@@ -39,6 +39,22 @@ public enum CacheStoreConformance {
             try requireEqual(try await store.syncState().cursor, FeedCursor("c1"), "cursor")
             try requireEqual(try await store.contacts().map(\.user), [Fixtures.therapist], "contacts")
         },
+        Check("a batch of pages applies them in order and keeps the last cursor") { store in
+            var edited = Fixtures.message("m1")
+            edited.body = "Edited in the second page"
+            try await store.apply([
+                ChangePage(
+                    changes: [.message(Fixtures.message("m1")), .offer(Fixtures.offer("o1"))], cursor: FeedCursor("c1"),
+                    hasMore: true),
+                ChangePage(
+                    changes: [.message(edited), .deleted(.offer("o1"))], cursor: FeedCursor("c2"), hasMore: true),
+                ChangePage(changes: [.session(Fixtures.session("s1"))], cursor: FeedCursor("c3")),
+            ])
+            try requireEqual(try await store.message("m1")?.body, "Edited in the second page", "message")
+            try requireEqual(try await store.offer("o1"), nil, "offer")
+            try requireEqual(try await store.session("s1")?.id, "s1", "session")
+            try requireEqual(try await store.syncState().cursor, FeedCursor("c3"), "cursor")
+        },
         Check("an upsert replaces the entity with the same id") { store in
             var message = Fixtures.message("m1")
             message.deliveryState = .pending

@@ -1,0 +1,209 @@
+// Persistence benchmark (issue "Persistence"): run with
+//
+//     swift run -c release persistence-benchmark [messages] [conversations] [sessions]
+//
+// Defaults: 1,000,000 messages over 1,000 conversations, 10,000 sessions (1% not ended).
+// Prints ingest rates side by side with the sqlite3 CLI importing the same rows into the same
+// schema, query latencies (p50/p99), cold open to first query, and database size. No figure is
+// asserted: the machine is noisy; compare the ratios.
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+import PlusGuidancePersistence
+
+let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
+let messageCount = arguments.count > 0 ? arguments[0] : 1_000_000
+let conversationCount = arguments.count > 1 ? arguments[1] : 1_000
+let sessionCount = arguments.count > 2 ? arguments[2] : 10_000
+let pageSize = 500
+
+let therapist = UserID("usr_therapist_000001")
+let clients = (0..<conversationCount).map { UserID(String(format: "usr_client_%06d", $0)) }
+let relations = clients.map { CareRelation(therapistID: therapist, clientID: $0) }
+let epoch = Date(timeIntervalSince1970: 1_800_000_000)
+// ~150 bytes of body: with ids, kind, state and time a row is ~250 bytes, as the issue asks.
+let bodies = (0..<64).map { i in
+    String(repeating: "Thank you for today, I will try the breathing exercise again. ", count: 3).prefix(140 + i % 20)
+        .description
+}
+
+func message(_ i: Int) -> Message {
+    let relation = relations[i % conversationCount]
+    let fromClient = i % 3 != 0
+    return Message(
+        id: MessageID(String(format: "msg_%010d", i)), conversationID: relation.conversationID,
+        senderID: fromClient ? relation.clientID : therapist, recipientID: fromClient ? therapist : relation.clientID,
+        kind: .text, body: bodies[i % bodies.count], createdAt: epoch + Double(i) * 0.25)
+}
+
+func session(_ i: Int) -> Session {
+    let relation = relations[i % conversationCount]
+    let ended = i % 100 != 0
+    let start = epoch + Double(i) * 600
+    return Session(
+        id: SessionID(String(format: "ses_%08d", i)), offerID: OfferID(String(format: "off_%08d", i)),
+        therapistID: therapist, clientID: relation.clientID, type: .video, startsAt: start, durationMinutes: 50,
+        endedAt: ended ? start + 3_000 : nil, endedBy: ended ? therapist : nil)
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+}
+
+func fileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+}
+
+let clock = ContinuousClock()
+let work = FileManager.default.temporaryDirectory.path + "/pg-persistence-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: work) }
+print(
+    "PlusGuidanceKit persistence benchmark: \(messageCount) messages, \(conversationCount) conversations, \(sessionCount) sessions, pages of \(pageSize)"
+)
+
+// 1. Ingest through the store, as the sync engine does: feed pages of 500 changes applied with
+//    their cursor. Live sync commits every page; an initial sync commits 10 pages at a time
+//    (`apply(_ pages:)`), which is still atomic with the last cursor.
+func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double, storage: AccountStorage) {
+    let storage = try AccountStorage(profile: work + "/profile", account: account)
+    var elapsed = Duration.zero
+    var batch: [ChangePage] = []
+    var page: [Change] = []
+    func commit() async throws {
+        let pages = batch
+        let started = clock.now
+        try await storage.cache.apply(pages)
+        elapsed += clock.now - started
+        batch.removeAll(keepingCapacity: true)
+    }
+    let total = messageCount + sessionCount
+    for i in 0..<total {
+        page.append(i < messageCount ? .message(message(i)) : .session(session(i - messageCount)))
+        if page.count == pageSize || i == total - 1 {
+            batch.append(ChangePage(changes: page, cursor: FeedCursor("c\(i)"), hasMore: i < total - 1))
+            page.removeAll(keepingCapacity: true)
+            if batch.count == pagesPerCommit || i == total - 1 { try await commit() }
+        }
+    }
+    _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+    return (Double(total) / seconds(elapsed), storage)
+}
+let live = try await ingest(account: "live", pagesPerCommit: 1)
+try live.storage.wipe()
+let initial = try await ingest(account: "bench", pagesPerCommit: 10)
+var storage: AccountStorage? = initial.storage
+let cache = initial.storage.cache
+if ProcessInfo.processInfo.environment["PG_BENCH_INGEST_ONLY"] != nil {
+    print(String(format: "ingest: live %.0f rows/s, initial sync %.0f rows/s", live.rate, initial.rate))
+    exit(0)
+}
+
+// 2. The same message rows imported by the sqlite3 CLI into the same table and index.
+let csvPath = work + "/messages.csv"
+_ = FileManager.default.createFile(atPath: csvPath, contents: nil)
+let csv = try FileHandle(forWritingTo: URL(fileURLWithPath: csvPath))
+var buffer = ""
+for i in 0..<messageCount {
+    let m = message(i)
+    buffer +=
+        "\(m.id),\(m.conversationID),\(m.senderID),\(m.recipientID),text,\"\(m.body)\",\(m.createdAt.timeIntervalSinceReferenceDate),,,sent\n"
+    if buffer.utf8.count > 1 << 20 {
+        csv.write(Data(buffer.utf8))
+        buffer = ""
+    }
+}
+csv.write(Data(buffer.utf8))
+try csv.close()
+let script = """
+    PRAGMA journal_mode=WAL;
+    PRAGMA synchronous=NORMAL;
+    CREATE TABLE message (id TEXT PRIMARY KEY, conversationID TEXT NOT NULL, senderID TEXT NOT NULL, recipientID TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, createdAt REAL NOT NULL, offerID TEXT, sessionID TEXT, deliveryState TEXT NOT NULL);
+    CREATE INDEX message_by_conversation ON message (conversationID, createdAt, id);
+    .mode csv
+    .import \(csvPath) message
+
+    """
+let sqlite3 = Process()
+sqlite3.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+sqlite3.arguments = ["sqlite3", work + "/cli.sqlite"]
+let input = Pipe()
+sqlite3.standardInput = input
+sqlite3.standardOutput = FileHandle.nullDevice
+let cliStarted = clock.now
+try sqlite3.run()
+input.fileHandleForWriting.write(Data(script.utf8))
+try input.fileHandleForWriting.close()
+sqlite3.waitUntilExit()
+let cliSeconds = seconds(clock.now - cliStarted)
+let cliRows =
+    try DatabaseQueue(path: work + "/cli.sqlite").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") }
+    ?? 0
+let cliRate = Double(cliRows) / cliSeconds
+
+// 3. Query latencies through the public async API.
+let conversations = relations.map(\.conversationID)
+var latest: [Double] = []
+for i in 0..<10_000 {
+    let started = clock.now
+    let rows = try await cache.messages(in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil)
+    latest.append(seconds(clock.now - started) * 1_000)
+    precondition(rows.count == min(50, messageCount / conversationCount))
+}
+var upcoming: [Double] = []
+for _ in 0..<10_000 {
+    let started = clock.now
+    let rows = try await cache.upcomingSessions(at: epoch)
+    upcoming.append(seconds(clock.now - started) * 1_000)
+    precondition(rows.count == (sessionCount + 99) / 100)
+}
+latest.sort()
+upcoming.sort()
+
+// 4. Cold open (integrity check and migrations included) to the first query.
+storage = nil
+var opens: [Double] = []
+for _ in 0..<5 {
+    let started = clock.now
+    let reopened = try AccountStorage(profile: work + "/profile", account: "bench")
+    _ = try await reopened.cache.messages(in: conversations[0], limit: 50, before: nil)
+    opens.append(seconds(clock.now - started) * 1_000)
+}
+opens.sort()
+
+// 5. Quick check alone, for the record.
+let folder = AccountStorage.folder(profile: work + "/profile", account: "bench")
+let quickCheckStarted = clock.now
+_ = try DatabaseQueue(path: folder + "/cache.sqlite").read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+let quickCheck = seconds(clock.now - quickCheckStarted) * 1_000
+
+let size = fileSize(folder + "/cache.sqlite")
+let cliSize = fileSize(work + "/cli.sqlite")
+print(String(format: "ingest, sqlite3 .import, one transaction:   %9.0f rows/s", cliRate))
+print(
+    String(
+        format: "ingest, store, 1 page (%d) per commit:     %9.0f rows/s   store/sqlite3 = %.2f", pageSize, live.rate,
+        live.rate / cliRate))
+print(
+    String(
+        format: "ingest, store, 10 pages per commit:        %9.0f rows/s   store/sqlite3 = %.2f", initial.rate,
+        initial.rate / cliRate))
+print(
+    String(format: "latest 50 messages:  p50 %.3f ms  p99 %.3f ms", percentile(latest, 0.5), percentile(latest, 0.99)))
+print(
+    String(
+        format: "upcoming sessions:   p50 %.3f ms  p99 %.3f ms  (%d of %d not ended)", percentile(upcoming, 0.5),
+        percentile(upcoming, 0.99), (sessionCount + 99) / 100, sessionCount))
+print(
+    String(
+        format:
+            "cold open to first query: median %.1f ms (5 runs; quick_check runs in the background, alone it takes %.1f ms)",
+        percentile(opens, 0.5), quickCheck))
+print(
+    String(
+        format: "database size: %.1f MB per 100k messages (sqlite3 import of messages only: %.1f MB per 100k)",
+        Double(size) / Double(messageCount) * 100_000 / 1e6, Double(cliSize) / Double(messageCount) * 100_000 / 1e6))

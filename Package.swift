@@ -13,10 +13,20 @@ let package = Package(
         .library(name: "PlusGuidanceNetworking", targets: ["PlusGuidanceNetworking"]),
         .library(name: "PlusGuidanceSync", targets: ["PlusGuidanceSync"]),
         .library(name: "PlusGuidanceTesting", targets: ["PlusGuidanceTesting"]),
+        .library(name: "PlusGuidanceServer", targets: ["PlusGuidanceServer"]),
+        .executable(name: "pg-server", targets: ["pg-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "PlusGuidanceDomain"),
@@ -30,6 +40,30 @@ let package = Package(
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
         ),
         .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain"]),
+        .target(
+            name: "PlusGuidanceServer",
+            dependencies: [
+                "PlusGuidanceDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "pg-server",
+            dependencies: [
+                "PlusGuidanceServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/pg-server"
+        ),
 
         .executableTarget(
             name: "persistence-benchmark",
@@ -49,6 +83,16 @@ let package = Package(
             name: "PlusGuidancePersistenceTests",
             dependencies: [
                 "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "PlusGuidanceServerTests",
+            dependencies: [
+                "PlusGuidanceServer",
+                "PlusGuidanceTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "PlusGuidanceNetworkingTests", dependencies: ["PlusGuidanceNetworking"]),

@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PlusGuidanceDomain
+
+/// The routes of Documentation/openapi.yaml.
+struct Routes: Sendable {
+    let store: ServerStore
+    let hub: LiveHub
+    let configuration: ServerConfiguration
+
+    func register(on router: Router<APIContext>) {
+        router.get("/v1/health") { _, _ in try Response.json(["status": "ok"]) }
+        router.post("/v1/auth/login") { request, _ in
+            var request = request
+            let (body, _) = try await request.decode(LoginRequest.self, limit: configuration.maximumBodyBytes)
+            let tokens = try await store.login(email: body.email, password: body.password)
+            await hub.touch(UserID(tokens.user.id), at: store.clock.now())
+            return try Response.json(tokens)
+        }
+        router.post("/v1/auth/refresh") { request, _ in
+            var request = request
+            let (body, _) = try await request.decode(RefreshRequest.self, limit: configuration.maximumBodyBytes)
+            let tokens = try await store.refresh(body.refreshToken)
+            await hub.touch(UserID(tokens.user.id), at: store.clock.now())
+            return try Response.json(tokens)
+        }
+        if let manual = store.clock.manual {
+            router.post("/v1/test/clock/advance") { request, _ in
+                var request = request
+                let (body, _) = try await request.decode(
+                    AdvanceClockRequest.self, limit: configuration.maximumBodyBytes)
+                guard body.seconds.isFinite, body.seconds >= 0 else {
+                    throw APIError.invalidRequest("seconds must be a finite number, zero or more")
+                }
+                manual.advance(by: body.seconds)
+                if try await store.expireDueOffers() > 0 { await hub.changed() }
+                return try Response.json(["now": WireTime.string(store.clock.now())])
+            }
+        }
+
+        let api = router.group("/v1").add(middleware: AuthenticationMiddleware(store: store, hub: hub))
+        api.post("/auth/logout") { _, context in
+            if let family = context.tokenFamily { try await store.logout(family: family) }
+            return Response(status: .noContent)
+        }
+        api.get("/me") { _, context in try Response.json(UserWire(try context.requireUser())) }
+        api.get("/contacts") { _, context in
+            let user = try context.requireUser()
+            let now = store.clock.now()
+            var contacts: [ContactWire] = []
+            for peer in try await store.contacts(of: user) {
+                contacts.append(
+                    ContactWire(
+                        id: peer.id.rawValue, email: peer.email, name: peer.name, role: peer.role.rawValue,
+                        online: await hub.isOnline(peer.id, at: now),
+                        lastSeenAt: await hub.lastSeen(peer.id).map(WireTime.string)))
+            }
+            return try Response.json(["contacts": contacts])
+        }
+        api.get("/conversations/:peer/messages") { request, context in
+            let user = try context.requireUser()
+            let limit = try Self.limit(request, default: 50, maximum: 200)
+            let before = request.uri.queryParameters.get("before").map { MessageID(String($0)) }
+            let (messages, hasMore) = try await store.messages(
+                for: user, peer: UserID(try context.parameters.require("peer")), limit: limit, before: before)
+            return try Response.json(MessagesPageWire(messages: messages.map(MessageWire.init), hasMore: hasMore))
+        }
+        api.post("/conversations/:peer/messages") { request, context in
+            let user = try context.requireUser()
+            let peer = UserID(try context.parameters.require("peer"))
+            return try await idempotent(request, context, SendMessageRequest.self) { body, db in
+                if let id = body.id, !Self.isValidClientID(id) {
+                    throw APIError.invalidRequest("id must be 1 to 64 letters, digits, '_' or '-'")
+                }
+                let message = try store.sendMessage(db, from: user, to: peer, id: body.id, body: body.body)
+                return try Self.answer(MessageWire(message), status: 201)
+            }
+        }
+        api.get("/offers") { _, context in
+            try Response.json(["offers": try await store.offers(for: try context.requireUser()).map(OfferWire.init)])
+        }
+        api.post("/offers") { request, context in
+            let user = try context.requireUser()
+            var request = request
+            // Presence is looked up before the transaction; the body is read once, here.
+            let (body, data) = try await request.decode(CreateOfferRequest.self, limit: configuration.maximumBodyBytes)
+            let online = await hub.isOnline(UserID(body.clientId), at: store.clock.now())
+            return try await idempotent(request, context, body: body, data: data) { body, db in
+                let type = try SessionType(parsing: body.type)
+                var startsAt: Date?
+                if let text = body.startsAt {
+                    guard let date = WireTime.date(text) else {
+                        throw APIError.invalidRequest("startsAt must be an RFC 3339 time")
+                    }
+                    startsAt = date
+                }
+                let options = OfferOptions(
+                    type: type, startsAt: startsAt, durationMinutes: body.durationMinutes,
+                    requiresConfirmation: body.requiresConfirmation ?? true)
+                let offer = try store.createOffer(
+                    db, by: user, to: UserID(body.clientId), options: options, clientIsOnline: online)
+                return try Self.answer(OfferWire(offer), status: 201)
+            }
+        }
+        for (verb, accept) in [("accept", true), ("decline", false)] {
+            api.post("/offers/:id/\(verb)") { request, context in
+                let user = try context.requireUser()
+                let id = OfferID(try context.parameters.require("id"))
+                return try await idempotent(request, context, EmptyBody.self) { _, db in
+                    let (offer, session) = try store.answer(db, offer: id, by: user, accept: accept)
+                    let now = store.clock.now()
+                    return try Self.answer(
+                        AnswerWire(offer: OfferWire(offer), session: session.map { SessionWire($0, at: now) }))
+                }
+            }
+        }
+        api.get("/sessions/upcoming") { _, context in
+            let now = store.clock.now()
+            let sessions = try await store.upcomingSessions(for: try context.requireUser())
+            return try Response.json(["sessions": sessions.map { SessionWire($0, at: now) }])
+        }
+        api.get("/sessions/:id") { _, context in
+            let session = try await store.session(
+                SessionID(try context.parameters.require("id")), for: try context.requireUser())
+            return try Response.json(SessionWire(session, at: store.clock.now()))
+        }
+        api.post("/sessions/:id/stop") { request, context in
+            let user = try context.requireUser()
+            let id = SessionID(try context.parameters.require("id"))
+            return try await idempotent(request, context, EmptyBody.self) { _, db in
+                let session = try store.stop(db, session: id, by: user)
+                return try Self.answer(SessionWire(session, at: store.clock.now()))
+            }
+        }
+        api.get("/changes") { request, context in
+            let user = try context.requireUser()
+            let limit = try Self.limit(request, default: 500, maximum: 1_000)
+            let after = request.uri.queryParameters.get("after").map { String($0) }
+            return try Response.json(try await store.feed(for: user, after: after, limit: limit))
+        }
+        api.get("/events") { request, context in try await events(request, context) }
+    }
+
+    struct EmptyBody: Decodable {}
+
+    static func limit(_ request: Request, default value: Int, maximum: Int) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return value }
+        guard let limit = Int(text), (1...maximum).contains(limit) else {
+            throw APIError.invalidRequest("limit must be a whole number from 1 to \(maximum)")
+        }
+        return limit
+    }
+
+    static func isValidClientID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.unicodeScalars.allSatisfy {
+                ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || $0 == "_" || $0 == "-"
+            }
+    }
+
+    static func answer(_ value: some Encodable, status: Int = 200) throws -> StoredAnswer {
+        StoredAnswer(status: status, contentType: "application/json", body: try JSONEncoder().encode(value))
+    }
+
+    /// Decodes the body (empty bodies count as `{}` for bodiless commands) and runs an
+    /// idempotent command.
+    func idempotent<Body: Decodable & Sendable>(
+        _ request: Request, _ context: APIContext, _ type: Body.Type,
+        _ command: @escaping @Sendable (Body, GRDB.Database) throws -> StoredAnswer
+    ) async throws -> Response {
+        var request = request
+        let limit = configuration.maximumBodyBytes
+        let (body, data): (Body, Data)
+        if Body.self == EmptyBody.self {
+            let buffer: ByteBuffer
+            do { buffer = try await request.collectBody(upTo: limit) } catch is NIOTooManyBytesError {
+                throw APIError.bodyTooLarge(limit: limit)
+            }
+            data = Data(buffer.readableBytesView)
+            body = EmptyBody() as! Body
+        } else {
+            (body, data) = try await request.decode(Body.self, limit: limit)
+        }
+        return try await idempotent(request, context, body: body, data: data, command)
+    }
+
+    func idempotent<Body: Sendable>(
+        _ request: Request, _ context: APIContext, body: Body, data: Data,
+        _ command: @escaping @Sendable (Body, GRDB.Database) throws -> StoredAnswer
+    ) async throws -> Response {
+        let user = try context.requireUser()
+        guard let key = request.headers[.idempotencyKey], (1...255).contains(key.utf8.count) else {
+            throw APIError.idempotencyKeyRequired
+        }
+        let (answer, replayed) = try await store.idempotent(
+            user: user.id, key: key, requestHash: request.fingerprint(body: data)
+        ) { db in try command(body, db) }
+        if !replayed, answer.status < 300 { await hub.changed() }
+        var headers: HTTPFields = [.contentType: answer.contentType]
+        if replayed { headers[.idempotentReplayed] = "true" }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import PlusGuidanceDomain
+
+/// How a reference server runs. The defaults are the production-like ones `pg-server` uses.
+public struct ServerConfiguration: Sendable {
+    /// Address to bind; loopback by default.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 picks a free one (see ``PlusGuidanceReferenceServer/run(onListening:)``).
+    public var port: Int = 8080
+    /// The SQLite database; created when missing, kept across restarts.
+    public var databasePath: String
+    /// Enables `POST /v1/test/clock/advance` and drives every rule from a clock that only moves
+    /// when told to. Never enable in production.
+    public var testClock: Bool = false
+    /// R2: how long after an authenticated request a person still counts as online.
+    public var presenceWindow: TimeInterval = PresencePolicy.defaultWindow
+    /// Seconds between heartbeat comments on the event stream.
+    public var heartbeatInterval: TimeInterval = 15
+    /// Lifetime of an access token; short, so a stolen one is of little use.
+    public var accessTokenLifetime: TimeInterval = 15 * 60
+    /// Lifetime of a refresh token.
+    public var refreshTokenLifetime: TimeInterval = 30 * 24 * 3_600
+    /// How long changes stay in the feed; a cursor older than that gets `cursor_too_old`.
+    public var feedRetention: TimeInterval = 30 * 24 * 3_600
+    /// How long an `Idempotency-Key` and its stored answer are kept (at least 24 h, R8).
+    public var idempotencyRetention: TimeInterval = 48 * 3_600
+    /// The largest request body accepted; larger ones get 413.
+    public var maximumBodyBytes: Int = 64 * 1_024
+    /// Password hashing cost; ``PasswordHasher/Cost/standard`` outside tests.
+    public var passwordCost: PasswordHasher.Cost = .standard
+    /// Accounts to create on start, when missing.
+    public var seed: Seed?
+    /// The start time of the test clock.
+    public var testClockStart: Date = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// Built-in data sets.
+    public enum Seed: String, Sendable, CaseIterable {
+        /// therapist@example.com with clients alice and bob; other@example.com with client carol.
+        case demo
+    }
+
+    public init(databasePath: String) { self.databasePath = databasePath }
+}
+
+/// The server's clock: the system clock, or the test clock in `--test-clock` mode. Times are
+/// truncated to whole milliseconds, the precision of the wire format, so what is stored is
+/// exactly what clients see.
+struct ServerClock: Sendable {
+    let base: any WallClock
+    let manual: ManualWallClock?
+
+    init(testClockStart: Date?) {
+        if let testClockStart {
+            let manual = ManualWallClock(testClockStart)
+            self.base = manual
+            self.manual = manual
+        } else {
+            self.base = SystemWallClock()
+            self.manual = nil
+        }
+    }
+
+    func now() -> Date {
+        let milliseconds = (base.now().timeIntervalSince1970 * 1_000).rounded(.down)
+        return Date(timeIntervalSince1970: milliseconds / 1_000)
+    }
+}

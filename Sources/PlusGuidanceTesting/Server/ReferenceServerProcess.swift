@@ -1,0 +1,115 @@
+import Foundation
+
+/// A `pg-server` process for integration tests: started on a free loopback port with its own
+/// temporary database, the demo seed and the test clock, and stopped with SIGTERM.
+///
+/// ```swift
+/// let server = try await ReferenceServerProcess.launch()
+/// defer { server.stop() }
+/// let client = makeClient(baseURL: server.url)
+/// ```
+///
+/// The binary is found through `PG_SERVER_BINARY`, next to the running test executable (where
+/// `swift build` puts every product), or on `PATH`.
+public final class ReferenceServerProcess: Sendable {
+    /// The server's base URL, e.g. `http://127.0.0.1:40123`.
+    public let url: URL
+    /// The database file; kept after ``stop()`` when it was passed in.
+    public let databasePath: String
+    private let process: Process
+    private let ownsDatabase: Bool
+
+    public enum LaunchError: Error, CustomStringConvertible {
+        case binaryNotFound
+        case exitedEarly(status: Int32)
+        case unexpectedFirstLine(String)
+
+        public var description: String {
+            switch self {
+            case .binaryNotFound: "pg-server not found: build it (swift build) or set PG_SERVER_BINARY"
+            case .exitedEarly(let status): "pg-server exited with status \(status) before listening"
+            case .unexpectedFirstLine(let line): "pg-server's first line was not 'listening on …': \(line)"
+            }
+        }
+    }
+
+    private init(url: URL, databasePath: String, process: Process, ownsDatabase: Bool) {
+        self.url = url
+        self.databasePath = databasePath
+        self.process = process
+        self.ownsDatabase = ownsDatabase
+    }
+
+    /// The path of a product built by this package (`pg-server`, `pg`, …), if found.
+    public static func productPath(_ name: String) -> String? {
+        if let explicit = ProcessInfo.processInfo.environment["PG_SERVER_BINARY"], name == "pg-server",
+            FileManager.default.isExecutableFile(atPath: explicit)
+        {
+            return explicit
+        }
+        var candidates: [String] = []
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            // An .xctest bundle on macOS nests the executable two levels deeper.
+            for _ in 0..<4 {
+                candidates.append(folder.appendingPathComponent(name).path)
+                folder.deleteLastPathComponent()
+            }
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        candidates += path.split(separator: ":").map { "\($0)/\(name)" }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Starts `pg-server` and waits for its `listening on` line.
+    /// - Parameters:
+    ///   - databasePath: the database to use; a new temporary one when `nil`.
+    ///   - arguments: extra arguments; the default adds the demo seed and the test clock.
+    public static func launch(
+        databasePath: String? = nil, arguments: [String] = ["--seed", "demo", "--test-clock"]
+    )
+        async throws -> ReferenceServerProcess
+    {
+        guard let binary = productPath("pg-server") else { throw LaunchError.binaryNotFound }
+        let database =
+            databasePath ?? FileManager.default.temporaryDirectory.path + "/pg-server-\(UUID().uuidString).sqlite"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--port", "0", "--database", database, "--log-level", "warning"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let line = try await Task.detached { () -> String in
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = try output.fileHandleForReading.read(upToCount: 1) ?? Data()
+                guard let byte = chunk.first else { break }
+                if byte == UInt8(ascii: "\n") { break }
+                bytes.append(byte)
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }.value
+        guard process.isRunning else { throw LaunchError.exitedEarly(status: process.terminationStatus) }
+        guard line.hasPrefix("listening on "), let url = URL(string: String(line.dropFirst("listening on ".count)))
+        else {
+            process.terminate()
+            throw LaunchError.unexpectedFirstLine(line)
+        }
+        return ReferenceServerProcess(
+            url: url, databasePath: database, process: process, ownsDatabase: databasePath == nil)
+    }
+
+    /// The process id, e.g. to send it signals.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Sends SIGTERM, waits for the exit and returns its status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        if ownsDatabase {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        }
+        return process.terminationStatus
+    }
+}

@@ -45,8 +45,7 @@ extension Routes {
                         while true {
                             let changes = try await store.changes(for: user, after: last)
                             var text = ""
-                            for (seq, change) in changes {
-                                let json = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
+                            for (seq, json) in changes {
                                 text += "id: \(ServerStore.cursor(seq))\nevent: change\ndata: \(json)\n\n"
                                 last = seq
                             }

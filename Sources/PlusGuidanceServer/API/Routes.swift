@@ -139,7 +139,10 @@ struct Routes: Sendable {
             let user = try context.requireUser()
             let limit = try Self.limit(request, default: 500, maximum: 1_000)
             let after = request.uri.queryParameters.get("after").map { String($0) }
-            return try Response.json(try await store.feed(for: user, after: after, limit: limit))
+            let page = try await store.feed(for: user, after: after, limit: limit)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: page)))
         }
         api.get("/events") { request, context in try await events(request, context) }
     }

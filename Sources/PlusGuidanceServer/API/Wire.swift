@@ -142,12 +142,6 @@ struct ChangeWire: Codable, Sendable {
     var session: SessionWire?
 }
 
-struct FeedPageWire: Codable, Sendable {
-    var changes: [ChangeWire]
-    var cursor: String
-    var hasMore: Bool
-}
-
 struct TokensWire: Codable, Sendable {
     var accessToken: String
     var refreshToken: String

@@ -457,9 +457,11 @@ final class ServerStore: Sendable {
         return Int64(cursor.dropFirst())
     }
 
-    /// A page of `user`'s changes after `cursor` (from the start when `nil`).
+    /// A page of `user`'s changes after `cursor` (from the start when `nil`), as the JSON of a
+    /// `FeedPage`. Stored payloads are spliced in as they are, not decoded and encoded again:
+    /// the feed is the hot path of every initial sync.
     /// - Throws: ``APIError/cursorTooOld`` when the cursor is malformed, pruned or unknown.
-    func feed(for user: User, after cursor: String?, limit: Int) async throws -> FeedPageWire {
+    func feed(for user: User, after cursor: String?, limit: Int) async throws -> Data {
         try await pool.read { db in
             let prunedThrough = try Int64.fetchOne(db, sql: "SELECT prunedThrough FROM feedMeta") ?? 0
             let latest = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'change'") ?? 0
@@ -470,29 +472,46 @@ final class ServerStore: Sendable {
                 }
                 after = seq
             }
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
                         SELECT seq, entity, entityID, deleted, payload FROM change
                         WHERE \(Self.ownColumn(user)) = ? AND seq > ? ORDER BY seq LIMIT ?
                         """), arguments: [user.id.rawValue, after, limit + 1])
-            let page = rows.prefix(limit)
-            let changes = try page.map(Self.changeWire)
+            var json = Data("{\"changes\":[".utf8)
+            var count = 0
+            var last = after
+            var hasMore = false
+            while let row = try rows.next() {
+                guard count < limit else {
+                    hasMore = true
+                    break
+                }
+                if count > 0 { json.append(UInt8(ascii: ",")) }
+                json.append(try Self.changeJSON(row))
+                last = row[0]
+                count += 1
+            }
             // With nothing new, the cursor moves to the latest sequence so the next call is cheap.
-            let last: Int64 = page.last?[0] ?? (rows.isEmpty ? latest : after)
-            return FeedPageWire(changes: changes, cursor: Self.cursor(last), hasMore: rows.count > limit)
+            if count == 0 { last = max(after, latest) }
+            json.append(Data("],\"cursor\":\"\(Self.cursor(last))\",\"hasMore\":\(hasMore)}".utf8))
+            return json
         }
     }
 
-    static func changeWire(_ row: Row) throws -> ChangeWire {
+    /// The JSON of one change row: its stored payload, or a deletion.
+    static func changeJSON(_ row: Row) throws -> Data {
         let deleted: Bool = row[3]
-        if deleted { return ChangeWire(entity: row[1], id: row[2], op: "delete") }
+        if deleted {
+            let object = ["entity": row[1] as String, "id": row[2] as String, "op": "delete"]
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        }
         let payload: String = row[4]
-        return try JSONDecoder().decode(ChangeWire.self, from: Data(payload.utf8))
+        return Data(payload.utf8)
     }
 
     /// The changes of `user` after sequence `after`, for the event stream.
-    func changes(for user: User, after: Int64, limit: Int = 500) async throws -> [(Int64, ChangeWire)] {
+    func changes(for user: User, after: Int64, limit: Int = 500) async throws -> [(Int64, String)] {
         try await pool.read { db in
             try Row.fetchAll(
                 db.cachedStatement(
@@ -500,7 +519,7 @@ final class ServerStore: Sendable {
                         SELECT seq, entity, entityID, deleted, payload FROM change
                         WHERE \(Self.ownColumn(user)) = ? AND seq > ? ORDER BY seq LIMIT ?
                         """), arguments: [user.id.rawValue, after, limit]
-            ).map { (($0[0] as Int64), try Self.changeWire($0)) }
+            ).map { (($0[0] as Int64), String(decoding: try Self.changeJSON($0), as: UTF8.self)) }
         }
     }
 

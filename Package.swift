@@ -34,7 +34,11 @@ let package = Package(
             name: "PlusGuidancePersistence",
             dependencies: ["PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .target(name: "PlusGuidanceNetworking", dependencies: ["PlusGuidanceDomain"]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(
+            name: "PlusGuidanceNetworking",
+            dependencies: ["PlusGuidanceDomain", "CCurl", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "PlusGuidanceSync",
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
@@ -95,14 +99,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "PlusGuidanceNetworkingTests", dependencies: ["PlusGuidanceNetworking"]),
+        .testTarget(
+            name: "PlusGuidanceNetworkingTests",
+            dependencies: ["PlusGuidanceNetworking", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Resources"]
+        ),
         .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync"]),
     ],
     swiftLanguageModes: [.v6]
 )
 
 // Strict settings for every target, in one place (as swift-log does).
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(contentsOf: [
         .enableUpcomingFeature("ExistentialAny"),

@@ -1,0 +1,188 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// The one owner of a libcurl multi handle: a dedicated thread that runs the transfers, and a
+/// command queue through which other threads start, cancel and resume them.
+///
+/// Threading: libcurl handles are not thread-safe, so the multi handle, the share handle, every
+/// easy handle and every `Transfer`'s mutable state are touched only by this thread. Other
+/// threads only append to `commands` and call `curl_multi_wakeup`, which is documented as safe
+/// from any thread; the lock around both makes sure no wakeup reaches a multi handle that the
+/// loop already cleaned up.
+final class CurlLoop: @unchecked Sendable {
+    // @unchecked: `multi`, `share`, `active` and `idleHandles` are confined to the loop thread
+    // (see above); `commands` is a Mutex.
+    enum Command {
+        case start(Transfer)
+        case cancel(UInt64)
+        case resume(UInt64)
+        case shutdown
+    }
+
+    private struct Queue {
+        var commands: [Command] = []
+        var closed = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let multi: UnsafeMutableRawPointer
+    private let share: UnsafeMutableRawPointer
+    private var active: [UInt64: Transfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private let poolSize: Int
+    private let nextID = Atomic<UInt64>(1)
+
+    static let globalInit: Void = {
+        // curl_global_init is thread-safe from libcurl 7.84 when built "threadsafe" (Debian's
+        // is), and called once here anyway.
+        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    init(poolSize: Int, connectionsPerHost: Int) {
+        _ = Self.globalInit
+        multi = curl_multi_init()!
+        share = curl_share_init()!
+        self.poolSize = poolSize
+        // One DNS cache and one TLS session cache for every transfer (the connection cache is
+        // the multi handle's own). No lock callbacks: only the loop thread uses them.
+        _ = pg_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue))
+        _ = pg_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
+        _ = pg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 64)
+        // Beyond this many connections to one host, libcurl queues transfers instead of
+        // opening more sockets (with HTTP/2 they share connections anyway).
+        _ = pg_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, connectionsPerHost)
+        let thread = Thread { [self] in run() }
+        thread.name = "PlusGuidanceKit.curl"
+        thread.start()
+    }
+
+    func makeID() -> UInt64 { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    /// Queues a command for the loop thread. Returns `false` once the loop has shut down.
+    @discardableResult
+    func submit(_ command: Command) -> Bool {
+        queue.withLock { queue in
+            guard !queue.closed else { return false }
+            queue.commands.append(command)
+            curl_multi_wakeup(multi)
+            return true
+        }
+    }
+
+    private func run() {
+        var running = true
+        while running {
+            let commands = queue.withLock { queue in
+                defer { queue.commands.removeAll(keepingCapacity: true) }
+                return queue.commands
+            }
+            for command in commands {
+                switch command {
+                case .start(let transfer): start(transfer)
+                case .cancel(let id): finish(id, with: .failure(.cancelled))
+                case .resume(let id):
+                    if let easy = active[id]?.easy { curl_easy_pause(easy, pg_pause_cont()) }
+                case .shutdown: running = false
+                }
+            }
+            guard running else { break }
+            var stillRunning: Int32 = 0
+            curl_multi_perform(multi, &stillRunning)
+            var remaining: Int32 = 0
+            while let message = curl_multi_info_read(multi, &remaining) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                var pointer: UnsafeMutableRawPointer?
+                _ = pg_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &pointer)
+                guard let pointer else { continue }
+                let transfer = Unmanaged<Transfer>.fromOpaque(pointer).takeUnretainedValue()
+                finish(transfer.id, with: outcome(of: transfer, code: pg_multi_message_result(message)))
+            }
+            curl_multi_poll(multi, nil, 0, 1_000, nil)
+        }
+        shutdown()
+    }
+
+    private func start(_ transfer: Transfer) {
+        guard !transfer.cancelRequested.load(ordering: .acquiring) else {
+            transfer.complete(.failure(.cancelled))
+            return
+        }
+        let easy = idleHandles.popLast() ?? curl_easy_init()!
+        transfer.easy = easy
+        do {
+            try CurlOptions.apply(to: easy, transfer: transfer, share: share)
+        } catch {
+            recycle(easy)
+            transfer.easy = nil
+            transfer.complete(.failure(error))
+            return
+        }
+        active[transfer.id] = transfer
+        _ = Unmanaged.passRetained(transfer)  // released in finish(_:with:)
+        curl_multi_add_handle(multi, easy)
+    }
+
+    private func finish(_ id: UInt64, with result: Result<HTTPTimings?, HTTPClientError>) {
+        guard let transfer = active.removeValue(forKey: id), let easy = transfer.easy else { return }
+        curl_multi_remove_handle(multi, easy)
+        transfer.complete(result)
+        transfer.easy = nil
+        recycle(easy)
+        Unmanaged.passUnretained(transfer).release()
+    }
+
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        if idleHandles.count < poolSize {
+            curl_easy_reset(easy)
+            idleHandles.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
+    }
+
+    private func outcome(of transfer: Transfer, code: CURLcode) -> Result<HTTPTimings?, HTTPClientError> {
+        if let failure = transfer.localFailure { return .failure(failure.with(host: transfer.host, reason: nil)) }
+        guard code == CURLE_OK else {
+            let reason = String(cString: transfer.errorBuffer)
+            return .failure(
+                CurlErrors.map(code, connected: connectTime(transfer) > 0).with(
+                    host: transfer.host, reason: reason.isEmpty ? String(cString: curl_easy_strerror(code)) : reason))
+        }
+        return .success(timings(transfer))
+    }
+
+    private func connectTime(_ transfer: Transfer) -> Int64 {
+        var value: curl_off_t = 0
+        if let easy = transfer.easy { _ = pg_easy_getinfo_off_t(easy, CURLINFO_CONNECT_TIME_T, &value) }
+        return Int64(value)
+    }
+
+    private func timings(_ transfer: Transfer) -> HTTPTimings? {
+        guard let easy = transfer.easy else { return nil }
+        func read(_ info: CURLINFO) -> Duration {
+            var microseconds: curl_off_t = 0
+            _ = pg_easy_getinfo_off_t(easy, info, &microseconds)
+            return .microseconds(Int64(microseconds))
+        }
+        return HTTPTimings(
+            nameLookup: read(CURLINFO_NAMELOOKUP_TIME_T), connect: read(CURLINFO_CONNECT_TIME_T),
+            tlsHandshake: read(CURLINFO_APPCONNECT_TIME_T), firstByte: read(CURLINFO_STARTTRANSFER_TIME_T),
+            total: read(CURLINFO_TOTAL_TIME_T))
+    }
+
+    private func shutdown() {
+        queue.withLock { $0.closed = true }
+        for id in Array(active.keys) { finish(id, with: .failure(.shutdown)) }
+        // Commands that arrived after the last drain: fail their transfers too.
+        let late = queue.withLock { queue in
+            defer { queue.commands = [] }
+            return queue.commands
+        }
+        for case .start(let transfer) in late { transfer.complete(.failure(.shutdown)) }
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles = []
+        curl_multi_cleanup(multi)
+        curl_share_cleanup(share)
+    }
+}

@@ -101,10 +101,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PlusGuidanceNetworkingTests",
-            dependencies: ["PlusGuidanceNetworking", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "PlusGuidanceNetworking", "PlusGuidanceTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             exclude: ["Resources"]
         ),
-        .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync"]),
+        .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

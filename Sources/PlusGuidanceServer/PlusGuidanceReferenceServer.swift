@@ -40,6 +40,7 @@ public struct PlusGuidanceReferenceServer: Sendable {
         shutdownSignals: [UnixSignal] = [], onListening: @escaping @Sendable (URL) async -> Void = { _ in }
     ) async throws {
         let router = Router(context: APIContext.self)
+        router.add(middleware: ServerTimeMiddleware(clock: store.clock))
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: ProblemMiddleware())
         Routes(store: store, hub: hub, configuration: configuration).register(on: router)

@@ -231,6 +231,8 @@ actor Flag {
             #expect(unknown.headers.first(name: "Content-Type") == "application/problem+json")
             #expect(unknown.code == "not_found")
             #expect(unknown.headers.first(name: "Date") != nil)
+            // Server-Time is the test clock (it starts at 2027-01-15T08:00:00Z), Date the wall clock.
+            #expect(unknown.headers.first(name: "Server-Time")?.hasPrefix("2027-01-15T08:00:00") == true)
 
             let anonymous = try await api.request(.GET, "/v1/offers")
             #expect(anonymous.status == 401)

@@ -68,6 +68,23 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Adds `Server-Time` to every answer: the clock the rules use (the test clock in test mode),
+/// with millisecond precision. `Date` stays the HTTP server's wall clock, which only differs
+/// in test mode.
+struct ServerTimeMiddleware<Context: RequestContext>: RouterMiddleware {
+    let clock: ServerClock
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        response.headers[.serverTime] = WireTime.string(clock.now())
+        return response
+    }
+}
+
 extension Request {
     /// The JSON body decoded as `T`, and its raw bytes (for idempotency hashing).
     /// - Throws: `body_too_large` (413), `malformed_json` (400) or `invalid_request` (422) naming
@@ -128,4 +145,5 @@ extension HTTPField.Name {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let serverTime = HTTPField.Name("Server-Time")!
 }

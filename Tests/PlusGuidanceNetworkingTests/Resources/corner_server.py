@@ -49,7 +49,19 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
 
-        if path == "/ok":
+        if path == "/v1/me":
+            self.send_body(200, b'{"id": 5, "email": null}', "application/json")
+        elif path == "/v1/changes":
+            page = {"changes": [{"entity": "message", "id": "m1", "op": "upsert"}], "cursor": "c1", "hasMore": False}
+            self.send_body(200, json.dumps(page).encode(), "application/json")
+        elif path == "/v1/offers":
+            self.send_body(200, b"not json at all", "application/json")
+        elif path == "/v1/contacts":
+            contacts = {"contacts": [{"id": "u", "email": "e", "name": "n", "role": "wizard", "online": True}]}
+            self.send_body(200, json.dumps(contacts).encode(), "application/json")
+        elif path == "/v1/sessions/upcoming":
+            self.send_body(500, b"<html>oops</html>", "text/html")
+        elif path == "/ok":
             self.send_body(200, b"hello")
         elif path == "/echo":
             echo = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),

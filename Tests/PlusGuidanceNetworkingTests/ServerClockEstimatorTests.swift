@@ -1,6 +1,6 @@
 import Foundation
 import PlusGuidanceDomain
-import PlusGuidanceSync
+import PlusGuidanceNetworking
 import Testing
 
 @Suite struct ServerClockEstimatorTests {

@@ -21,12 +21,14 @@ public struct ServerClockEstimator: Hashable, Sendable {
 
     public init(capacity: Int = 9) { self.capacity = max(1, capacity) }
 
-    /// Adds one sample: the server's `Date` header, and the local times the request was sent and
-    /// the answer received. Samples with a negative round trip are ignored.
-    public mutating func record(serverDate: Date, sentAt: Date, receivedAt: Date) {
+    /// Adds one sample: the server's time, and the local times the request was sent and the
+    /// answer received. `resolution` is the precision of the server's stamp: one second for
+    /// `Date`, a millisecond for `Server-Time`; the stamp is taken as the middle of that span.
+    /// Samples with a negative round trip are ignored.
+    public mutating func record(serverDate: Date, sentAt: Date, receivedAt: Date, resolution: TimeInterval = 1) {
         guard receivedAt >= sentAt else { return }
         let midpoint = sentAt + receivedAt.timeIntervalSince(sentAt) / 2
-        samples.append(serverDate.timeIntervalSince(midpoint) + 0.5)
+        samples.append(serverDate.timeIntervalSince(midpoint) + resolution / 2)
         if samples.count > capacity { samples.removeFirst(samples.count - capacity) }
     }
 

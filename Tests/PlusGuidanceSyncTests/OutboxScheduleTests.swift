@@ -1,0 +1,56 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceSync
+import PlusGuidanceTesting
+import Testing
+
+@Suite struct OutboxScheduleTests {
+    let now = Fixtures.epoch
+
+    func message(_ key: String, _ sequence: Int64, in relation: CareRelation = Fixtures.theoAlice) -> OutboxEntry {
+        var entry = OutboxEntry(
+            id: IdempotencyKey(key), action: .sendMessage(Fixtures.message("m_\(key)", in: relation)), enqueuedAt: now)
+        entry.sequence = sequence
+        return entry
+    }
+
+    func action(_ key: String, _ sequence: Int64, _ action: OutboxAction) -> OutboxEntry {
+        var entry = OutboxEntry(id: IdempotencyKey(key), action: action, enqueuedAt: now)
+        entry.sequence = sequence
+        return entry
+    }
+
+    @Test func messagesOfOneConversationGoOneAtATimeInOrder() {
+        let entries = [message("b", 2), message("a", 1), message("c", 3)]
+        #expect(OutboxSchedule.due(entries, at: now).map(\.id) == ["a"])
+    }
+
+    @Test func conversationsAndOtherActionsDoNotWaitForEachOther() {
+        let entries = [
+            message("alice1", 1), message("bob1", 2, in: Fixtures.theoBob), message("alice2", 3),
+            action("accept", 4, .acceptOffer("o1")), action("stop", 5, .stopSession("s1")),
+        ]
+        #expect(OutboxSchedule.due(entries, at: now).map(\.id) == ["alice1", "bob1", "accept", "stop"])
+        #expect(OutboxSchedule.due(entries, at: now, limit: 2).map(\.id) == ["alice1", "bob1"])
+    }
+
+    @Test func aMessageInFlightOrFailedBlocksTheNextOfItsConversation() {
+        var first = message("a", 1)
+        first.beginAttempt()
+        #expect(OutboxSchedule.due([first, message("b", 2)], at: now).isEmpty)
+        first.failPermanently(OutboxFailure(code: "x", reason: "y"))
+        #expect(OutboxSchedule.due([first, message("b", 2)], at: now).isEmpty)
+        first.retry()
+        #expect(OutboxSchedule.due([first, message("b", 2)], at: now).map(\.id) == ["a"])
+    }
+
+    @Test func aBackoffDelaysTheEntryAndSetsTheNextWake() {
+        var first = message("a", 1)
+        first.beginAttempt()
+        first.failTransiently(OutboxFailure(code: "cannot_connect", reason: ""), retryAt: now + 30)
+        let entries = [first, message("b", 2), action("decline", 3, .declineOffer("o"))]
+        #expect(OutboxSchedule.due(entries, at: now).map(\.id) == ["decline"])
+        #expect(OutboxSchedule.due(entries, at: now + 30).map(\.id) == ["a", "decline"])
+        #expect(OutboxSchedule.nextWake(entries) == now + 30)
+    }
+}

@@ -75,6 +75,12 @@ let package = Package(
             path: "Benchmarks/PersistenceBenchmark"
         ),
 
+        .executableTarget(
+            name: "networking-benchmark",
+            dependencies: ["PlusGuidanceNetworking"],
+            path: "Benchmarks/NetworkingBenchmark"
+        ),
+
         .testTarget(
             name: "PlusGuidanceDomainTests",
             dependencies: [

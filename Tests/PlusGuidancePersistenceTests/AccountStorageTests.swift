@@ -148,8 +148,9 @@ import Testing
         #expect(try await storage.cache.message("m2") != nil)
     }
 
-    @Test func aCacheWithADamagedPageFailsItsQuickCheckAndIsRebuilt() async throws {
-        let profile = try TemporaryFolder()
+    /// Makes a cache of 2,000 messages for account "a" and overwrites pages in the middle of its
+    /// file (b-tree pages, not the header) with garbage. Returns the account folder.
+    func makeDamagedCache(in profile: TemporaryFolder) async throws -> String {
         let folder = AccountStorage.folder(profile: profile.path, account: "a")
         do {
             let storage = try AccountStorage(profile: profile.path, account: "a")
@@ -159,11 +160,16 @@ import Testing
             try await storage.cache.apply(ChangePage(changes: messages, cursor: FeedCursor("c")))
             _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         }
-        // Overwrite the middle of the file (b-tree pages, not the header) with garbage.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/cache.sqlite"))
         try handle.seek(toOffset: 40_960)
         handle.write(Data(repeating: 0xFF, count: 16_384))
         try handle.close()
+        return folder
+    }
+
+    @Test func aCacheWithADamagedPageFailsItsQuickCheckAndIsRebuilt() async throws {
+        let profile = try TemporaryFolder()
+        let folder = try await makeDamagedCache(in: profile)
 
         // In the background (the default), the check marks the cache and the next open rebuilds it.
         let first = try AccountStorage(profile: profile.path, account: "a")
@@ -178,19 +184,7 @@ import Testing
 
     @Test func aCheckOnOpenRebuildsADamagedCacheAtOnce() async throws {
         let profile = try TemporaryFolder()
-        let folder = AccountStorage.folder(profile: profile.path, account: "a")
-        do {
-            let storage = try AccountStorage(profile: profile.path, account: "a")
-            let messages = (0..<2_000).map {
-                Change.message(Fixtures.message("m\($0)", at: Double($0), body: String(repeating: "y", count: 200)))
-            }
-            try await storage.cache.apply(ChangePage(changes: messages, cursor: FeedCursor("c")))
-            _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: folder + "/cache.sqlite"))
-        try handle.seek(toOffset: 40_960)
-        handle.write(Data(repeating: 0xFF, count: 16_384))
-        try handle.close()
+        _ = try await makeDamagedCache(in: profile)
         let storage = try AccountStorage(profile: profile.path, account: "a", cacheIntegrityCheck: .onOpen)
         #expect(storage.movedAsideCache != nil)
         #expect(try await storage.cache.syncState().cursor == nil)

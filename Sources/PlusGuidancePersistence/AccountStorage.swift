@@ -140,6 +140,22 @@ public final class AccountStorage: Sendable {
         return destination
     }
 
+    /// Writes a small secret file of the account (tokens), 0600, atomically: readers see the
+    /// old or the new content, never a mix, and it is on disk when this returns.
+    public func writeSecret(_ name: String, _ data: Data) throws {
+        try SecureFiles.writeAtomically(data, to: folder + "/" + name)
+    }
+
+    /// Reads a secret file written by ``writeSecret(_:_:)``; `nil` when there is none.
+    public func readSecret(_ name: String) -> Data? {
+        FileManager.default.contents(atPath: folder + "/" + name)
+    }
+
+    /// Removes a secret file; nothing happens when there is none.
+    public func removeSecret(_ name: String) {
+        try? FileManager.default.removeItem(atPath: folder + "/" + name)
+    }
+
     /// Takes the account's engine lock; see ``EngineLock``.
     public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }
 

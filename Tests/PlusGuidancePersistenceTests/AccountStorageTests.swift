@@ -30,6 +30,22 @@ import Testing
         _ = lock
     }
 
+    @Test func secretsAreWrittenAtomicallyAndPrivately() throws {
+        let profile = try TemporaryFolder()
+        let previous = umask(0)
+        defer { umask(previous) }
+        let storage = try AccountStorage(profile: profile.path, account: "a")
+        #expect(storage.readSecret("tokens.json") == nil)
+        try storage.writeSecret("tokens.json", Data("first".utf8))
+        try storage.writeSecret("tokens.json", Data("second".utf8))
+        #expect(storage.readSecret("tokens.json") == Data("second".utf8))
+        #expect(fileMode(storage.folder + "/tokens.json") == 0o600)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: storage.folder).filter { $0.contains(".tmp-") }.isEmpty)
+        storage.removeSecret("tokens.json")
+        #expect(storage.readSecret("tokens.json") == nil)
+    }
+
     @Test func anExistingFolderWithLoosePermissionsIsTightened() throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "usr_bob")

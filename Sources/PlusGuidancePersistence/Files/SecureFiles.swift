@@ -39,6 +39,34 @@ enum SecureFiles {
         guard fchmod(fd, fileMode) == 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
     }
 
+    /// Writes `data` to a 0600 temporary file beside `path`, syncs it, and renames it over
+    /// `path` (rename(2) is atomic), then syncs the folder so the rename itself is durable.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
+        guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: temporary, errno: errno) }
+        var written = 0
+        let ok = data.withUnsafeBytes { bytes -> Bool in
+            while written < bytes.count {
+                let result = write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if result < 0 { return false }
+                written += result
+            }
+            return fchmod(fd, fileMode) == 0 && fsync(fd) == 0
+        }
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw PersistenceError.insecurePermissions(path: path, errno: code)
+        }
+        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
     /// Forces 0600 on every regular file directly inside `folder`.
     static func restrictFiles(in folder: String) throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {

@@ -1,0 +1,115 @@
+import Foundation
+import PlusGuidanceDomain
+
+/// The lifecycle of the live event stream, as a plain struct: its methods take what happened
+/// and return the ``Action``s the driver performs. No I/O, no clock reads.
+///
+/// ```
+///  stop ◀──────────────── any state
+///  start ──▶ connecting ──connected──▶ open ──failed / no sign of life for heartbeatTimeout──▶ waiting
+///               ▲                                                                              │
+///               └──────────────────────── wake at the backoff deadline ◀───────────────────────┘
+/// ```
+///
+/// Every (re)connection resumes after the last cursor seen (`Last-Event-ID`) and is followed by
+/// a catch-up from the feed, so a change made while the stream was down is never missed. The
+/// backoff doubles per failed attempt up to a cap, with full jitter, and resets once a stream
+/// opens.
+public struct LiveConnectionMachine: Sendable {
+    public enum State: Hashable, Sendable {
+        case stopped
+        case connecting(attempt: Int)
+        /// Open, with the last time the server showed a sign of life (an event or a heartbeat).
+        case open(lastSign: Date)
+        /// Waiting before attempt `attempt`.
+        case waiting(attempt: Int, until: Date)
+    }
+
+    public enum Action: Hashable, Sendable {
+        /// Open the event stream, resuming after this cursor.
+        case connect(after: FeedCursor?)
+        /// Pull the feed to catch up with what happened while not connected.
+        case catchUp
+        /// Close the current stream.
+        case disconnect
+        /// Call ``tick(at:)`` at this time.
+        case wake(at: Date)
+    }
+
+    public private(set) var state: State = .stopped
+    /// The last event id seen.
+    public private(set) var cursor: FeedCursor?
+    /// Without an event or heartbeat for this long, the stream is taken as dead (the server
+    /// sends a heartbeat every 15 s: three missed ones).
+    public var heartbeatTimeout: TimeInterval = 45
+    public var initialBackoff: TimeInterval = 1
+    public var maximumBackoff: TimeInterval = 60
+    /// A number in 0..<1 for the jitter.
+    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+
+    public init(cursor: FeedCursor? = nil) { self.cursor = cursor }
+
+    public mutating func start() -> [Action] {
+        guard state == .stopped else { return [] }
+        state = .connecting(attempt: 1)
+        return [.connect(after: cursor)]
+    }
+
+    public mutating func stop() -> [Action] {
+        let wasConnected = state != .stopped
+        state = .stopped
+        return wasConnected ? [.disconnect] : []
+    }
+
+    /// The stream answered 200 and is open.
+    public mutating func connected(at now: Date) -> [Action] {
+        guard case .connecting = state else { return [] }
+        state = .open(lastSign: now)
+        return [.catchUp, .wake(at: now + heartbeatTimeout)]
+    }
+
+    /// An event (with its cursor) or a heartbeat (`cursor` nil) arrived.
+    public mutating func received(cursor newCursor: FeedCursor?, at now: Date) -> [Action] {
+        guard case .open = state else { return [] }
+        if let newCursor { cursor = newCursor }
+        state = .open(lastSign: now)
+        return []
+    }
+
+    /// The connection attempt or the open stream failed or ended.
+    public mutating func failed(at now: Date) -> [Action] {
+        let attempt: Int
+        switch state {
+        case .connecting(let current): attempt = current + 1
+        case .open: attempt = 1
+        case .stopped, .waiting: return []
+        }
+        let until = now + delay(before: attempt)
+        state = .waiting(attempt: attempt, until: until)
+        return [.disconnect, .wake(at: until)]
+    }
+
+    /// Time passed: detects a silent stream and ends a backoff.
+    public mutating func tick(at now: Date) -> [Action] {
+        switch state {
+        case .open(let lastSign):
+            guard now.timeIntervalSince(lastSign) >= heartbeatTimeout else {
+                return [.wake(at: lastSign + heartbeatTimeout)]
+            }
+            return failed(at: now)
+        case .waiting(let attempt, let until):
+            guard now >= until else { return [.wake(at: until)] }
+            state = .connecting(attempt: attempt)
+            return [.connect(after: cursor)]
+        case .stopped, .connecting:
+            return []
+        }
+    }
+
+    /// Full jitter over an exponential ceiling: the first retry of a stream that was open comes
+    /// within `initialBackoff`.
+    func delay(before attempt: Int) -> TimeInterval {
+        let ceiling = min(maximumBackoff, initialBackoff * pow(2, Double(max(0, attempt - 1))))
+        return ceiling * random()
+    }
+}

@@ -113,7 +113,10 @@ let package = Package(
             ],
             exclude: ["Resources"]
         ),
-        .testTarget(name: "PlusGuidanceSyncTests", dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting"]),
+        .testTarget(
+            name: "PlusGuidanceSyncTests",
+            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

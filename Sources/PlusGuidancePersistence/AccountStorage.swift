@@ -119,6 +119,22 @@ public final class AccountStorage: Sendable {
         await cacheCheck?.value
     }
 
+    /// The account signed in on this profile, as recorded by ``setCurrentAccount(_:profile:)``.
+    public static func currentAccount(profile: String) -> String? {
+        FileManager.default.contents(atPath: profile + "/current-account").map { String(decoding: $0, as: UTF8.self) }
+            .flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Records (or, with `nil`, forgets) the account signed in on this profile; 0600, atomic.
+    public static func setCurrentAccount(_ account: String?, profile: String) throws {
+        try SecureFiles.makeFolder(profile)
+        if let account {
+            try SecureFiles.writeAtomically(Data(account.utf8), to: profile + "/current-account")
+        } else {
+            try? FileManager.default.removeItem(atPath: profile + "/current-account")
+        }
+    }
+
     /// The folder of `account` under `profile`.
     public static func folder(profile: String, account: String) -> String {
         let safe = account.unicodeScalars.map { scalar -> String in

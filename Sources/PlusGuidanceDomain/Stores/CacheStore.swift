@@ -22,6 +22,10 @@ public protocol CacheStore: Sendable {
     /// Applies consecutive pages in order and advances the cursor to the last page's, in one
     /// atomic step: how an initial sync amortises commits over thousands of changes.
     func apply(_ pages: [ChangePage]) async throws
+    /// Stores changes learned outside the feed (the server's answer to an action of this device,
+    /// an event of the live stream) without moving the cursor: the feed brings them again later
+    /// and upserts are idempotent, while moving the cursor here could skip changes.
+    func merge(_ changes: [Change]) async throws
     /// Replaces every cached entity by the snapshot in `page` and sets its cursor, atomically.
     func replaceAll(with page: ChangePage) async throws
 

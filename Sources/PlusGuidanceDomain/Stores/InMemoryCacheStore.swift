@@ -21,6 +21,10 @@ public actor InMemoryCacheStore: CacheStore {
         state.cursor = page.cursor
     }
 
+    public func merge(_ changes: [Change]) {
+        for change in changes { apply(change) }
+    }
+
     public func apply(_ pages: [ChangePage]) {
         for page in pages { apply(page) }
     }

@@ -133,7 +133,8 @@ public actor PlusGuidanceAPI {
         return try dto.offers.map { try $0.domain() }
     }
 
-    /// Offers an Instant Session. Needs the client online now: never queue this (R8).
+    /// Offers an Instant Session. Needs the client online now: never queued, never retried, so
+    /// an unreachable server fails the call at once (R8).
     public func createOffer(
         to client: UserID, options: OfferOptions, idempotencyKey: IdempotencyKey
     ) async throws
@@ -335,10 +336,10 @@ public actor PlusGuidanceAPI {
     }
 
     /// One exchange through the retry policy, recording the server clock.
-    private func perform(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
         do {
             let sent = Date()
-            let response = try await retry.run(request) { try await self.http.execute($0) }
+            let response = try await (policy ?? retry).run(request) { try await self.http.execute($0) }
             // Server-Time (the clock the rules use, in milliseconds) when present, else Date.
             if let time = response.header("Server-Time").flatMap(WireDecoding.time) {
                 clock.record(serverDate: time, sentAt: sent, receivedAt: Date(), resolution: 0.001)

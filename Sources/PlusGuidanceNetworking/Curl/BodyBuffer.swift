@@ -7,7 +7,9 @@ import Synchronization
 /// taking the chunk; libcurl then pauses the transfer and hands the same chunk again once resumed
 /// (CURL_WRITEFUNC_PAUSE, curl_easy_pause(3)). The reader asks the loop to resume when less than
 /// half the capacity remains.
-final class BodyBuffer: Sendable {
+final class BodyBuffer: @unchecked Sendable {
+    // @unchecked: `state` is only touched under `lock` (an NSLock, i.e. a pthread mutex, which
+    // ThreadSanitizer understands; Synchronization.Mutex's futexes it does not).
     enum PushOutcome { case accepted, pause, abandoned }
 
     private struct State {
@@ -27,12 +29,19 @@ final class BodyBuffer: Sendable {
         case waiting
     }
 
-    private let state = Mutex(State())
+    private let lock = NSLock()
+    private var _state = State()
     let capacity: Int
     /// Called (outside the lock) when a paused transfer may continue.
     private let resumeTransfer: @Sendable () -> Void
     /// Called when the reader gives up on the stream.
     private let cancelTransfer: @Sendable () -> Void
+
+    private func withState<T>(_ body: (inout State) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&_state)
+    }
 
     init(capacity: Int, resume: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void) {
         self.capacity = max(1, capacity)
@@ -42,7 +51,7 @@ final class BodyBuffer: Sendable {
 
     /// Loop thread: offers a chunk.
     func push(_ chunk: Data) -> PushOutcome {
-        let (outcome, waiter) = state.withLock { state -> (PushOutcome, CheckedContinuation<Data?, any Error>?) in
+        let (outcome, waiter) = withState { state -> (PushOutcome, CheckedContinuation<Data?, any Error>?) in
             if state.abandoned { return (.abandoned, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -62,7 +71,7 @@ final class BodyBuffer: Sendable {
 
     /// Loop thread: the transfer ended, cleanly (`nil`) or not.
     func finish(_ failure: (any Error)?) {
-        let waiter = state.withLock { state -> CheckedContinuation<Data?, any Error>? in
+        let waiter = withState { state -> CheckedContinuation<Data?, any Error>? in
             state.finished = true
             state.failure = failure
             defer { state.waiter = nil }
@@ -74,7 +83,7 @@ final class BodyBuffer: Sendable {
     /// Reader: the next chunk, `nil` at the end of the body.
     func next() async throws -> Data? {
         try await withCheckedThrowingContinuation { continuation in
-            let delivery = state.withLock { state -> Delivery in
+            let delivery = withState { state -> Delivery in
                 if !state.chunks.isEmpty {
                     let chunk = state.chunks.removeFirst()
                     state.bytes -= chunk.count
@@ -100,7 +109,7 @@ final class BodyBuffer: Sendable {
 
     /// Reader: gives up. The transfer is cancelled and a waiting read fails with `cancelled`.
     func abandon() {
-        let (waiter, wasFinished) = state.withLock { state -> (CheckedContinuation<Data?, any Error>?, Bool) in
+        let (waiter, wasFinished) = withState { state -> (CheckedContinuation<Data?, any Error>?, Bool) in
             let wasFinished = state.finished
             state.abandoned = true
             state.chunks = []

@@ -12,7 +12,8 @@ import Synchronization
 /// loop already cleaned up.
 final class CurlLoop: @unchecked Sendable {
     // @unchecked: `multi`, `share`, `active` and `idleHandles` are confined to the loop thread
-    // (see above); `commands` is a Mutex.
+    // (see above); `queue` is only touched under `queueLock`, a pthread mutex (NSLock) rather
+    // than Synchronization.Mutex so that ThreadSanitizer sees the hand-off of each Transfer.
     enum Command {
         case start(Transfer)
         case cancel(UInt64)
@@ -25,7 +26,8 @@ final class CurlLoop: @unchecked Sendable {
         var closed = false
     }
 
-    private let queue = Mutex(Queue())
+    private let queueLock = NSLock()
+    private var queue = Queue()
     private let multi: UnsafeMutableRawPointer
     private let share: UnsafeMutableRawPointer
     private var active: [UInt64: Transfer] = [:]
@@ -62,7 +64,7 @@ final class CurlLoop: @unchecked Sendable {
     /// Queues a command for the loop thread. Returns `false` once the loop has shut down.
     @discardableResult
     func submit(_ command: Command) -> Bool {
-        queue.withLock { queue in
+        queueLock.withLock {
             guard !queue.closed else { return false }
             queue.commands.append(command)
             curl_multi_wakeup(multi)
@@ -73,7 +75,7 @@ final class CurlLoop: @unchecked Sendable {
     private func run() {
         var running = true
         while running {
-            let commands = queue.withLock { queue in
+            let commands = queueLock.withLock {
                 defer { queue.commands.removeAll(keepingCapacity: true) }
                 return queue.commands
             }
@@ -172,10 +174,10 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func shutdown() {
-        queue.withLock { $0.closed = true }
+        queueLock.withLock { queue.closed = true }
         for id in Array(active.keys) { finish(id, with: .failure(.shutdown)) }
         // Commands that arrived after the last drain: fail their transfers too.
-        let late = queue.withLock { queue in
+        let late = queueLock.withLock {
             defer { queue.commands = [] }
             return queue.commands
         }

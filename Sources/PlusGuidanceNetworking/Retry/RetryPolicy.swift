@@ -60,8 +60,10 @@ public struct RetryPolicy: Sendable {
 
     static let retryableStatuses: Set<Int> = [408, 429, 502, 503, 504]
 
-    /// Full jitter: uniform in [0, min(cap, initial × 2^(n-1))].
-    func backoff(_ attempt: Int) -> Duration {
+    /// The delay before the attempt after attempt number `attempt` (1-based), with full jitter:
+    /// uniform in [0, min(maximumBackoff, initialBackoff × 2^(attempt-1))]. Also what the sync
+    /// engine waits before retrying an outbox entry.
+    public func backoff(_ attempt: Int) -> Duration {
         let exponent = min(attempt - 1, 30)
         let ceiling = min(maximumBackoff, initialBackoff * (1 << exponent))
         return ceiling * random()

@@ -49,6 +49,10 @@ public final class SQLiteCacheStore: CacheStore {
         try await database.write { db in try Self.apply(page, in: db) }
     }
 
+    public func merge(_ changes: [Change]) async throws {
+        try await database.write { db in try Self.apply(changes, in: db) }
+    }
+
     public func apply(_ pages: [ChangePage]) async throws {
         try await database.write { db in
             for page in pages { try Self.apply(page, in: db) }
@@ -62,13 +66,19 @@ public final class SQLiteCacheStore: CacheStore {
         }
     }
 
-    /// Applies `page` inside the caller's transaction.
+    /// Applies `page` and its cursor inside the caller's transaction.
     static func apply(_ page: ChangePage, in db: Database) throws {
+        try apply(page.changes, in: db)
+        try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
+    }
+
+    /// Applies changes inside the caller's transaction, leaving the cursor alone.
+    static func apply(_ changes: [Change], in db: Database) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
         let upsertMessage = try db.cachedStatement(sql: CacheRows.upsertMessage)
         var upsertOffer: Statement?
         var upsertSession: Statement?
-        for change in page.changes {
+        for change in changes {
             switch change {
             case .message(let value):
                 try upsertMessage.execute(arguments: CacheRows.messageArguments(value))
@@ -96,7 +106,6 @@ public final class SQLiteCacheStore: CacheStore {
                 }
             }
         }
-        try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
     }
 
     public func contacts() async throws -> [Contact] {

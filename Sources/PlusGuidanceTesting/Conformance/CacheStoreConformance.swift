@@ -55,6 +55,16 @@ public enum CacheStoreConformance {
             try requireEqual(try await store.session("s1")?.id, "s1", "session")
             try requireEqual(try await store.syncState().cursor, FeedCursor("c3"), "cursor")
         },
+        Check("merging changes stores them and leaves the cursor alone") { store in
+            try await store.apply(ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c5")))
+            var delivered = Fixtures.message("m2", at: 1)
+            delivered.body = "Delivered outside the feed"
+            try await store.merge([.message(delivered), .offer(Fixtures.offer("o1")), .deleted(.message("m1"))])
+            try requireEqual(try await store.message("m2"), delivered, "merged message")
+            try requireEqual(try await store.offer("o1")?.id, "o1", "merged offer")
+            try requireEqual(try await store.message("m1"), nil, "merged deletion")
+            try requireEqual(try await store.syncState().cursor, FeedCursor("c5"), "cursor")
+        },
         Check("an upsert replaces the entity with the same id") { store in
             var message = Fixtures.message("m1")
             message.deliveryState = .pending

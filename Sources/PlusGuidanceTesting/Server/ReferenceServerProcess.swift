@@ -65,17 +65,17 @@ public final class ReferenceServerProcess: Sendable {
     /// - Parameters:
     ///   - databasePath: the database to use; a new temporary one when `nil`.
     ///   - arguments: extra arguments; the default adds the demo seed and the test clock.
+    ///   - port: the port to listen on; a free one when 0. Pass the port of an earlier run to
+    ///     restart a server where its clients expect it.
     public static func launch(
-        databasePath: String? = nil, arguments: [String] = ["--seed", "demo", "--test-clock"]
-    )
-        async throws -> ReferenceServerProcess
-    {
+        databasePath: String? = nil, port: Int = 0, arguments: [String] = ["--seed", "demo", "--test-clock"]
+    ) async throws -> ReferenceServerProcess {
         guard let binary = productPath("pg-server") else { throw LaunchError.binaryNotFound }
         let database =
             databasePath ?? FileManager.default.temporaryDirectory.path + "/pg-server-\(UUID().uuidString).sqlite"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", "0", "--database", database, "--log-level", "warning"] + arguments
+        process.arguments = ["--port", "\(port)", "--database", database, "--log-level", "warning"] + arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()

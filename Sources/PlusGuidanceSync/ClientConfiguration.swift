@@ -1,0 +1,72 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+/// How a ``PlusGuidanceClient`` connects and where it keeps its data.
+public struct ClientConfiguration: Sendable {
+    /// The API's base URL, e.g. `https://api.plusguidance.example`.
+    public var serverURL: URL
+    /// The profile folder (created 0700); one subfolder per account.
+    public var profile: String
+    public var http = HTTPClientConfiguration()
+    public var retry = RetryPolicy()
+    /// This machine's clock; shown times add the server clock offset to it.
+    public var localClock: any WallClock = SystemWallClock()
+
+    public init(serverURL: URL, profile: String) {
+        self.serverURL = serverURL
+        self.profile = profile
+    }
+}
+
+/// What the sync engine is doing, for a status line.
+public struct SyncStatus: Hashable, Sendable {
+    public enum Phase: Hashable, Sendable {
+        case signedOut
+        /// Not connected; the reason is a stable code such as `cannot_connect`.
+        case offline(reason: String)
+        case syncing(changesApplied: Int)
+        /// The event stream is open: changes arrive as they happen.
+        case live
+        /// Signed in and synced, without a live stream.
+        case idle
+        /// Another process (e.g. `pg-syncd`) runs the engine for this account.
+        case runByAnotherProcess
+    }
+
+    public var phase: Phase
+    public var lastSuccessfulSync: Date?
+    public var pendingOutbox: Int
+    public var failedOutbox: Int
+
+    public var isOnline: Bool {
+        switch phase {
+        case .live, .idle, .syncing, .runByAnotherProcess: true
+        case .offline, .signedOut: false
+        }
+    }
+}
+
+/// Why a ``PlusGuidanceClient`` call failed when no Domain rule did.
+public struct PlusGuidanceClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// No account is signed in on this profile.
+        case notSignedIn = "not_signed_in"
+        /// The server cannot be reached and the action needs it now (creating an offer).
+        case offline
+        /// No outbox entry has this key.
+        case unknownOutboxEntry = "unknown_outbox_entry"
+    }
+
+    public let code: Code
+    public let reason: String?
+
+    public init(_ code: Code, reason: String? = nil) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { reason.map { "\(code.rawValue): \($0)" } ?? code.rawValue }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}

@@ -1,0 +1,521 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidancePersistence
+
+/// The PlusGuidance SDK for an app: one signed-in account, its offline cache and outbox, and a
+/// sync engine that delivers what the user did and keeps the cache current.
+///
+/// Reads answer from the cache, online or not. Texts, accepts, declines and stops are written to
+/// the outbox first (durably, with their idempotency key) and delivered when possible, exactly
+/// once and, for messages, in order per conversation (R8). Creating an offer needs the client
+/// to be online now, so it is never queued: offline it fails at once with
+/// ``PlusGuidanceClientError/Code/offline``.
+///
+/// ```swift
+/// let client = try await PlusGuidanceClient.open(ClientConfiguration(serverURL: url, profile: folder))
+/// _ = try await client.signIn(email: "alice@example.com", password: secret)
+/// _ = try await client.send("See you tomorrow", to: therapistID)
+/// try await client.syncNow()
+/// ```
+///
+/// Only one process runs the engine of an account (``EngineLock``); in the others, calls that
+/// would run it leave the work to that process, and the status says so.
+public actor PlusGuidanceClient {
+    private final class Account: Sendable {
+        let user: User
+        let storage: AccountStorage
+        let api: PlusGuidanceAPI
+        init(user: User, storage: AccountStorage, api: PlusGuidanceAPI) {
+            self.user = user
+            self.storage = storage
+            self.api = api
+        }
+    }
+
+    /// Holds tokens that arrive before the account's folder exists (during sign-in) and writes
+    /// them to it, 0600, before they are used.
+    private actor TokenVault {
+        static let file = "tokens.json"
+        private var storage: AccountStorage?
+        private var pending: APITokens??
+
+        func save(_ tokens: APITokens?) throws {
+            guard let storage else {
+                pending = .some(tokens)
+                return
+            }
+            if let tokens {
+                try storage.writeSecret(Self.file, try JSONEncoder().encode(tokens))
+            } else {
+                storage.removeSecret(Self.file)
+            }
+        }
+
+        func attach(_ storage: AccountStorage) throws {
+            self.storage = storage
+            if let pending { try save(pending) }
+            pending = nil
+        }
+    }
+
+    public let configuration: ClientConfiguration
+    private let http: CurlHTTPClient
+    private var account: Account?
+    private var engineLock: EngineLock?
+    private var phase: SyncStatus.Phase = .signedOut
+    private var liveTask: Task<Void, Never>?
+    private var changesApplied = 0
+
+    private init(configuration: ClientConfiguration) {
+        self.configuration = configuration
+        http = CurlHTTPClient(configuration: configuration.http)
+    }
+
+    /// Opens the profile, restoring the account signed in on it, if any.
+    public static func open(_ configuration: ClientConfiguration) async throws -> PlusGuidanceClient {
+        let client = PlusGuidanceClient(configuration: configuration)
+        try await client.restore()
+        return client
+    }
+
+    private func restore() async throws {
+        guard let key = AccountStorage.currentAccount(profile: configuration.profile) else { return }
+        let storage = try AccountStorage(profile: configuration.profile, account: key)
+        guard let user = try await storage.cache.account(),
+            let data = storage.readSecret(TokenVault.file),
+            let tokens = try? JSONDecoder().decode(APITokens.self, from: data)
+        else { return }
+        let vault = TokenVault()
+        try await vault.attach(storage)
+        let api = PlusGuidanceAPI(
+            baseURL: configuration.serverURL, http: http, tokens: tokens, retry: configuration.retry,
+            onTokensChanged: { try await vault.save($0) })
+        account = Account(user: user, storage: storage, api: api)
+        phase = .idle
+    }
+
+    // MARK: Account
+
+    /// The signed-in user, `nil` when signed out.
+    public var currentUser: User? { account?.user }
+
+    /// Signs in, opening (or creating) the account's cache. Tokens are stored 0600 in the
+    /// account's folder before any use.
+    /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
+    public func signIn(email: String, password: String) async throws -> User {
+        let vault = TokenVault()
+        let api = PlusGuidanceAPI(
+            baseURL: configuration.serverURL, http: http, retry: configuration.retry,
+            onTokensChanged: { try await vault.save($0) })
+        let user = try await api.login(email: email, password: password)
+        let storage = try AccountStorage(profile: configuration.profile, account: user.id.rawValue)
+        try await vault.attach(storage)
+        try await storage.cache.setAccount(user)
+        try AccountStorage.setCurrentAccount(user.id.rawValue, profile: configuration.profile)
+        stopLive()
+        engineLock = nil
+        account = Account(user: user, storage: storage, api: api)
+        phase = .idle
+        return user
+    }
+
+    /// Signs out: revokes the tokens (when the server answers) and, unless `keepCache`, removes
+    /// every file of the account. The outbox goes with the cache: call this only once the user
+    /// chose to leave unsent actions behind.
+    public func signOut(keepCache: Bool = false) async throws {
+        guard let account else { return }
+        stopLive()
+        try? await account.api.logout()
+        engineLock = nil
+        if keepCache { account.storage.removeSecret(TokenVault.file) } else { try account.storage.wipe() }
+        try AccountStorage.setCurrentAccount(nil, profile: configuration.profile)
+        self.account = nil
+        phase = .signedOut
+    }
+
+    private func signedIn() throws -> Account {
+        guard let account else { throw PlusGuidanceClientError(.notSignedIn) }
+        return account
+    }
+
+    // MARK: Reads (from the cache, online or not)
+
+    /// A therapist's clients, or a client's therapist, with the presence last seen.
+    public func contacts() async throws -> [Contact] {
+        try await signedIn().storage.cache.contacts()
+    }
+
+    /// The conversation with `peer`, newest first: cached messages and this device's unsent ones
+    /// (`pending`, or `failed` until retried or discarded).
+    public func messages(with peer: UserID, limit: Int = 50) async throws -> [Message] {
+        let account = try signedIn()
+        let conversation = relation(account.user, peer).conversationID
+        let cached = try await account.storage.cache.messages(in: conversation, limit: limit, before: nil)
+        return Array(cached.merging(outbox: try await account.storage.outbox.entries(), in: conversation).prefix(limit))
+    }
+
+    /// Fetches older messages than the oldest cached one into the cache. Returns how many
+    /// arrived; zero once the history is complete.
+    public func loadOlderMessages(with peer: UserID, limit: Int = 50) async throws -> Int {
+        let account = try signedIn()
+        let conversation = relation(account.user, peer).conversationID
+        if try await account.storage.cache.isHistoryComplete(conversation) { return 0 }
+        let oldest = try await account.storage.cache.messages(in: conversation, limit: .max, before: nil).last
+        let page = try await account.api.messages(with: peer, limit: limit, before: oldest?.id)
+        try await account.storage.cache.merge(page.messages.map(Change.message))
+        if !page.hasMore { try await account.storage.cache.markHistoryComplete(conversation) }
+        return page.messages.count
+    }
+
+    public func offers() async throws -> [SessionOffer] { try await signedIn().storage.cache.offers() }
+
+    /// Sessions not ended, by start time (R7), from the cache.
+    public func upcomingSessions() async throws -> [Session] {
+        try await signedIn().storage.cache.upcomingSessions(at: serverNow())
+    }
+
+    public func session(_ id: SessionID) async throws -> Session? { try await signedIn().storage.cache.session(id) }
+
+    /// The session window's countdown now, on the server's clock (R6), so a skewed local clock
+    /// does not change it.
+    public func countdown(for session: Session) async -> SessionCountdown { session.countdown(at: await serverNow()) }
+
+    /// The server's time now: the local clock plus the offset estimated from the server's
+    /// answers (or the one saved at the last sync).
+    public func serverNow() async -> Date {
+        let local = configuration.localClock.now()
+        guard let account else { return local }
+        if let offset = await account.api.serverClockOffset { return local + offset }
+        let saved = (try? await account.storage.cache.syncState().serverClockOffset) ?? 0
+        return local + saved
+    }
+
+    public func outbox() async throws -> [OutboxEntry] { try await signedIn().storage.outbox.entries() }
+
+    public func status() async throws -> SyncStatus {
+        guard let account else {
+            return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
+        }
+        let entries = try await account.storage.outbox.entries()
+        return SyncStatus(
+            phase: phase, lastSuccessfulSync: try await account.storage.cache.syncState().lastSyncAt,
+            pendingOutbox: entries.filter { $0.state != .failed }.count,
+            failedOutbox: entries.filter { $0.state == .failed }.count)
+    }
+
+    // MARK: Writes
+
+    /// Queues a text to `peer` and tries to deliver it now. Returns the message as shown while
+    /// pending. Offline it stays queued and is delivered on the next sync (R8).
+    /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact, the body errors
+    ///   of ``MessageBody``.
+    public func send(_ text: String, to peer: UserID) async throws -> Message {
+        let account = try signedIn()
+        let contacts = try await account.storage.cache.contacts()
+        let pair = contacts.contains { $0.id == peer } ? relation(account.user, peer) : nil
+        let message = try Message.text(
+            id: MessageID("msg_" + Self.token()), from: account.user.id, to: peer, within: pair, body: text,
+            at: await serverNow(), deliveryState: .pending)
+        _ = try await enqueue(.sendMessage(message), in: account)
+        return message
+    }
+
+    /// Queues the acceptance of an offer; the server decides (an accept after expiry fails as
+    /// `offer_expired` and stays visible in the outbox).
+    public func accept(_ offer: OfferID) async throws -> OutboxEntry {
+        try await enqueue(.acceptOffer(offer), in: signedIn())
+    }
+    public func decline(_ offer: OfferID) async throws -> OutboxEntry {
+        try await enqueue(.declineOffer(offer), in: signedIn())
+    }
+    /// Queues stopping a session (therapist only; the server decides).
+    public func stop(_ session: SessionID) async throws -> OutboxEntry {
+        try await enqueue(.stopSession(session), in: signedIn())
+    }
+
+    /// Offers an Instant Session now. Needs the server and the client online: offline it fails
+    /// at once and nothing is queued (R8).
+    /// - Throws: ``PlusGuidanceClientError/Code/offline``, or the Domain's refusal
+    ///   (`client_offline`, `not_your_client`, `invalid_duration`…) as
+    ///   ``PlusGuidanceAPIError/rejected(_:status:)``.
+    public func createOffer(to client: UserID, options: OfferOptions) async throws -> SessionOffer {
+        let account = try signedIn()
+        try options.validate(at: await serverNow())
+        do {
+            let offer = try await account.api.createOffer(
+                to: client, options: options, idempotencyKey: IdempotencyKey("k_" + Self.token()))
+            try await account.storage.cache.merge([.offer(offer)])
+            return offer
+        } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
+            phase = .offline(reason: error.transport?.code ?? "unreachable")
+            throw PlusGuidanceClientError(.offline, reason: "creating an offer needs a connection to the server")
+        }
+    }
+
+    /// Puts a failed entry back in the queue, with its key, and tries to deliver it.
+    public func retry(_ key: IdempotencyKey) async throws {
+        let account = try signedIn()
+        guard var entry = try await account.storage.outbox.entry(key) else {
+            throw PlusGuidanceClientError(.unknownOutboxEntry)
+        }
+        entry.retry()
+        try await account.storage.outbox.update(entry)
+        _ = try? await deliverIfEngine(account)
+    }
+
+    /// Gives up a failed or pending entry (never one in flight: its outcome is unknown).
+    public func discard(_ key: IdempotencyKey) async throws {
+        let account = try signedIn()
+        guard let entry = try await account.storage.outbox.entry(key), entry.state != .inFlight else {
+            throw PlusGuidanceClientError(.unknownOutboxEntry)
+        }
+        try await account.storage.outbox.remove(key)
+    }
+
+    private func enqueue(_ action: OutboxAction, in account: Account) async throws -> OutboxEntry {
+        let entry = try await account.storage.outbox.enqueue(
+            OutboxEntry(
+                id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now()))
+        _ = try? await deliverIfEngine(account)
+        return try await account.storage.outbox.entry(entry.id) ?? entry
+    }
+
+    // MARK: Sync
+
+    /// Delivers the outbox and pulls the feed to the end, now. Another process running the
+    /// engine (``SyncStatus/Phase/runByAnotherProcess``) makes this a no-op.
+    /// - Throws: ``PlusGuidanceAPIError`` `unreachable` when the server cannot be reached
+    ///   (everything stays queued), `signed_out` when the session ended.
+    public func syncNow() async throws {
+        let account = try signedIn()
+        guard takeEngine(account) else { return }
+        do {
+            try await deliver(account)
+            try await pull(account)
+            if case .live = phase {} else { phase = .idle }
+        } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
+            phase = .offline(reason: error.transport?.code ?? "unreachable")
+            throw error
+        }
+    }
+
+    /// Whether this process runs the engine; takes the account's lock when free.
+    private func takeEngine(_ account: Account) -> Bool {
+        if engineLock != nil { return true }
+        do {
+            engineLock = try account.storage.acquireEngineLock()
+            // Entries a crash left in flight have an unknown outcome: replay them with their key.
+            Task { _ = try? await account.storage.outbox.recoverInFlight() }
+            return true
+        } catch {
+            phase = .runByAnotherProcess
+            return false
+        }
+    }
+
+    private func deliverIfEngine(_ account: Account) async throws {
+        guard takeEngine(account) else { return }
+        try await deliver(account)
+    }
+
+    /// Attempts every due outbox entry; stops at the first sign of being offline.
+    private func deliver(_ account: Account) async throws {
+        _ = try await account.storage.outbox.recoverInFlight()
+        while true {
+            let now = configuration.localClock.now()
+            let due = OutboxSchedule.due(try await account.storage.outbox.entries(), at: now)
+            guard !due.isEmpty else { return }
+            for var entry in due {
+                entry.beginAttempt()
+                try await account.storage.outbox.update(entry)
+                do {
+                    let changes = try await perform(entry.action, key: entry.id, api: account.api)
+                    try await account.storage.cache.merge(changes)
+                    try await account.storage.outbox.remove(entry.id)
+                } catch let error as PlusGuidanceAPIError {
+                    switch error.code {
+                    case "rejected", "request_rejected":
+                        let code = error.domainError?.code ?? error.problemCode ?? error.code
+                        entry.failPermanently(
+                            OutboxFailure(code: code, reason: error.domainError?.shortDescription ?? "\(error)"))
+                        try await account.storage.outbox.update(entry)
+                    default:
+                        let backoff = configuration.retry.backoff(entry.attempts)
+                        entry.failTransiently(
+                            OutboxFailure(code: error.transport?.code ?? error.code, reason: "\(error)"),
+                            retryAt: now + TimeInterval(backoff.components.seconds) + Double(
+                                backoff.components.attoseconds) / 1e18)
+                        try await account.storage.outbox.update(entry)
+                        throw error
+                    }
+                }
+            }
+        }
+    }
+
+    private func perform(_ action: OutboxAction, key: IdempotencyKey, api: PlusGuidanceAPI) async throws -> [Change] {
+        switch action {
+        case .sendMessage(let message): return [.message(try await api.send(message, idempotencyKey: key))]
+        case .acceptOffer(let id):
+            let (offer, session) = try await api.accept(id, idempotencyKey: key)
+            return [.offer(offer)] + (session.map { [.session($0)] } ?? [])
+        case .declineOffer(let id): return [.offer(try await api.decline(id, idempotencyKey: key))]
+        case .stopSession(let id): return [.session(try await api.stop(id, idempotencyKey: key))]
+        }
+    }
+
+    /// Pulls the feed after the saved cursor, ten pages per commit; a cursor the server no
+    /// longer knows triggers a full resync that replaces the cache in one step (the outbox,
+    /// in its own store, is untouched).
+    private func pull(_ account: Account) async throws {
+        let cache = account.storage.cache
+        var cursor = try await cache.syncState().cursor
+        var batch: [ChangePage] = []
+        do {
+            while true {
+                let page = try await account.api.changes(after: cursor)
+                batch.append(page)
+                cursor = page.cursor
+                changesApplied += page.changes.count
+                phase = .syncing(changesApplied: changesApplied)
+                if batch.count == 10 || !page.hasMore {
+                    try await cache.apply(batch)
+                    batch = []
+                }
+                if !page.hasMore { break }
+            }
+        } catch let error as PlusGuidanceAPIError where error == .cursorTooOld {
+            try await resync(account)
+        }
+        try await cache.recordSync(
+            at: configuration.localClock.now(), serverClockOffset: await account.api.serverClockOffset ?? 0)
+    }
+
+    private func resync(_ account: Account) async throws {
+        var changes: [Change] = []
+        var cursor: FeedCursor?
+        while true {
+            let page = try await account.api.changes(after: cursor)
+            changes += page.changes
+            cursor = page.cursor
+            if !page.hasMore { break }
+        }
+        if let cursor { try await account.storage.cache.replaceAll(with: ChangePage(changes: changes, cursor: cursor)) }
+    }
+
+    // MARK: Live
+
+    /// Keeps the cache current through the event stream (R7) and the user online (R2) until
+    /// ``stopLive()``: reconnects with backoff after the last event id, detects a dead stream by
+    /// missed heartbeats, and catches up from the feed after every (re)connection.
+    public func startLive() async throws {
+        let account = try signedIn()
+        guard liveTask == nil else { return }
+        guard takeEngine(account) else { return }
+        let cursor = try await account.storage.cache.syncState().cursor
+        liveTask = Task { await self.runLive(account, cursor: cursor) }
+    }
+
+    public func stopLive() {
+        liveTask?.cancel()
+        liveTask = nil
+        if case .live = phase { phase = .idle }
+    }
+
+    private func runLive(_ account: Account, cursor: FeedCursor?) async {
+        var machine = LiveConnectionMachine(cursor: cursor)
+        var actions = machine.start()
+        var stream: Task<Void, Never>?
+        let (signals, signal) = AsyncStream.makeStream(of: LiveSignal.self)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                signal.yield(.tick)
+            }
+        }
+        defer {
+            ticker.cancel()
+            stream?.cancel()
+        }
+        var iterator = signals.makeAsyncIterator()
+        while !Task.isCancelled {
+            for action in actions {
+                switch action {
+                case .connect(let after):
+                    stream?.cancel()
+                    stream = Task { await Self.follow(account.api, after: after, signal: signal) }
+                case .disconnect:
+                    stream?.cancel()
+                    stream = nil
+                    phase = .offline(reason: "event_stream_lost")
+                case .catchUp:
+                    phase = .live
+                    try? await deliver(account)
+                    try? await pull(account)
+                    phase = .live
+                case .wake:
+                    break
+                }
+            }
+            guard let next = await iterator.next() else { return }
+            let now = configuration.localClock.now()
+            switch next {
+            case .opened: actions = machine.connected(at: now)
+            case .event(let event):
+                actions = machine.received(cursor: event.cursor, at: now)
+                try? await apply(event, to: account)
+            case .failed: actions = machine.failed(at: now)
+            case .tick:
+                actions = machine.tick(at: now)
+                if case .live = phase { try? await deliver(account) }
+            }
+        }
+        _ = machine.stop()
+    }
+
+    private enum LiveSignal: Sendable {
+        case opened
+        case event(LiveEvent)
+        case failed
+        case tick
+    }
+
+    private static func follow(
+        _ api: PlusGuidanceAPI, after: FeedCursor?, signal: AsyncStream<LiveSignal>.Continuation
+    ) async {
+        do {
+            let events = try await api.events(after: after)
+            signal.yield(.opened)
+            for try await event in events { signal.yield(.event(event)) }
+        } catch {}
+        if !Task.isCancelled { signal.yield(.failed) }
+    }
+
+    private func apply(_ event: LiveEvent, to account: Account) async throws {
+        switch event {
+        case .change(let change, _): try await account.storage.cache.merge([change])
+        case .presence(let user, let online):
+            try await account.storage.cache.updatePresence([
+                Presence(userID: user, isOnline: online, lastSeenAt: await serverNow())
+            ])
+        case .heartbeat: break
+        }
+    }
+
+    // MARK: Helpers
+
+    private func relation(_ user: User, _ peer: UserID) -> CareRelation {
+        user.role == .therapist
+            ? CareRelation(therapistID: user.id, clientID: peer) : CareRelation(therapistID: peer, clientID: user.id)
+    }
+
+    private static func token() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
+}
+
+extension LiveEvent {
+    fileprivate var cursor: FeedCursor? {
+        if case .change(_, let cursor) = self { return cursor }
+        return nil
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+import PlusGuidanceTesting
+import Testing
+
+/// The facade against the real `pg-server` binary on loopback, with real profiles on disk.
+@Suite struct PlusGuidanceClientTests {
+    final class Folder: Sendable {
+        let path = FileManager.default.temporaryDirectory.path + "/pg-sync-\(UUID().uuidString)"
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    func client(_ server: ReferenceServerProcess, _ profile: Folder, name: String) async throws -> PlusGuidanceClient {
+        var configuration = ClientConfiguration(serverURL: server.url, profile: profile.path + "/" + name)
+        configuration.retry.maximumAttempts = 1
+        let client = try await PlusGuidanceClient.open(configuration)
+        _ = try await client.signIn(email: "\(name)@example.com", password: "\(name)-pass")
+        try await client.syncNow()
+        return client
+    }
+
+    func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TestFailure("condition not met in time") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    @Test func textsWrittenOfflineAreDeliveredOnceAndInOrderWhenBackOnline() async throws {
+        let folder = Folder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let database = folder.path + "/server.sqlite"
+        var server = try await ReferenceServerProcess.launch(databasePath: database)
+        let port = try #require(server.url.port)
+        let alice = try await client(server, folder, name: "alice")
+        server.stop()
+
+        for i in 1...5 { _ = try await alice.send("offline \(i)", to: "usr_therapist") }
+        let queued = try await alice.messages(with: "usr_therapist")
+        #expect(queued.map(\.body) == (1...5).reversed().map { "offline \($0)" })
+        #expect(queued.allSatisfy { $0.deliveryState == .pending })
+        await #expect(throws: PlusGuidanceAPIError.self) { try await alice.syncNow() }
+        #expect(try await alice.status().pendingOutbox == 5)
+        #expect(try await alice.status().isOnline == false)
+
+        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
+        defer { server.stop() }
+        // Backoffs from the failed attempts are honoured; sync until the outbox is empty.
+        try await eventually {
+            try? await alice.syncNow()
+            return try await alice.outbox().isEmpty
+        }
+        let theo = try await client(server, folder, name: "therapist")
+        let delivered = try await theo.messages(with: "usr_alice").filter { $0.kind == .text }
+        #expect(delivered.map(\.body) == (1...5).reversed().map { "offline \($0)" })
+        #expect(try await alice.messages(with: "usr_therapist").allSatisfy { $0.deliveryState == .sent })
+    }
+
+    @Test func theInstantSessionFlowThroughTwoClients() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        let alice = try await client(server, folder, name: "alice")
+
+        let offer = try await theo.createOffer(
+            to: "usr_alice", options: OfferOptions(type: .video, durationMinutes: 50))
+        #expect(offer.state == .pending)
+        try await alice.syncNow()
+        #expect(try await alice.offers().map(\.id) == [offer.id])
+        #expect(try await alice.messages(with: "usr_therapist").first?.kind == .sessionOffer)
+
+        _ = try await alice.accept(offer.id)
+        #expect(try await alice.outbox().isEmpty)
+        try await theo.syncNow()
+        let sessions = try await theo.upcomingSessions()
+        #expect(sessions.count == 1)
+        let session = try #require(sessions.first)
+        let countdown = await theo.countdown(for: session)
+        #expect(countdown.state == .inProgress)
+        // The test clock stands still while this machine's runs on, so the estimate is a little ahead.
+        #expect((2_980...3_000).contains(countdown.remainingSeconds))
+        #expect(try await theo.messages(with: "usr_alice").prefix(2).map(\.kind) == [.sessionLink, .sessionReady])
+
+        _ = try await theo.stop(session.id)
+        try await alice.syncNow()
+        #expect(try await alice.upcomingSessions().isEmpty)
+    }
+
+    @Test func creatingAnOfferOfflineFailsAtOnceAndQueuesNothing() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        server.stop()
+        do {
+            _ = try await theo.createOffer(to: "usr_alice", options: OfferOptions(type: .voice, durationMinutes: 30))
+            Issue.record("an offer was created offline")
+        } catch let error as PlusGuidanceClientError {
+            #expect(error.code == .offline)
+        }
+        #expect(try await theo.outbox().isEmpty)
+        // Invalid options are refused before the network.
+        await #expect(throws: DomainError.invalidDuration) {
+            _ = try await theo.createOffer(to: "usr_alice", options: OfferOptions(type: .voice, durationMinutes: 1))
+        }
+    }
+
+    @Test func anAcceptAfterExpiryIsShownAsExpiredAndStaysVisible() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        let alice = try await client(server, folder, name: "alice")
+        let offer = try await theo.createOffer(to: "usr_alice", options: OfferOptions(type: .chat, durationMinutes: 30))
+        try await alice.syncNow()
+        try await PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient()).advanceTestClock(by: 3_601)
+
+        let entry = try await alice.accept(offer.id)
+        #expect(entry.state == .failed)
+        #expect(entry.lastError?.code == "offer_expired")
+        try await alice.syncNow()
+        #expect(try await alice.offers().first?.state == .expired)
+        #expect(try await alice.status().failedOutbox == 1)
+        try await alice.discard(entry.id)
+        #expect(try await alice.outbox().isEmpty)
+    }
+
+    @Test func aLiveClientSeesNewMessagesWithoutSyncing() async throws {
+        let server = try await ReferenceServerProcess.launch(arguments: [
+            "--seed", "demo", "--test-clock", "--heartbeat", "0.5",
+        ])
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        let alice = try await client(server, folder, name: "alice")
+        try await theo.startLive()
+        try await eventually { if case .live = try await theo.status().phase { true } else { false } }
+        _ = try await alice.send("are you there?", to: "usr_therapist")
+        try await eventually { try await theo.messages(with: "usr_alice").first?.body == "are you there?" }
+        await theo.stopLive()
+    }
+
+    @Test func aCursorTheServerNoLongerKnowsTriggersAFullResync() async throws {
+        let folder = Folder()
+        var server = try await ReferenceServerProcess.launch()
+        let port = try #require(server.url.port)
+        let alice = try await client(server, folder, name: "alice")
+        _ = try await alice.send("on the old server", to: "usr_therapist")
+        try await alice.syncNow()
+        server.stop()
+        // A new, empty server at the same address: the saved cursor means nothing to it.
+        server = try await ReferenceServerProcess.launch(port: port)
+        defer { server.stop() }
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+        #expect(try await alice.messages(with: "usr_therapist").isEmpty)
+        #expect(try await alice.contacts().map(\.user.email) == ["therapist@example.com"])
+    }
+
+    @Test func signInStoresTokensPrivatelyAndSignOutRemovesTheAccount() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let alice = try await client(server, folder, name: "alice")
+        let accountFolder = folder.path + "/alice/accounts/usr_alice"
+        let attributes = try FileManager.default.attributesOfItem(atPath: accountFolder + "/tokens.json")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // A new process on the same profile is still signed in.
+        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice")
+        configuration.retry.maximumAttempts = 1
+        let again = try await PlusGuidanceClient.open(configuration)
+        #expect(await again.currentUser?.email == "alice@example.com")
+        try await alice.signOut()
+        #expect(!FileManager.default.fileExists(atPath: accountFolder))
+        #expect(await alice.currentUser == nil)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PlusGuidanceTesting", targets: ["PlusGuidanceTesting"]),
         .library(name: "PlusGuidanceServer", targets: ["PlusGuidanceServer"]),
         .executable(name: "pg-server", targets: ["pg-server"]),
+        .executable(name: "pg", targets: ["pg"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -70,6 +71,17 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "pg",
+            dependencies: [
+                "PlusGuidanceSync", "PlusGuidanceNetworking", "PlusGuidanceDomain",
+                // Only for `pg demo`'s embedded reference server.
+                "PlusGuidanceServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/pg"
+        ),
+        .executableTarget(
             name: "persistence-benchmark",
             dependencies: ["PlusGuidancePersistence", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/PersistenceBenchmark"
@@ -105,6 +117,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "PGTests", dependencies: ["PlusGuidanceTesting"]),
         .testTarget(
             name: "PlusGuidanceNetworkingTests",
             dependencies: [

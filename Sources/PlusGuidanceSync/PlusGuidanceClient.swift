@@ -388,6 +388,8 @@ public actor PlusGuidanceClient {
         } catch let error as PlusGuidanceAPIError where error == .cursorTooOld {
             try await resync(account)
         }
+        // Presence is not part of the feed (R2): refresh it with the contacts.
+        try await cache.updatePresence(try await account.api.contacts().map(\.presence))
         try await cache.recordSync(
             at: configuration.localClock.now(), serverClockOffset: await account.api.serverClockOffset ?? 0)
     }

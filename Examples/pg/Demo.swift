@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceServer
+import PlusGuidanceSync
+
+/// `pg demo`: the whole Instant Session flow for a therapist and a client, against an embedded
+/// reference server on a free loopback port with a temporary database and profiles.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk through the Instant Session flow on an embedded server.")
+
+    func run() async throws {
+        try await runCommand { try await DemoScript().run() }
+    }
+}
+
+/// The embedded server, which the demo stops and starts again on the same port.
+private final class EmbeddedServer: Sendable {
+    let configuration: ServerConfiguration
+    private let task: Task<Void, any Error>
+    let url: URL
+
+    private init(configuration: ServerConfiguration, task: Task<Void, any Error>, url: URL) {
+        self.configuration = configuration
+        self.task = task
+        self.url = url
+    }
+
+    static func start(_ configuration: ServerConfiguration) async throws -> EmbeddedServer {
+        var quiet = Logger(label: "pg-server")
+        quiet.logLevel = .critical
+        let server = try PlusGuidanceReferenceServer(configuration: configuration, logger: quiet)
+        let (urls, continuation) = AsyncStream.makeStream(of: URL.self)
+        let task = Task { try await server.run { continuation.yield($0) } }
+        var iterator = urls.makeAsyncIterator()
+        guard let url = await iterator.next() else {
+            throw CLIError(code: 70, message: "the embedded server did not start")
+        }
+        return EmbeddedServer(configuration: configuration, task: task, url: url)
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+}
+
+private struct DemoScript {
+    func step(_ title: String) { print("\n== \(title)") }
+    func say(_ who: String, _ text: String) {
+        print("   \(who.padding(toLength: 15, withPad: " ", startingAt: 0)) \(text)")
+    }
+
+    func run() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-demo-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        var configuration = ServerConfiguration(databasePath: folder + "/server.sqlite")
+        configuration.port = 0
+        configuration.seed = .demo
+        configuration.testClock = true
+        configuration.accessTokenLifetime = 86_400
+        var server = try await EmbeddedServer.start(configuration)
+        print(
+            "PlusGuidanceKit demo: a reference server on \(server.url.absoluteString), two people, one Instant Session."
+        )
+
+        func client(_ name: String) async throws -> PlusGuidanceClient {
+            var settings = ClientConfiguration(serverURL: server.url, profile: folder + "/" + name)
+            settings.retry.maximumAttempts = 1
+            return try await PlusGuidanceClient.open(settings)
+        }
+        let theo = try await client("therapist")
+        let alice = try await client("alice")
+
+        step("Both sign in")
+        let therapist = try await theo.signIn(email: "therapist@example.com", password: "therapist-pass")
+        let client = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await theo.syncNow()
+        try await alice.syncNow()
+        try await alice.startLive()
+        say(therapist.name, "signed in as a therapist")
+        say(client.name, "signed in as a client and keeps a live connection (she is online)")
+
+        step("The therapist's client list, with presence")
+        try await theo.syncNow()
+        for contact in try await theo.contacts() {
+            say(therapist.name, "\(contact.presence.isOnline ? "●" : "○") \(contact.user.name) <\(contact.user.email)>")
+        }
+
+        step("A message, then an Instant Session offer that needs Alice's confirmation")
+        _ = try await theo.send("Hi Alice, do you have time for a quick video call?", to: client.id)
+        let offer = try await theo.createOffer(to: client.id, options: OfferOptions(type: .video, durationMinutes: 50))
+        say(therapist.name, "offered a video session of 50 minutes (\(offer.state.rawValue), answer within an hour)")
+        try await waitFor { try await alice.offers().contains { $0.id == offer.id } }
+        for message in try await alice.messages(with: therapist.id, limit: 2).reversed() {
+            say(client.name, "sees: \(message.body)")
+        }
+
+        step("Alice accepts")
+        _ = try await alice.accept(offer.id)
+        try await waitFor { try await alice.upcomingSessions().count == 1 }
+        let ready = try await alice.messages(with: therapist.id, limit: 5).first { $0.kind == .sessionReady }
+        say(client.name, "sees: \(ready?.body ?? "?")")
+        try await theo.syncNow()
+        let link = try await theo.messages(with: client.id, limit: 5).first { $0.kind == .sessionLink }
+        say(therapist.name, "sees: \(link?.body ?? "?")")
+
+        step("Upcoming sessions, on both dashboards, without a refresh")
+        guard let session = try await theo.upcomingSessions().first else {
+            throw CLIError(code: 70, message: "no session")
+        }
+        for (who, pg) in [(therapist.name, theo), (client.name, alice)] {
+            for upcoming in try await pg.upcomingSessions() {
+                say(
+                    who,
+                    "\(upcoming.type.displayName) session, \(upcoming.durationMinutes) min, \(Human.countdown(await pg.countdown(for: upcoming))), attend at \(upcoming.attendPath)"
+                )
+            }
+        }
+
+        step("55 minutes later (the server's test clock moves): the session runs into overtime")
+        let api = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        try await api.advanceTestClock(by: 55 * 60)
+        // The clock estimate is a median of recent answers: a few calls let it follow the jump.
+        for _ in 0..<6 { try await theo.syncNow() }
+        say(therapist.name, "session window: \(Human.countdown(await theo.countdown(for: session)))")
+        say(
+            therapist.name,
+            "the session is still \(await theo.countdown(for: session).state.rawValue): only Stop ends it")
+
+        step("Only the therapist can stop it")
+        _ = try await theo.stop(session.id)
+        try await waitFor { try await alice.upcomingSessions().isEmpty }
+        say(therapist.name, "stopped the session")
+        say(client.name, "sees: \(try await alice.messages(with: therapist.id, limit: 1).first?.body ?? "?")")
+        say(client.name, "upcoming sessions: none")
+
+        step("Offline: the server goes away, Alice writes anyway")
+        await alice.stopLive()
+        let port = server.url.port ?? 0
+        await server.stop()
+        let queued = try await alice.send("Thank you, that helped a lot.", to: therapist.id)
+        let shown = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued.id }
+        say(client.name, "wrote \"\(queued.body)\" → \(shown?.deliveryState.rawValue ?? "?")")
+        say(client.name, "outbox: \(try await alice.status().pendingOutbox) pending")
+
+        step("Back online: delivered once, in order")
+        var restarted = server.configuration
+        restarted.port = port
+        restarted.seed = nil
+        server = try await EmbeddedServer.start(restarted)
+        try await waitFor {
+            try? await alice.syncNow()
+            return try await alice.outbox().isEmpty
+        }
+        try await theo.syncNow()
+        let delivered = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued.id }
+        say(client.name, "outbox: empty; the message is \(delivered?.deliveryState.rawValue ?? "?")")
+        let received = try await theo.messages(with: client.id, limit: 10).filter { $0.id == queued.id }
+        say(
+            therapist.name,
+            "received it \(received.count == 1 ? "once" : "\(received.count) times"): \(received.first?.body ?? "?")")
+
+        await server.stop()
+        print("\nDone. Everything ran against a real HTTP server and real SQLite files, removed now.")
+    }
+
+    func waitFor(_ condition: () async throws -> Bool) async throws {
+        for _ in 0..<200 {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CLIError(code: 70, message: "the demo timed out waiting for the server")
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+
+/// Options every command takes (BRIEF.md: `pg [--server URL] [--profile DIR] [--json] COMMAND`).
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "The API server (env PG_SERVER; default http://127.0.0.1:8080).")
+    var server: String?
+
+    @Option(help: "The profile folder (env PG_PROFILE; default $XDG_DATA_HOME/plusguidance).")
+    var profile: String?
+
+    @Flag(help: "Print one JSON value on stdout.")
+    var json = false
+
+    var serverURL: URL {
+        get throws {
+            let text = server ?? ProcessInfo.processInfo.environment["PG_SERVER"] ?? "http://127.0.0.1:8080"
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw CLIError.usage("--server must be an http(s) URL")
+            }
+            return url
+        }
+    }
+
+    var profilePath: String {
+        if let profile { return profile }
+        let environment = ProcessInfo.processInfo.environment
+        if let profile = environment["PG_PROFILE"] { return profile }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/plusguidance" }
+        return NSHomeDirectory() + "/.local/share/plusguidance"
+    }
+
+    func client() async throws -> PlusGuidanceClient {
+        try await PlusGuidanceClient.open(ClientConfiguration(serverURL: try serverURL, profile: profilePath))
+    }
+
+    /// A client with an account signed in, or exit 77.
+    func signedInClient() async throws -> (PlusGuidanceClient, User) {
+        let client = try await client()
+        guard let user = await client.currentUser else { throw CLIError.notSignedIn }
+        return (client, user)
+    }
+}
+
+/// A failure with the exit code of BRIEF.md's command-line contract.
+struct CLIError: Error {
+    var code: Int32
+    var message: String
+
+    static func usage(_ message: String) -> CLIError { CLIError(code: 64, message: message) }
+    static let notSignedIn = CLIError(code: 77, message: "not signed in: run `pg login EMAIL --password-stdin`")
+}
+
+/// Maps any error to one line on stderr and the contract's exit code:
+/// 64 bad usage, 65 refused by a domain rule, 69 server unreachable, 77 not signed in or bad
+/// credentials, 70 anything else.
+func exitCode(for error: any Error) -> (Int32, String) {
+    switch error {
+    case let error as CLIError: return (error.code, error.message)
+    case let error as DomainError:
+        return (error.category == .invalidInput ? 64 : 65, "\(error.shortDescription) (\(error.code))")
+    case let error as PlusGuidanceAPIError:
+        switch error.code {
+        case "rejected":
+            let domain = error.domainError ?? .notFound
+            return (65, "refused: \(domain.shortDescription) (\(domain.code))")
+        case "bad_credentials": return (77, "wrong e-mail or password")
+        case "signed_out": return (77, "the session ended: sign in again")
+        case "unreachable": return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
+        default: return (70, "\(error)")
+        }
+    case let error as PlusGuidanceClientError:
+        switch error.code {
+        case .notSignedIn: return (77, CLIError.notSignedIn.message)
+        case .offline: return (69, "server unreachable: \(error.reason ?? "offline")")
+        case .unknownOutboxEntry: return (64, "no such outbox entry")
+        }
+    default: return (70, "\(error)")
+    }
+}
+
+/// Runs a command body and turns failures into the contract's exit codes.
+func runCommand(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let (code, message) = exitCode(for: error)
+        FileHandle.standardError.write(Data("pg: \(message)\n".utf8))
+        throw ExitCode(code)
+    }
+}
+
+/// Resolves a PEER or CLIENT argument (an e-mail or an id) against the cached contacts.
+func contact(_ text: String, in client: PlusGuidanceClient) async throws -> Contact {
+    let contacts = try await client.contacts()
+    if let found = contacts.first(where: {
+        $0.user.email.caseInsensitiveCompare(text) == .orderedSame || $0.id.rawValue == text
+    }) {
+        return found
+    }
+    throw CLIError(code: 65, message: "\(text) is not one of your contacts (run `pg sync` if it is new)")
+}

@@ -1,0 +1,96 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+
+/// The JSON shapes of BRIEF.md's command-line contract (camelCase keys).
+enum JSONOutput {
+    static func time(_ date: Date?) -> Any { date.map(WireDecoding.timeString) ?? NSNull() }
+
+    static func message(_ m: Message) -> [String: Any] {
+        var object: [String: Any] = [
+            "id": m.id.rawValue, "senderId": m.senderID.rawValue, "recipientId": m.recipientID.rawValue,
+            "kind": m.kind.rawValue, "body": m.body, "createdAt": time(m.createdAt),
+            "deliveryState": m.deliveryState.rawValue,
+        ]
+        if let offer = m.offerID { object["offerId"] = offer.rawValue }
+        if let session = m.sessionID { object["sessionId"] = session.rawValue }
+        return object
+    }
+
+    static func offer(_ o: SessionOffer) -> [String: Any] {
+        [
+            "id": o.id.rawValue, "therapistId": o.therapistID.rawValue, "clientId": o.clientID.rawValue,
+            "type": o.type.rawValue, "durationMinutes": o.durationMinutes,
+            "requiresConfirmation": o.requiresConfirmation,
+            "state": o.state.rawValue, "createdAt": time(o.createdAt), "expiresAt": time(o.expiresAt),
+            "sessionId": o.sessionID.map { $0.rawValue as Any } ?? NSNull(),
+        ]
+    }
+
+    static func session(_ s: Session, _ countdown: SessionCountdown) -> [String: Any] {
+        [
+            "id": s.id.rawValue, "therapistId": s.therapistID.rawValue, "clientId": s.clientID.rawValue,
+            "type": s.type.rawValue, "startsAt": time(s.startsAt), "durationMinutes": s.durationMinutes,
+            "state": countdown.state.rawValue, "remainingSeconds": countdown.remainingSeconds,
+            "overtimeSeconds": countdown.overtimeSeconds,
+        ]
+    }
+
+    static func client(_ c: Contact) -> [String: Any] {
+        ["id": c.id.rawValue, "email": c.user.email, "name": c.user.name, "online": c.presence.isOnline]
+    }
+
+    static func status(_ s: SyncStatus) -> [String: Any] {
+        [
+            "online": s.isOnline, "lastSyncAt": time(s.lastSuccessfulSync), "pendingOutbox": s.pendingOutbox,
+            "failedOutbox": s.failedOutbox,
+        ]
+    }
+
+    static func outbox(_ e: OutboxEntry) -> [String: Any] {
+        let action: String =
+            switch e.action {
+            case .sendMessage: "send"
+            case .acceptOffer: "accept"
+            case .declineOffer: "decline"
+            case .stopSession: "stop"
+            }
+        return [
+            "id": e.id.rawValue, "action": action, "state": e.state.rawValue, "attempts": e.attempts,
+            "error": e.lastError.map { ["code": $0.code, "reason": $0.reason] as Any } ?? NSNull(),
+            "enqueuedAt": time(e.enqueuedAt),
+        ]
+    }
+
+    static func print(_ value: Any) throws {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// Times for people: the local zone, minutes.
+enum Human {
+    static func time(_ date: Date) -> String {
+        date.formatted(
+            .dateTime.year().month(.twoDigits).day(.twoDigits).hour(.twoDigits(amPM: .omitted)).minute(.twoDigits))
+    }
+
+    /// `12:31 left` or `+03:10 overtime`, as the session window shows it.
+    static func countdown(_ c: SessionCountdown) -> String {
+        func clock(_ seconds: Int) -> String { String(format: "%02d:%02d", seconds / 60, seconds % 60) }
+        switch c.state {
+        case .ended: return "ended"
+        case .scheduled: return "starts in \(clock(c.startsInSeconds))"
+        case .inProgress:
+            return c.isOvertime ? "+\(clock(c.overtimeSeconds)) overtime" : "\(clock(c.remainingSeconds)) left"
+        }
+    }
+
+    static func message(_ m: Message, me: UserID) -> String {
+        let who = m.senderID == me ? "you" : "them"
+        let state = m.deliveryState == .sent ? "" : " [\(m.deliveryState.rawValue)]"
+        let label = m.kind == .text ? "" : " (\(m.kind.rawValue))"
+        return "\(time(m.createdAt))  \(who)\(label): \(m.body)\(state)"
+    }
+}

@@ -32,4 +32,4 @@ swift build -c release --product networking-benchmark >/dev/null
 for _ in $(seq 1 "$requests"); do echo "url = \"$url\""; echo 'output = "/dev/null"'; done > "$work/urls"
 measure() { python3 -c "import subprocess,sys,time; t=time.perf_counter(); subprocess.run(sys.argv[1:], check=True); print(f'{$requests/(time.perf_counter()-t):8.0f}')" "$@"; }
 echo "curl CLI, serial keep-alive:   $(measure curl -s -K "$work/urls") req/s"
-echo "curl CLI, 8 parallel:          $(measure curl -s --parallel --parallel-max 8 -K "$work/urls") req/s"
+echo "curl CLI, 8 parallel:          $(measure curl -s --no-progress-meter --parallel --parallel-max 8 -K "$work/urls") req/s"

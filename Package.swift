@@ -117,7 +117,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "PGTests", dependencies: ["PlusGuidanceTesting"]),
+        .testTarget(
+            name: "PGTests", dependencies: ["PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceDomain"]),
         .testTarget(
             name: "PlusGuidanceNetworkingTests",
             dependencies: [

@@ -8,10 +8,11 @@ struct PG: AsyncParsableCommand {
         commandName: "pg",
         abstract: "A headless PlusGuidance client: messages and Instant Sessions, offline-first.",
         discussion: """
-            Reading commands answer from the local cache without the network; writing commands queue
-            and deliver when the server is reachable (creating an offer needs it now). Exit codes:
-            0 done, 64 bad usage, 65 refused by a domain rule, 69 server unreachable, 77 not signed
-            in or bad credentials, 70 anything else.
+            Reading commands answer from the local cache without the network; writing commands queue \
+            and deliver when the server is reachable (creating an offer needs it now).
+
+            Exit codes: 0 done, 64 bad usage, 65 refused by a domain rule, 69 server unreachable, \
+            77 not signed in or bad credentials, 70 anything else.
             """,
         subcommands: [
             Login.self, Logout.self, WhoAmI.self, Sync.self, Clients.self, Messages.self, Send.self, Offer.self,

@@ -12,30 +12,14 @@ import Testing
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
     }
 
-    func pg(_ arguments: [String], stdin: String? = nil) throws -> Run {
+    func pg(_ arguments: [String], stdin: String? = nil) async throws -> Run {
         let binary = try #require(ReferenceServerProcess.productPath("pg"), "build pg first (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let outcome = try await runProcess(binary, arguments, stdin: stdin)
+        return Run(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 
-    @Test func theDemoWalksThroughTheWholeFlow() throws {
-        let run = try pg(["demo"])
+    @Test func theDemoWalksThroughTheWholeFlow() async throws {
+        let run = try await pg(["demo"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("Your session is now ready. Click here to attend."))
         #expect(run.stdout.contains("overtime"))
@@ -49,34 +33,36 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: profile) }
         let base = ["--server", server.url.absoluteString, "--profile", profile]
 
-        #expect(try pg(base + ["whoami"]).status == 77)
-        let wrong = try pg(base + ["login", "alice@example.com", "--password-stdin"], stdin: "nope\n")
+        #expect(try await pg(base + ["whoami"]).status == 77)
+        let wrong = try await pg(base + ["login", "alice@example.com", "--password-stdin"], stdin: "nope\n")
         #expect(wrong.status == 77)
         #expect(wrong.stderr.split(separator: "\n").count == 1)
         #expect(!wrong.stderr.contains("nope"))
 
         #expect(
-            try pg(base + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n").status == 0
+            try await pg(base + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n")
+                .status == 0
         )
-        let me = try pg(base + ["--json", "whoami"])
+        let me = try await pg(base + ["--json", "whoami"])
         #expect(
             (me.json as? [String: String]) == [
                 "id": "usr_therapist", "email": "therapist@example.com", "role": "therapist",
             ])
-        let clients = try #require(try pg(base + ["--json", "clients"]).json as? [[String: Any]])
+        let clients = try #require(try await pg(base + ["--json", "clients"]).json as? [[String: Any]])
         #expect(clients.compactMap { $0["email"] as? String } == ["alice@example.com", "bob@example.com"])
         #expect(Set(clients.first.map { Array($0.keys) } ?? []) == ["id", "email", "name", "online"])
 
         // Refused by a rule (65), bad usage (64).
-        let offline = try pg(base + ["offer", "bob@example.com", "--type", "video", "--duration", "30"])
+        let offline = try await pg(base + ["offer", "bob@example.com", "--type", "video", "--duration", "30"])
         #expect(offline.status == 65)
         #expect(offline.stderr.contains("client_offline"))
-        #expect(try pg(base + ["offer", "alice@example.com", "--type", "hologram", "--duration", "30"]).status == 64)
-        #expect(try pg(base + ["messages"]).status == 64)
+        #expect(
+            try await pg(base + ["offer", "alice@example.com", "--type", "hologram", "--duration", "30"]).status == 64)
+        #expect(try await pg(base + ["messages"]).status == 64)
 
-        #expect(try pg(base + ["send", "alice@example.com", "Hello from the CLI"]).status == 0)
+        #expect(try await pg(base + ["send", "alice@example.com", "Hello from the CLI"]).status == 0)
         let messages = try #require(
-            try pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
+            try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
         #expect(messages.first?["body"] as? String == "Hello from the CLI")
         #expect(messages.first?["deliveryState"] as? String == "sent")
         #expect(messages.first?["kind"] as? String == "text")
@@ -85,16 +71,17 @@ import Testing
 
         // Offline: sending queues (0), an offer cannot (69), sync says unreachable (69).
         server.stop()
-        #expect(try pg(base + ["send", "alice@example.com", "Written offline"]).status == 0)
-        let outbox = try #require(try pg(base + ["--json", "outbox"]).json as? [[String: Any]])
+        #expect(try await pg(base + ["send", "alice@example.com", "Written offline"]).status == 0)
+        let outbox = try #require(try await pg(base + ["--json", "outbox"]).json as? [[String: Any]])
         #expect(outbox.count == 1)
         #expect(outbox.first?["state"] as? String == "pending")
-        #expect(try pg(base + ["offer", "alice@example.com", "--type", "voice", "--duration", "30"]).status == 69)
-        #expect(try pg(base + ["sync"]).status == 69)
-        let status = try #require(try pg(base + ["--json", "status"]).json as? [String: Any])
+        #expect(
+            try await pg(base + ["offer", "alice@example.com", "--type", "voice", "--duration", "30"]).status == 69)
+        #expect(try await pg(base + ["sync"]).status == 69)
+        let status = try #require(try await pg(base + ["--json", "status"]).json as? [String: Any])
         #expect(status["online"] as? Bool == false)
         #expect(status["pendingOutbox"] as? Int == 1)
         // Reading commands still answer from the cache.
-        #expect(try pg(base + ["clients"]).status == 0)
+        #expect(try await pg(base + ["clients"]).status == 0)
     }
 }

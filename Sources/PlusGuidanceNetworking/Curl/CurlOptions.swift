@@ -1,4 +1,4 @@
-import CCurl
+internal import CCurl
 import Foundation
 
 /// Sets up an easy handle for a transfer. Runs on the loop thread.

@@ -79,7 +79,7 @@ public final class ReferenceServerProcess: Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = try await Task.detached { () -> String in
+        let line = try await onDedicatedThread { () -> String in
             var bytes: [UInt8] = []
             while true {
                 let chunk = try output.fileHandleForReading.read(upToCount: 1) ?? Data()
@@ -88,7 +88,7 @@ public final class ReferenceServerProcess: Sendable {
                 bytes.append(byte)
             }
             return String(decoding: bytes, as: UTF8.self)
-        }.value
+        }
         guard process.isRunning else { throw LaunchError.exitedEarly(status: process.terminationStatus) }
         guard line.hasPrefix("listening on "), let url = URL(string: String(line.dropFirst("listening on ".count)))
         else {

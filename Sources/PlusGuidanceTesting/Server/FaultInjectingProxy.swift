@@ -1,0 +1,141 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP proxy on loopback in front of a server, for testing what a client does when the network
+/// misbehaves: it forwards bytes both ways, and on request loses the answers of the next
+/// requests *after the server has processed them* (it closes both sides as the first byte of
+/// the answer arrives), or refuses every connection.
+///
+/// ```swift
+/// let proxy = try FaultInjectingProxy(upstreamPort: server.url.port!)
+/// proxy.dropNextAnswers(1)        // the next answer is lost, its request was committed
+/// ```
+public final class FaultInjectingProxy: @unchecked Sendable {
+    // @unchecked: `dropsLeft`, `refusing` and `connections` are only touched under `lock`; the
+    // listening descriptor is immutable after init.
+    public let url: URL
+    private let listener: Int32
+    private let upstreamPort: Int
+    private let lock = NSLock()
+    private var dropsLeft = 0
+    private var refusing = false
+    private var stopped = false
+    private var answersDropped = 0
+
+    public init(upstreamPort: Int) throws {
+        self.upstreamPort = upstreamPort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            close(fd)
+            throw ProxyError(description: "cannot listen on loopback")
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        url = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    public struct ProxyError: Error, CustomStringConvertible { public let description: String }
+
+    /// Loses the answers to the next `count` requests after the server processed them.
+    public func dropNextAnswers(_ count: Int) { lock.withLock { dropsLeft = count } }
+
+    /// While `true`, every new connection is closed at once (the server looks unreachable).
+    public func refuseConnections(_ refuse: Bool) { lock.withLock { refusing = refuse } }
+
+    /// How many answers were lost so far.
+    public var droppedAnswers: Int { lock.withLock { answersDropped } }
+
+    public func stop() {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { shutdown(listener, Int32(SHUT_RDWR)) }
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return address
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { break }
+            if lock.withLock({ refusing }) {
+                close(client)
+                continue
+            }
+            let thread = Thread { [self] in relay(client) }
+            thread.start()
+        }
+        close(listener)
+    }
+
+    private func relay(_ client: Int32) {
+        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = Self.loopback(port: UInt16(upstreamPort))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(upstream)
+            close(client)
+            return
+        }
+        let forward = Thread { Self.pump(from: client, to: upstream, inspect: nil) }
+        forward.start()
+        Self.pump(from: upstream, to: client) { [self] in
+            // The server started answering, so it has processed the request: lose it now?
+            lock.withLock {
+                guard dropsLeft > 0 else { return false }
+                dropsLeft -= 1
+                answersDropped += 1
+                return true
+            }
+        }
+        shutdown(client, Int32(SHUT_RDWR))
+        shutdown(upstream, Int32(SHUT_RDWR))
+        close(client)
+        close(upstream)
+    }
+
+    /// Copies bytes until either side closes. `inspect` is asked before forwarding each chunk
+    /// whether to cut the connection instead.
+    private static func pump(from source: Int32, to destination: Int32, inspect: (() -> Bool)?) {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = read(source, &buffer, buffer.count)
+            guard count > 0 else { break }
+            if let inspect, inspect() { break }
+            var sent = 0
+            while sent < count {
+                let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + sent, count - sent) }
+                guard written > 0 else { return }
+                sent += written
+            }
+        }
+        shutdown(destination, Int32(SHUT_WR))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceTesting
+import Testing
+
+/// The engine killed with SIGKILL at random points while it delivers (R8: nothing lost, nothing
+/// delivered twice), with the real `pg` binary as the process that dies.
+@Suite struct KillTests {
+    var binary: String { get throws { try #require(ReferenceServerProcess.productPath("pg")) } }
+
+    func finished(_ arguments: [String], stdin: String? = nil) async throws -> Int32 {
+        try await runProcess(try binary, arguments, stdin: stdin).status
+    }
+
+    @Test func killingTheSyncingProcessLosesAndDuplicatesNothing() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-kill-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let database = folder + "/server.sqlite"
+        var server = try await ReferenceServerProcess.launch(databasePath: database)
+        let port = try #require(server.url.port)
+        let base = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
+        #expect(
+            try await finished(base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n") == 0)
+        server.stop()
+
+        let count = 15
+        for i in 1...count {
+            #expect(
+                try await finished(
+                    base + [
+                        "send", "alice@example.com".replacingOccurrences(of: "alice", with: "therapist"),
+                        "kill test \(i)",
+                    ]) == 0)
+        }
+
+        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
+        defer { server.stop() }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<8 {
+            let sync = Process()
+            sync.executableURL = URL(fileURLWithPath: try binary)
+            sync.arguments = base + ["sync"]
+            sync.standardOutput = FileHandle.nullDevice
+            sync.standardError = FileHandle.nullDevice
+            try sync.run()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &generator)))
+            if sync.isRunning { kill(sync.processIdentifier, SIGKILL) }
+            try await onDedicatedThread { sync.waitUntilExit() }
+        }
+        // Whatever the kills left (in flight, pending, backing off) is delivered by later syncs.
+        for _ in 0..<40 {
+            _ = try await finished(base + ["sync"])
+            let outbox = try await runProcess(try binary, base + ["--json", "outbox"])
+            if (try? JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [Any])?.isEmpty == true { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        let texts = try await theo.messages(with: "usr_alice", limit: 100).messages.filter { $0.kind == .text }.map(
+            \.body)
+        #expect(texts.count == count, "lost or duplicated: \(texts)")
+        #expect(texts == (1...count).reversed().map { "kill test \($0)" })
+    }
+}

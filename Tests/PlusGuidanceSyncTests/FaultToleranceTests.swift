@@ -1,0 +1,42 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+import PlusGuidanceTesting
+import Testing
+
+/// What happens when answers are lost after the server committed (R8: exactly once).
+@Suite struct FaultToleranceTests {
+    @Test func aLostAnswerIsResolvedByReplayingTheSameKeyNeverByGuessing() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
+        defer { proxy.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-fault-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        let alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+
+        for i in 1...3 {
+            proxy.dropNextAnswers(1)
+            _ = try await alice.send("exactly once \(i)", to: "usr_therapist")
+        }
+        #expect(proxy.droppedAnswers == 3)
+        // Later attempts replay the keys: the server answers with what it stored the first time.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await !alice.outbox().isEmpty, ContinuousClock.now < deadline {
+            try? await alice.syncNow()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await alice.outbox().isEmpty)
+
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.kind == .text }.map(\.body)
+        #expect(texts == ["exactly once 3", "exactly once 2", "exactly once 1"])
+        #expect(try await alice.messages(with: "usr_therapist").allSatisfy { $0.deliveryState == .sent })
+    }
+}

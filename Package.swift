@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PlusGuidanceServer", targets: ["PlusGuidanceServer"]),
         .executable(name: "pg-server", targets: ["pg-server"]),
         .executable(name: "pg", targets: ["pg"]),
+        .executable(name: "pg-syncd", targets: ["pg-syncd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -80,6 +81,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/pg"
+        ),
+        .executableTarget(
+            name: "pg-syncd",
+            dependencies: [
+                "PlusGuidanceSync", "PlusGuidanceNetworking", "PlusGuidanceDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/pg-syncd",
+            exclude: ["pg-syncd.service"]
         ),
         .executableTarget(
             name: "persistence-benchmark",

@@ -59,7 +59,7 @@ public actor PlusGuidanceClient {
         }
     }
 
-    public let configuration: ClientConfiguration
+    public nonisolated let configuration: ClientConfiguration
     private let http: CurlHTTPClient
     private var account: Account?
     private var engineLock: EngineLock?

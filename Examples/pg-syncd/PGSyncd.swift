@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+import ServiceLifecycle
+import UnixSignals
+
+/// `pg-syncd`: keeps one profile's account synced and live (which also keeps a client online),
+/// shares the profile with `pg`, drains the outbox and exits 0 on SIGTERM or SIGINT.
+@main
+struct PGSyncd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pg-syncd", abstract: "Keeps a PlusGuidance profile synced and live, for kiosks.")
+
+    @Option(help: "The API server (env PG_SERVER; default http://127.0.0.1:8080).") var server: String?
+    @Option(help: "The profile folder (env PG_PROFILE; default $XDG_DATA_HOME/plusguidance).") var profile: String?
+    @Option(help: "Serve Prometheus metrics on this loopback port (not available in this version).") var metricsPort:
+        Int?
+
+    func validate() throws {
+        if metricsPort != nil {
+            throw ValidationError("--metrics-port is not available in this version of pg-syncd")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            if isatty(STDERR_FILENO) != 0 { return StreamLogHandler.standardError(label: label) }
+            return JSONLineLogHandler(label: label)
+        }
+        let logger = Logger(label: "pg-syncd")
+        let environment = ProcessInfo.processInfo.environment
+        let serverText = server ?? environment["PG_SERVER"] ?? "http://127.0.0.1:8080"
+        guard let url = URL(string: serverText), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("--server must be an http(s) URL")
+        }
+        let folder =
+            profile ?? environment["PG_PROFILE"]
+            ?? (environment["XDG_DATA_HOME"].map { $0 + "/plusguidance" } ?? NSHomeDirectory()
+                + "/.local/share/plusguidance")
+        let client = try await PlusGuidanceClient.open(ClientConfiguration(serverURL: url, profile: folder))
+        guard await client.currentUser != nil else {
+            FileHandle.standardError.write(
+                Data("pg-syncd: not signed in: run `pg login EMAIL --password-stdin` first\n".utf8))
+            throw ExitCode(77)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: SyncService(client: client, logger: logger, notifier: SystemdNotifier()))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Runs the engine live until graceful shutdown, then drains the outbox for a few seconds.
+struct SyncService: Service {
+    let client: PlusGuidanceClient
+    let logger: Logger
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        try? await client.syncNow()
+        try await client.startLive()
+        notifier.notify("READY=1\nSTATUS=live")
+        logger.info("syncing", metadata: ["server": "\(client.configuration.serverURL.host ?? "?")"])
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if notifier.watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
+                try? await Task.sleep(for: notifier.watchdogInterval ?? .seconds(5))
+            }
+        } onGracefulShutdown: {
+        }
+        notifier.notify("STOPPING=1\nSTATUS=draining the outbox")
+        await client.stopLive()
+        // Drain briefly: deliver what can be delivered now; the rest stays queued for next time.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, let pending = try? await client.outbox().filter({ $0.state == .pending }),
+            !pending.isEmpty
+        {
+            do { try await client.syncNow() } catch { break }
+        }
+        let pending = (try? await client.status().pendingOutbox) ?? -1
+        logger.info("stopped", metadata: ["outbox.pending": "\(pending)"])
+    }
+}
+
+/// One JSON object per line on stderr (for journald and log shippers): time, level, label,
+/// message and metadata. Callers put no message bodies or tokens in either.
+struct JSONLineLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: String] = [
+            "time": WireDecoding.timeString(Date()), "level": event.level.rawValue, "label": label,
+            "message": event.message.description,
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            object[key] = "\(value)"
+        }
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            FileHandle.standardError.write(data + Data("\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `pg-syncd` run as a process next to `pg` on one profile.
+@Suite struct SyncDaemonTests {
+    /// A unix datagram socket standing in for systemd's notify socket.
+    final class NotifySocket: @unchecked Sendable {
+        // @unchecked: `received` is only touched under `lock`.
+        let path: String
+        private let fd: Int32
+        private let lock = NSLock()
+        private var received: [String] = []
+
+        init() throws {
+            path = FileManager.default.temporaryDirectory.path + "/notify-\(UUID().uuidString.prefix(8))"
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            }
+            let length = socklen_t(MemoryLayout<sa_family_t>.size + path.utf8.count)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+            }
+            guard bound == 0 else { throw TestFailure("cannot bind \(path)") }
+            let reader = Thread { [self] in
+                var buffer = [UInt8](repeating: 0, count: 4_096)
+                while true {
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    guard count > 0 else { break }
+                    let text = String(decoding: buffer[0..<count], as: UTF8.self)
+                    lock.withLock { received.append(text) }
+                }
+            }
+            reader.start()
+        }
+
+        deinit {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+            unlink(path)
+        }
+
+        var messages: [String] { lock.withLock { received } }
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    func binary(_ name: String) throws -> String { try #require(ReferenceServerProcess.productPath(name)) }
+
+    func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TestFailure("condition not met in time") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test func itNeedsASignedInProfile() async throws {
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        let run = try await runProcess(
+            try binary("pg-syncd"), ["--profile", profile, "--server", "http://127.0.0.1:1"])
+        #expect(run.status == 77)
+        #expect(run.stderr.contains("not signed in"))
+    }
+
+    @Test func itDeliversWhatPgQueuesAndStopsCleanlyOnSIGTERM() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        #expect(
+            try await runProcess(
+                try binary("pg"), base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n"
+            ).status == 0)
+
+        let notify = try NotifySocket()
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
+        daemon.arguments = ["--server", server.url.absoluteString, "--profile", profile]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        daemon.environment = environment
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }
+
+        // pg cannot take the engine (the daemon holds it): it queues, and the daemon delivers.
+        let send = try await runProcess(
+            try binary("pg"), base + ["send", "therapist@example.com", "delivered by the daemon"])
+        #expect(send.status == 0)
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        try await eventually {
+            try await theo.messages(with: "usr_alice").messages.contains { $0.body == "delivered by the daemon" }
+        }
+        // A live daemon keeps its client online (R2).
+        #expect(try await theo.contacts().first { $0.id == "usr_alice" }?.presence.isOnline == true)
+
+        kill(daemon.processIdentifier, SIGTERM)
+        try await onDedicatedThread { daemon.waitUntilExit() }
+        #expect(daemon.terminationStatus == 0)
+        #expect(notify.messages.contains { $0.hasPrefix("STOPPING=1") })
+        let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.body == "delivered by the daemon" }
+        #expect(texts.count == 1)
+    }
+}

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
 import PlusGuidanceSync
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -16,12 +18,12 @@ struct PGSyncd: AsyncParsableCommand {
 
     @Option(help: "The API server (env PG_SERVER; default http://127.0.0.1:8080).") var server: String?
     @Option(help: "The profile folder (env PG_PROFILE; default $XDG_DATA_HOME/plusguidance).") var profile: String?
-    @Option(help: "Serve Prometheus metrics on this loopback port (not available in this version).") var metricsPort:
-        Int?
+    @Option(help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this loopback port.")
+    var metricsPort: Int?
 
     func validate() throws {
-        if metricsPort != nil {
-            throw ValidationError("--metrics-port is not available in this version of pg-syncd")
+        if let metricsPort, !(1...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be 1...65535")
         }
     }
 
@@ -46,10 +48,17 @@ struct PGSyncd: AsyncParsableCommand {
                 Data("pg-syncd: not signed in: run `pg login EMAIL --password-stdin` first\n".utf8))
             throw ExitCode(77)
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: SyncService(client: client, logger: logger, notifier: SystemdNotifier()))
+        ]
+        if let metricsPort {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            services.append(
+                .init(service: MetricsService(client: client, port: metricsPort, registry: registry, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: SyncService(client: client, logger: logger, notifier: SystemdNotifier()))],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -38,6 +38,10 @@ public struct SyncStatus: Hashable, Sendable {
     public var lastSuccessfulSync: Date?
     public var pendingOutbox: Int
     public var failedOutbox: Int
+    /// How often the live event stream had to be opened again since this client started.
+    public var liveReconnects: Int = 0
+    /// When the oldest pending outbox entry was queued, if any.
+    public var oldestPendingSince: Date?
 
     public var isOnline: Bool {
         switch phase {

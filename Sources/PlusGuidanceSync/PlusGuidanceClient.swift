@@ -66,6 +66,7 @@ public actor PlusGuidanceClient {
     private var phase: SyncStatus.Phase = .signedOut
     private var liveTask: Task<Void, Never>?
     private var changesApplied = 0
+    private var liveConnects = 0
 
     private init(configuration: ClientConfiguration) {
         self.configuration = configuration
@@ -198,10 +199,11 @@ public actor PlusGuidanceClient {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
         }
         let entries = try await account.storage.outbox.entries()
+        let pending = entries.filter { $0.state != .failed }
         return SyncStatus(
             phase: phase, lastSuccessfulSync: try await account.storage.cache.syncState().lastSyncAt,
-            pendingOutbox: entries.filter { $0.state != .failed }.count,
-            failedOutbox: entries.filter { $0.state == .failed }.count)
+            pendingOutbox: pending.count, failedOutbox: entries.count - pending.count,
+            liveReconnects: max(0, liveConnects - 1), oldestPendingSince: pending.map(\.enqueuedAt).min())
     }
 
     // MARK: Writes
@@ -445,6 +447,7 @@ public actor PlusGuidanceClient {
             for action in actions {
                 switch action {
                 case .connect(let after):
+                    liveConnects += 1
                     stream?.cancel()
                     stream = Task { await Self.follow(account.api, after: after, signal: signal) }
                 case .disconnect:

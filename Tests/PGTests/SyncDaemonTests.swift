@@ -57,6 +57,22 @@ import Testing
         init(_ description: String) { self.description = description }
     }
 
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     func binary(_ name: String) throws -> String { try #require(ReferenceServerProcess.productPath(name)) }
 
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
@@ -87,9 +103,12 @@ import Testing
             ).status == 0)
 
         let notify = try NotifySocket()
+        let metricsPort = try Self.freePort()
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
-        daemon.arguments = ["--server", server.url.absoluteString, "--profile", profile]
+        daemon.arguments = [
+            "--server", server.url.absoluteString, "--profile", profile, "--metrics-port", "\(metricsPort)",
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.path
         daemon.environment = environment
@@ -108,6 +127,17 @@ import Testing
         }
         // A live daemon keeps its client online (R2).
         #expect(try await theo.contacts().first { $0.id == "usr_alice" }?.presence.isOnline == true)
+
+        // Metrics and health on loopback.
+        let http = CurlHTTPClient()
+        let metricsURL = URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!
+        try await eventually {
+            let body = String(
+                decoding: (try? await http.execute(HTTPRequest(url: metricsURL)))?.body ?? Data(), as: UTF8.self)
+            return body.contains("pg_live 1") && body.contains("pg_outbox_pending 0")
+        }
+        let health = try await http.execute(HTTPRequest(url: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!))
+        #expect(health.status == 200)
 
         kill(daemon.processIdentifier, SIGTERM)
         try await onDedicatedThread { daemon.waitUntilExit() }

@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import PlusGuidanceDomain
+import PlusGuidanceSync
+import Prometheus
+import ServiceLifecycle
+
+/// `--metrics-port`: Prometheus text at `/metrics` and a health check at `/healthz`, on loopback
+/// only. Values are read from the client every few seconds through swift-metrics, whose backend
+/// is swift-prometheus's registry.
+struct MetricsService: Service {
+    let client: PlusGuidanceClient
+    let port: Int
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let router = Router()
+        let registry = self.registry
+        let client = self.client
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            let status = try await client.status()
+            let healthy: Bool =
+                switch status.phase {
+                case .live, .idle, .syncing: true
+                case .offline, .signedOut, .runByAnotherProcess: false
+                }
+            return Response(
+                status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: healthy ? "ok\n" : "\(status.phase)\n")))
+        }
+        var quiet = logger
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "pg-syncd"),
+            logger: quiet)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            group.addTask { await Self.sample(client) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Copies the client's state into gauges and counters every 2 s.
+    static func sample(_ client: PlusGuidanceClient) async {
+        let pending = Metrics.Gauge(label: "pg_outbox_pending")
+        let failed = Metrics.Gauge(label: "pg_outbox_failed")
+        let oldest = Metrics.Gauge(label: "pg_outbox_oldest_pending_age_seconds")
+        let lastPull = Metrics.Gauge(label: "pg_last_successful_pull_timestamp_seconds")
+        let reconnects = Metrics.Counter(label: "pg_live_reconnects_total")
+        let live = Metrics.Gauge(label: "pg_live")
+        var reported = 0
+        var failuresByCode: [String: Metrics.Gauge] = [:]
+        while !Task.isCancelled {
+            if let status = try? await client.status() {
+                pending.record(status.pendingOutbox)
+                failed.record(status.failedOutbox)
+                oldest.record(status.oldestPendingSince.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
+                lastPull.record(status.lastSuccessfulSync?.timeIntervalSince1970 ?? 0)
+                if status.liveReconnects > reported {
+                    reconnects.increment(by: status.liveReconnects - reported)
+                    reported = status.liveReconnects
+                }
+                if case .live = status.phase { live.record(1) } else { live.record(0) }
+            }
+            if let entries = try? await client.outbox() {
+                var counts: [String: Int] = [:]
+                for entry in entries { if let code = entry.lastError?.code { counts[code, default: 0] += 1 } }
+                for code in Set(failuresByCode.keys).union(counts.keys) {
+                    let gauge =
+                        failuresByCode[code] ?? Metrics.Gauge(label: "pg_outbox_errors", dimensions: [("code", code)])
+                    failuresByCode[code] = gauge
+                    gauge.record(counts[code] ?? 0)
+                }
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+}

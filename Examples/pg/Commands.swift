@@ -8,6 +8,15 @@ import PlusGuidanceSync
     import Glibc
 #endif
 
+/// A progress line on stderr while a sync runs, only when stderr is a terminal.
+func syncWithProgress(_ client: PlusGuidanceClient) async throws {
+    guard isatty(STDERR_FILENO) != 0 else { return try await client.syncNow() }
+    defer { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    try await client.syncNow { applied in
+        FileHandle.standardError.write(Data("\rsyncing… \(applied) changes".utf8))
+    }
+}
+
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign in (the password is read from stdin, never an argument).")
@@ -31,7 +40,7 @@ struct Login: AsyncParsableCommand {
             }
             let client = try await globals.client()
             let user = try await client.signIn(email: email, password: password)
-            try? await client.syncNow()
+            try? await syncWithProgress(client)
             if globals.json {
                 try JSONOutput.print(["id": user.id.rawValue, "email": user.email, "role": user.role.rawValue])
             } else {
@@ -81,7 +90,7 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         try await runCommand {
             let (client, _) = try await globals.signedInClient()
-            try await client.syncNow()
+            try await syncWithProgress(client)
             let status = try await client.status()
             if globals.json {
                 try JSONOutput.print(JSONOutput.status(status))

@@ -289,12 +289,14 @@ public actor PlusGuidanceClient {
     /// engine (``SyncStatus/Phase/runByAnotherProcess``) makes this a no-op.
     /// - Throws: ``PlusGuidanceAPIError`` `unreachable` when the server cannot be reached
     ///   (everything stays queued), `signed_out` when the session ended.
-    public func syncNow() async throws {
+    /// - Parameter progress: called after each feed page with the number of changes applied so
+    ///   far in this sync (the feed does not announce a total).
+    public func syncNow(progress: (@Sendable (Int) -> Void)? = nil) async throws {
         let account = try signedIn()
         guard takeEngine(account) else { return }
         do {
             try await deliver(account)
-            try await pull(account)
+            try await pull(account, progress: progress)
             if case .live = phase {} else { phase = .idle }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.transport?.code ?? "unreachable")
@@ -370,17 +372,20 @@ public actor PlusGuidanceClient {
     /// Pulls the feed after the saved cursor, ten pages per commit; a cursor the server no
     /// longer knows triggers a full resync that replaces the cache in one step (the outbox,
     /// in its own store, is untouched).
-    private func pull(_ account: Account) async throws {
+    private func pull(_ account: Account, progress: (@Sendable (Int) -> Void)? = nil) async throws {
         let cache = account.storage.cache
         var cursor = try await cache.syncState().cursor
         var batch: [ChangePage] = []
+        var applied = 0
         do {
             while true {
                 let page = try await account.api.changes(after: cursor)
                 batch.append(page)
                 cursor = page.cursor
                 changesApplied += page.changes.count
+                applied += page.changes.count
                 phase = .syncing(changesApplied: changesApplied)
+                progress?(applied)
                 if batch.count == 10 || !page.hasMore {
                     try await cache.apply(batch)
                     batch = []

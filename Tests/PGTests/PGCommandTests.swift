@@ -61,6 +61,10 @@ import Testing
         #expect(try await pg(base + ["messages"]).status == 64)
 
         #expect(try await pg(base + ["send", "alice@example.com", "Hello from the CLI"]).status == 0)
+        // Not a terminal: no progress output, nothing on stderr.
+        let sync = try await pg(base + ["sync"])
+        #expect(sync.status == 0)
+        #expect(sync.stderr.isEmpty)
         let messages = try #require(
             try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
         #expect(messages.first?["body"] as? String == "Hello from the CLI")

@@ -52,8 +52,9 @@ public final class FaultInjectingProxy: @unchecked Sendable {
 
     public struct ProxyError: Error, CustomStringConvertible { public let description: String }
 
-    /// Loses the answers to the next `count` requests after the server processed them.
-    public func dropNextAnswers(_ count: Int) { lock.withLock { dropsLeft = count } }
+    /// Loses the answers to `count` more requests (added to any still to lose), after the server
+    /// processed them.
+    public func dropNextAnswers(_ count: Int) { lock.withLock { dropsLeft += count } }
 
     /// While `true`, every new connection is closed at once (the server looks unreachable).
     public func refuseConnections(_ refuse: Bool) { lock.withLock { refusing = refuse } }

@@ -2,6 +2,10 @@ import Foundation
 import PlusGuidanceTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The built `pg` binary, run as a process against a real `pg-server` (BRIEF.md's command-line
 /// contract: names, JSON keys, exit codes).
 @Suite struct PGCommandTests {
@@ -24,6 +28,63 @@ import Testing
         #expect(run.stdout.contains("Your session is now ready. Click here to attend."))
         #expect(run.stdout.contains("overtime"))
         #expect(run.stdout.contains("received it once"))
+    }
+
+    /// A loopback server that is not a PlusGuidance API: every connection gets a 503.
+    final class UnavailableServer: @unchecked Sendable {
+        // @unchecked: `fd` is set once in init; the accept thread only reads it.
+        let port: Int
+        private let fd: Int32
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.fd = fd
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+            }
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+            guard listen(fd, 16) == 0 else { throw CocoaError(.fileNoSuchFile) }
+            let listener = fd
+            Thread {
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                while true {
+                    let client = accept(listener, nil, nil)
+                    guard client >= 0 else { return }
+                    _ = read(client, &buffer, buffer.count)
+                    let answer = Array(
+                        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                    _ = write(client, answer, answer.count)
+                    close(client)
+                }
+            }.start()
+        }
+
+        deinit {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
+    }
+
+    @Test func anythingElseIsExit70() async throws {
+        let server = try UnavailableServer()
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-70-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let run = try await pg(
+            [
+                "--server", "http://127.0.0.1:\(server.port)", "--profile", profile, "login", "a@example.com",
+                "--password-stdin",
+            ],
+            stdin: "x\n")
+        #expect(run.status == 70)
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(run.stderr.contains("503"))
     }
 
     @Test func commandsFollowTheContract() async throws {

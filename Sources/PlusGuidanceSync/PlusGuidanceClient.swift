@@ -91,7 +91,7 @@ public actor PlusGuidanceClient {
         try await vault.attach(storage)
         let api = PlusGuidanceAPI(
             baseURL: configuration.serverURL, http: http, tokens: tokens, retry: configuration.retry,
-            onTokensChanged: { try await vault.save($0) })
+            localClock: configuration.localClock, onTokensChanged: { try await vault.save($0) })
         account = Account(user: user, storage: storage, api: api)
         phase = .idle
     }
@@ -108,7 +108,7 @@ public actor PlusGuidanceClient {
         let vault = TokenVault()
         let api = PlusGuidanceAPI(
             baseURL: configuration.serverURL, http: http, retry: configuration.retry,
-            onTokensChanged: { try await vault.save($0) })
+            localClock: configuration.localClock, onTokensChanged: { try await vault.save($0) })
         let user = try await api.login(email: email, password: password)
         let storage = try AccountStorage(profile: configuration.profile, account: user.id.rawValue)
         try await vault.attach(storage)

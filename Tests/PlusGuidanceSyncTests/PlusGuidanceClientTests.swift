@@ -160,6 +160,71 @@ import Testing
         #expect(try await alice.contacts().map(\.user.email) == ["therapist@example.com"])
     }
 
+    @Test func aLocalClockHoursOffStillShowsServerTime() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        let alice = try await client(server, folder, name: "alice")
+        _ = alice
+        // A therapist whose machine is five hours behind.
+        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/skewed")
+        configuration.retry.maximumAttempts = 1
+        configuration.localClock = OffsetWallClock(base: SystemWallClock(), offset: -5 * 3_600)
+        let skewed = try await PlusGuidanceClient.open(configuration)
+        _ = try await skewed.signIn(email: "therapist@example.com", password: "therapist-pass")
+        try await skewed.syncNow()
+        let offer = try await theo.createOffer(
+            to: "usr_alice", options: OfferOptions(type: .voice, durationMinutes: 30, requiresConfirmation: false))
+        try await skewed.syncNow()
+        let sessionID = try #require(offer.sessionID)
+        let session = try #require(try await skewed.session(sessionID))
+        let countdown = await skewed.countdown(for: session)
+        #expect(countdown.state == .inProgress)
+        #expect((1_780...1_800).contains(countdown.remainingSeconds), "\(countdown)")
+        // Left alone, the skewed local clock would put the session five hours in the future.
+        #expect(session.countdown(at: configuration.localClock.now()).state == .scheduled)
+    }
+
+    @Test func aServerStoppedMidSyncLosesNothingOnceItIsBack() async throws {
+        let folder = Folder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let database = folder.path + "/server.sqlite"
+        var server = try await ReferenceServerProcess.launch(databasePath: database)
+        let port = try #require(server.url.port)
+        // 2,500 messages: five feed pages for the therapist.
+        let alice = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await alice.login(email: "alice@example.com", password: "alice-pass")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    for i in stride(from: worker, to: 2_500, by: 4) {
+                        let message = try Message.text(
+                            id: MessageID("bulk\(i)"), from: "usr_alice", to: "usr_therapist",
+                            within: CareRelation(therapistID: "usr_therapist", clientID: "usr_alice"),
+                            body: "bulk \(i)", at: Date())
+                        _ = try await alice.send(message, idempotencyKey: IdempotencyKey("bulk-\(i)"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/theo")
+        configuration.retry.maximumAttempts = 1
+        let theo = try await PlusGuidanceClient.open(configuration)
+        _ = try await theo.signIn(email: "therapist@example.com", password: "therapist-pass")
+        let sync = Task { try await theo.syncNow() }
+        try await Task.sleep(for: .milliseconds(150))
+        server.stop()
+        _ = await sync.result  // finished, or failed as unreachable: either way nothing half-applied
+        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
+        defer { server.stop() }
+        try await theo.syncNow()
+        let messages = try await theo.messages(with: "usr_alice", limit: 5_000)
+        #expect(messages.count == 2_500)
+        #expect(Set(messages.map(\.id)).count == 2_500)
+    }
+
     @Test func signInStoresTokensPrivatelyAndSignOutRemovesTheAccount() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }

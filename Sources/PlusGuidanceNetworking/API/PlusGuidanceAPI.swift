@@ -52,15 +52,21 @@ public actor PlusGuidanceAPI {
     private var refreshing: Task<APITokens, any Error>?
     private let onTokensChanged: @Sendable (APITokens?) async throws -> Void
     private var clock = ServerClockEstimator()
+    /// The local clock the server clock offset is measured against; the caller must add the
+    /// offset to this same clock.
+    private let localClock: any WallClock
 
     /// - Parameters:
     ///   - tokens: tokens from an earlier sign-in, if any.
     ///   - onTokensChanged: called with new tokens before they are used (and with `nil` when
     ///     they are revoked), to persist them.
+    ///   - localClock: the clock ``serverClockOffset`` is measured against.
     public init(
         baseURL: URL, http: CurlHTTPClient, tokens: APITokens? = nil, retry: RetryPolicy = RetryPolicy(),
+        localClock: any WallClock = SystemWallClock(),
         onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void = { _ in }
     ) {
+        self.localClock = localClock
         self.baseURL = baseURL
         self.http = http
         self.tokens = tokens
@@ -338,13 +344,13 @@ public actor PlusGuidanceAPI {
     /// One exchange through the retry policy, recording the server clock.
     private func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
         do {
-            let sent = Date()
+            let sent = localClock.now()
             let response = try await (policy ?? retry).run(request) { try await self.http.execute($0) }
             // Server-Time (the clock the rules use, in milliseconds) when present, else Date.
             if let time = response.header("Server-Time").flatMap(WireDecoding.time) {
-                clock.record(serverDate: time, sentAt: sent, receivedAt: Date(), resolution: 0.001)
+                clock.record(serverDate: time, sentAt: sent, receivedAt: localClock.now(), resolution: 0.001)
             } else if let date = response.header("Date").flatMap(HTTPDate.parse) {
-                clock.record(serverDate: date, sentAt: sent, receivedAt: Date())
+                clock.record(serverDate: date, sentAt: sent, receivedAt: localClock.now())
             }
             return response
         } catch let error as HTTPClientError {

@@ -67,6 +67,10 @@ public actor PlusGuidanceClient {
     private var liveTask: Task<Void, Never>?
     private var changesApplied = 0
     private var liveConnects = 0
+    /// Set when this process takes the engine lock: entries a crash left in flight must go back
+    /// to pending (replayed with their key) before the first delivery, and only then: later an
+    /// in-flight entry is a real attempt of this process.
+    private var needsInFlightRecovery = false
 
     private init(configuration: ClientConfiguration) {
         self.configuration = configuration
@@ -151,7 +155,7 @@ public actor PlusGuidanceClient {
     /// (`pending`, or `failed` until retried or discarded).
     public func messages(with peer: UserID, limit: Int = 50) async throws -> [Message] {
         let account = try signedIn()
-        let conversation = relation(account.user, peer).conversationID
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
         let cached = try await account.storage.cache.messages(in: conversation, limit: limit, before: nil)
         return Array(cached.merging(outbox: try await account.storage.outbox.entries(), in: conversation).prefix(limit))
     }
@@ -160,7 +164,7 @@ public actor PlusGuidanceClient {
     /// arrived; zero once the history is complete.
     public func loadOlderMessages(with peer: UserID, limit: Int = 50) async throws -> Int {
         let account = try signedIn()
-        let conversation = relation(account.user, peer).conversationID
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
         if try await account.storage.cache.isHistoryComplete(conversation) { return 0 }
         let oldest = try await account.storage.cache.messages(in: conversation, limit: .max, before: nil).last
         let page = try await account.api.messages(with: peer, limit: limit, before: oldest?.id)
@@ -215,7 +219,7 @@ public actor PlusGuidanceClient {
     public func send(_ text: String, to peer: UserID) async throws -> Message {
         let account = try signedIn()
         let contacts = try await account.storage.cache.contacts()
-        let pair = contacts.contains { $0.id == peer } ? relation(account.user, peer) : nil
+        let pair = contacts.contains { $0.id == peer } ? CareRelation(user: account.user, peer: peer) : nil
         let message = try Message.text(
             id: MessageID("msg_" + Self.token()), from: account.user.id, to: peer, within: pair, body: text,
             at: await serverNow(), deliveryState: .pending)
@@ -309,8 +313,7 @@ public actor PlusGuidanceClient {
         if engineLock != nil { return true }
         do {
             engineLock = try account.storage.acquireEngineLock()
-            // Entries a crash left in flight have an unknown outcome: replay them with their key.
-            Task { _ = try? await account.storage.outbox.recoverInFlight() }
+            needsInFlightRecovery = true
             return true
         } catch {
             phase = .runByAnotherProcess
@@ -325,7 +328,11 @@ public actor PlusGuidanceClient {
 
     /// Attempts every due outbox entry; stops at the first sign of being offline.
     private func deliver(_ account: Account) async throws {
-        _ = try await account.storage.outbox.recoverInFlight()
+        if needsInFlightRecovery {
+            // Entries a crash left in flight have an unknown outcome: replay them with their key.
+            needsInFlightRecovery = false
+            _ = try await account.storage.outbox.recoverInFlight()
+        }
         while true {
             let now = configuration.localClock.now()
             let due = OutboxSchedule.due(try await account.storage.outbox.entries(), at: now)
@@ -514,11 +521,6 @@ public actor PlusGuidanceClient {
     }
 
     // MARK: Helpers
-
-    private func relation(_ user: User, _ peer: UserID) -> CareRelation {
-        user.role == .therapist
-            ? CareRelation(therapistID: user.id, clientID: peer) : CareRelation(therapistID: peer, clientID: user.id)
-    }
 
     private static func token() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 }

@@ -57,22 +57,6 @@ import Testing
         init(_ description: String) { self.description = description }
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     func binary(_ name: String) throws -> String { try #require(ReferenceServerProcess.productPath(name)) }
 
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
@@ -103,7 +87,7 @@ import Testing
             ).status == 0)
 
         let notify = try NotifySocket()
-        let metricsPort = try Self.freePort()
+        let metricsPort = freeLoopbackPort()
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
         daemon.arguments = [

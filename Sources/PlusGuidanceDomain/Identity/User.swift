@@ -34,6 +34,16 @@ public struct CareRelation: Hashable, Sendable, Codable {
         self.clientID = clientID
     }
 
+    /// The pair `user` would form with `peer`, by `user`'s role: a therapist with a client, or a
+    /// client with a therapist. Whether the pair exists is for the caller's data to say.
+    public init(user: User, peer: UserID) {
+        if user.role == .therapist {
+            self.init(therapistID: user.id, clientID: peer)
+        } else {
+            self.init(therapistID: peer, clientID: user.id)
+        }
+    }
+
     /// The conversation this pair shares. There is exactly one per pair.
     public var conversationID: ConversationID {
         ConversationID(therapistID: therapistID, clientID: clientID)

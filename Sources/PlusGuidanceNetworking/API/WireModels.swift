@@ -22,24 +22,10 @@ public enum WireDecoding {
     }
 
     /// Parses an RFC 3339 time, with or without a fraction.
-    public static func time(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return date
-        }
-        return try? Date(text, strategy: .iso8601)
-    }
+    public static func time(_ text: String) -> Date? { RFC3339.date(text) }
 
-    /// RFC 3339 in UTC with exactly three fraction digits, rounded to the nearest millisecond.
-    /// (Foundation's ISO 8601 style truncates the fraction, so a time stored as
-    /// 0.00699999… would print as .006 and two consecutive milliseconds could collide.)
-    public static func timeString(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded())
-        let seconds = milliseconds >= 0 ? milliseconds / 1_000 : (milliseconds - 999) / 1_000
-        let fraction = milliseconds - seconds * 1_000
-        let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        return String(whole.dropLast()) + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
-    }
+    /// RFC 3339 with three fraction digits, rounded (``PlusGuidanceDomain/RFC3339``).
+    public static func timeString(_ date: Date) -> String { RFC3339.string(date) }
 
     static func value<T: RawRepresentable>(_ raw: String, _ field: String) throws -> T where T.RawValue == String {
         guard let value = T(rawValue: raw) else {

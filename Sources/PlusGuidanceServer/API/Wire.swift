@@ -5,24 +5,9 @@ import PlusGuidanceDomain
 // camelCase with `Id` suffixes; times are RFC 3339 strings in UTC with milliseconds.
 
 enum WireTime {
-    /// RFC 3339 in UTC with exactly three fraction digits, rounded to the nearest millisecond.
-    /// (Foundation's ISO 8601 style truncates the fraction, so a time stored as
-    /// 0.00699999… would print as .006 and two consecutive milliseconds could collide.)
-    static func string(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded())
-        let seconds = milliseconds >= 0 ? milliseconds / 1_000 : (milliseconds - 999) / 1_000
-        let fraction = milliseconds - seconds * 1_000
-        let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        return String(whole.dropLast()) + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
-    }
+    static func string(_ date: Date) -> String { RFC3339.string(date) }
 
-    static func date(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return date
-        }
-        return try? Date(text, strategy: .iso8601)
-    }
+    static func date(_ text: String) -> Date? { RFC3339.date(text) }
 }
 
 struct UserWire: Codable, Sendable, Equatable {

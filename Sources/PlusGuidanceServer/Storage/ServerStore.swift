@@ -181,9 +181,7 @@ final class ServerStore: Sendable {
 
     /// The pair `user` forms with `peer`, or `nil` when they are not a therapist and their client.
     static func relation(_ user: User, _ peer: UserID, _ db: Database) throws -> CareRelation? {
-        let relation =
-            user.role == .therapist
-            ? CareRelation(therapistID: user.id, clientID: peer) : CareRelation(therapistID: peer, clientID: user.id)
+        let relation = CareRelation(user: user, peer: peer)
         let exists = try Bool.fetchOne(
             db, sql: "SELECT EXISTS (SELECT 1 FROM relation WHERE therapistID = ? AND clientID = ?)",
             arguments: [relation.therapistID.rawValue, relation.clientID.rawValue])

@@ -173,6 +173,24 @@ actor Flag {
         }
     }
 
+    @Test func aFeedPageCountsWhatFollowsItWhenAsked() async throws {
+        try await withServer(configure: longTokens) { api in
+            let alice = try await api.login("alice")
+            for i in 0..<5 { _ = try await api.send(alice, to: "usr_therapist", "m\(i)") }
+            let all = try await api.feed(alice).list("changes").count
+            let first = try await api.feed(alice, limit: 2, count: "true")
+            #expect(first.json["remaining"] as? Int == all - 2)
+            #expect(first.json["hasMore"] as? Bool == true)
+            let second = try await api.feed(alice, after: first["cursor"], limit: 2, count: "true")
+            #expect(second.json["remaining"] as? Int == all - 4)
+            let last = try await api.feed(alice, after: first["cursor"], limit: 1_000, count: "true")
+            #expect(last.json["remaining"] as? Int == 0)
+            #expect(try await api.feed(alice, limit: 2).json["remaining"] == nil)
+            let bad = try await api.feed(alice, count: "yes")
+            #expect(bad.status == 422)
+        }
+    }
+
     @Test func theFeedHasTheUsersOfThePairAndEveryCommittedChange() async throws {
         try await withServer(configure: longTokens) { api in
             let alice = try await api.login("alice")

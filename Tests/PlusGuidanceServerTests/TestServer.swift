@@ -105,9 +105,14 @@ struct TestAPI: Sendable {
             key: key)
     }
 
-    func feed(_ token: String, after cursor: String? = nil, limit: Int = 500) async throws -> Answer {
+    func feed(
+        _ token: String, after cursor: String? = nil, limit: Int = 500, count: String? = nil
+    ) async throws
+        -> Answer
+    {
         var path = "/v1/changes?limit=\(limit)"
         if let cursor { path += "&after=\(cursor)" }
+        if let count { path += "&count=\(count)" }
         return try await request(.GET, path, token: token)
     }
 }

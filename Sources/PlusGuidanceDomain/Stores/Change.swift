@@ -41,11 +41,15 @@ public struct ChangePage: Hashable, Sendable {
     public var cursor: FeedCursor
     /// Whether the server has more changes after `cursor`.
     public var hasMore: Bool
+    /// How many changes come after this page, when the server counted them (it does when
+    /// asked, for a progress total); `nil` when unknown.
+    public var remaining: Int?
 
-    public init(changes: [Change], cursor: FeedCursor, hasMore: Bool = false) {
+    public init(changes: [Change], cursor: FeedCursor, hasMore: Bool = false, remaining: Int? = nil) {
         self.changes = changes
         self.cursor = cursor
         self.hasMore = hasMore
+        self.remaining = remaining
     }
 }
 

@@ -17,6 +17,11 @@ public struct MessagesPage: Sendable {
     public var messages: [Message]
     /// Older messages exist on the server (page on with the last message's id).
     public var hasMore: Bool
+
+    public init(messages: [Message], hasMore: Bool) {
+        self.messages = messages
+        self.hasMore = hasMore
+    }
 }
 
 /// What the event stream says.
@@ -189,14 +194,23 @@ public actor PlusGuidanceAPI {
     // MARK: Sync
 
     /// A page of the change feed after `cursor` (from the start when `nil`).
+    /// - Parameter countRemaining: ask the server how many changes follow the page
+    ///   (``PlusGuidanceDomain/ChangePage/remaining``); it costs the server a count, so ask on
+    ///   the first page of a sync only.
     /// - Throws: ``PlusGuidanceAPIError/cursorTooOld`` when the client must resynchronise. A
     ///   page with any change that does not decode fails whole (`invalid_response`).
-    public func changes(after cursor: FeedCursor?, limit: Int = 500) async throws -> ChangePage {
+    public func changes(
+        after cursor: FeedCursor?, limit: Int = 500, countRemaining: Bool = false
+    ) async throws
+        -> ChangePage
+    {
         var path = "/v1/changes?limit=\(limit)"
         if let cursor { path += "&after=\(escape(cursor.rawValue))" }
+        if countRemaining { path += "&count=true" }
         let dto: FeedPageDTO = try decode(try await call(.get, path))
         return ChangePage(
-            changes: try dto.changes.map { try $0.domain() }, cursor: FeedCursor(dto.cursor), hasMore: dto.hasMore)
+            changes: try dto.changes.map { try $0.domain() }, cursor: FeedCursor(dto.cursor), hasMore: dto.hasMore,
+            remaining: dto.remaining.map { max(0, $0) })
     }
 
     /// The live event stream, resuming after `lastEventID`. Ends when the connection does; the

@@ -162,6 +162,7 @@ struct FeedPageDTO: Decodable {
     var changes: [ChangeDTO]
     var cursor: String
     var hasMore: Bool
+    var remaining: Int?
 }
 
 struct TokensDTO: Decodable {

@@ -139,7 +139,13 @@ struct Routes: Sendable {
             let user = try context.requireUser()
             let limit = try Self.limit(request, default: 500, maximum: 1_000)
             let after = request.uri.queryParameters.get("after").map { String($0) }
-            let page = try await store.feed(for: user, after: after, limit: limit)
+            let countRemaining: Bool
+            switch request.uri.queryParameters.get("count") {
+            case nil, "false": countRemaining = false
+            case "true": countRemaining = true
+            default: throw APIError.invalidRequest("count must be true or false")
+            }
+            let page = try await store.feed(for: user, after: after, limit: limit, countRemaining: countRemaining)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: page)))

@@ -458,8 +458,10 @@ final class ServerStore: Sendable {
     /// A page of `user`'s changes after `cursor` (from the start when `nil`), as the JSON of a
     /// `FeedPage`. Stored payloads are spliced in as they are, not decoded and encoded again:
     /// the feed is the hot path of every initial sync.
+    /// With `countRemaining`, the page also says how many changes follow it (`remaining`), one
+    /// index range count, for a client's progress total.
     /// - Throws: ``APIError/cursorTooOld`` when the cursor is malformed, pruned or unknown.
-    func feed(for user: User, after cursor: String?, limit: Int) async throws -> Data {
+    func feed(for user: User, after cursor: String?, limit: Int, countRemaining: Bool = false) async throws -> Data {
         try await pool.read { db in
             let prunedThrough = try Int64.fetchOne(db, sql: "SELECT prunedThrough FROM feedMeta") ?? 0
             let latest = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'change'") ?? 0
@@ -492,7 +494,16 @@ final class ServerStore: Sendable {
             }
             // With nothing new, the cursor moves to the latest sequence so the next call is cheap.
             if count == 0 { last = max(after, latest) }
-            json.append(Data("],\"cursor\":\"\(Self.cursor(last))\",\"hasMore\":\(hasMore)}".utf8))
+            json.append(Data("],\"cursor\":\"\(Self.cursor(last))\",\"hasMore\":\(hasMore)".utf8))
+            if countRemaining {
+                let remaining =
+                    hasMore
+                    ? try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM change WHERE \(Self.ownColumn(user)) = ? AND seq > ?",
+                        arguments: [user.id.rawValue, last]) ?? 0 : 0
+                json.append(Data(",\"remaining\":\(remaining)".utf8))
+            }
+            json.append(UInt8(ascii: "}"))
             return json
         }
     }

@@ -175,6 +175,20 @@ public final class AccountStorage: Sendable {
     /// Takes the account's engine lock; see ``EngineLock``.
     public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }
 
+    /// Closes the cache and removes its files (sign-out that keeps the outbox). The cache store
+    /// fails every call afterwards; the next ``init(profile:account:now:cacheIntegrityCheck:)``
+    /// starts an empty cache, refilled by the next sync.
+    public func wipeCache() throws {
+        cacheCheck?.cancel()
+        try? cache.database.close()
+        for suffix in ["", "-wal", "-shm", ".needs-rebuild"]
+        where FileManager.default.fileExists(
+            atPath: cachePath + suffix)
+        {
+            try FileManager.default.removeItem(atPath: cachePath + suffix)
+        }
+    }
+
     /// Closes the databases and removes every file of the account (sign-out). The stores fail
     /// every call afterwards.
     public func wipe() throws {

@@ -109,21 +109,23 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func contacts() async throws -> [Contact] {
-        try await database.read { db in
-            let rows = try Row.fetchAll(
-                db,
+        try await database.read(Self.contacts)
+    }
+
+    static func contacts(_ db: Database) throws -> [Contact] {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
                 sql: """
                     SELECT user.id, user.email, user.name, user.role, presence.online, presence.lastSeenAt
                     FROM user LEFT JOIN presence ON presence.userID = user.id
                     WHERE user.id IS NOT (SELECT id FROM account)
                     ORDER BY user.name, user.id
-                    """)
-            return try rows.map { row in
-                let user = try CacheRows.user(row)
-                return Contact(
-                    user: user,
-                    presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
-            }
+                    """))
+        return try rows.map { row in
+            let user = try CacheRows.user(row)
+            return Contact(
+                user: user,
+                presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
         }
     }
 
@@ -216,11 +218,14 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func session(_ id: SessionID) async throws -> Session? {
-        try await database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE id = ?", arguments: [id.rawValue]
-            ).map(CacheRows.session)
-        }
+        try await database.read { db in try Self.session(id, db) }
+    }
+
+    static func session(_ id: SessionID, _ db: Database) throws -> Session? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE id = ?"),
+            arguments: [id.rawValue]
+        ).map(CacheRows.session)
     }
 
     public func upcomingSessions(at now: Date) async throws -> [Session] {
@@ -237,13 +242,15 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func syncState() async throws -> SyncState {
-        try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT cursor, lastSyncAt, serverClockOffset FROM syncState")
-            else { return SyncState() }
-            return SyncState(
-                cursor: (row[0] as String?).map { FeedCursor(rawValue: $0) }, lastSyncAt: CacheRows.date(row[1]),
-                serverClockOffset: row[2])
-        }
+        try await database.read(Self.syncState)
+    }
+
+    static func syncState(_ db: Database) throws -> SyncState {
+        guard let row = try Row.fetchOne(db, sql: "SELECT cursor, lastSyncAt, serverClockOffset FROM syncState")
+        else { return SyncState() }
+        return SyncState(
+            cursor: (row[0] as String?).map { FeedCursor(rawValue: $0) }, lastSyncAt: CacheRows.date(row[1]),
+            serverClockOffset: row[2])
     }
 
     public func recordSync(at date: Date, serverClockOffset: TimeInterval) async throws {

@@ -97,6 +97,21 @@ extension SQLiteCacheStore {
         DatabaseObservation.values(in: database, fetch: Self.offers)
     }
 
+    /// The contacts with their presence each time they change.
+    public func observeContacts() -> AsyncThrowingStream<[Contact], any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.contacts)
+    }
+
+    /// One session each time it changes (`nil` while it is not cached).
+    public func observeSession(_ id: SessionID) -> AsyncThrowingStream<Session?, any Error> {
+        DatabaseObservation.values(in: database) { db in try Self.session(id, db) }
+    }
+
+    /// The sync state (cursor, last sync, clock offset) each time it changes, whoever synced.
+    public func observeSyncState() -> AsyncThrowingStream<SyncState, any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.syncState)
+    }
+
     /// The upcoming sessions (not ended, by start time) each time they change (R7).
     public func observeUpcomingSessions() -> AsyncThrowingStream<[Session], any Error> {
         DatabaseObservation.values(in: database, fetch: Self.upcomingSessions)

@@ -24,6 +24,8 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     private var refusing = false
     private var stopped = false
     private var answersDropped = 0
+    /// Client sockets being relayed; removed (under `lock`) before they are closed.
+    private var relayed: Set<Int32> = []
 
     public init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -56,8 +58,14 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     /// processed them.
     public func dropNextAnswers(_ count: Int) { lock.withLock { dropsLeft += count } }
 
-    /// While `true`, every new connection is closed at once (the server looks unreachable).
-    public func refuseConnections(_ refuse: Bool) { lock.withLock { refusing = refuse } }
+    /// While `true`, every new connection is closed at once and the open ones are cut (the
+    /// server looks unreachable, kept-alive connections included).
+    public func refuseConnections(_ refuse: Bool) {
+        lock.withLock {
+            refusing = refuse
+            if refuse { for client in relayed { shutdown(client, Int32(SHUT_RDWR)) } }
+        }
+    }
 
     /// How many answers were lost so far.
     public var droppedAnswers: Int { lock.withLock { answersDropped } }
@@ -93,6 +101,11 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     }
 
     private func relay(_ client: Int32) {
+        lock.withLock { _ = relayed.insert(client) }
+        defer {
+            lock.withLock { _ = relayed.remove(client) }
+            close(client)
+        }
         let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.loopback(port: UInt16(upstreamPort))
         let connected = withUnsafePointer(to: &address) {
@@ -102,7 +115,6 @@ public final class FaultInjectingProxy: @unchecked Sendable {
         }
         guard connected == 0 else {
             close(upstream)
-            close(client)
             return
         }
         let forward = Thread { Self.pump(from: client, to: upstream, inspect: nil) }
@@ -118,7 +130,6 @@ public final class FaultInjectingProxy: @unchecked Sendable {
         }
         shutdown(client, Int32(SHUT_RDWR))
         shutdown(upstream, Int32(SHUT_RDWR))
-        close(client)
         close(upstream)
     }
 

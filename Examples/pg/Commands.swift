@@ -12,8 +12,14 @@ import PlusGuidanceSync
 func syncWithProgress(_ client: PlusGuidanceClient) async throws {
     guard isatty(STDERR_FILENO) != 0 else { return try await client.syncNow() }
     defer { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-    try await client.syncNow { applied in
-        FileHandle.standardError.write(Data("\rsyncing… \(applied) changes".utf8))
+    try await client.syncNow { progress in
+        let line =
+            if let total = progress.total {
+                "\rsyncing… \(progress.changesApplied) of \(total) changes"
+            } else {
+                "\rsyncing… \(progress.changesApplied) changes"
+            }
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }
 
@@ -52,15 +58,27 @@ struct Login: AsyncParsableCommand {
 
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign out and remove this account's data from this machine.")
+        abstract: "Sign out and remove this account's cached data from this machine.",
+        discussion: """
+            Unsent actions (the outbox) are kept and delivered when you sign in to the same \
+            account again, unless --discard-outbox.
+            """)
     @ParentCommand var pg: PG
     var globals: GlobalOptions { pg.globals }
+    @Flag(help: "Also throw away the actions not yet delivered.") var discardOutbox = false
 
     func run() async throws {
         try await runCommand {
             let (client, _) = try await globals.signedInClient()
-            try await client.signOut()
-            if globals.json { try JSONOutput.print(["signedOut": true]) } else { print("Signed out.") }
+            let unsent = discardOutbox ? 0 : try await client.outbox().count
+            try await client.signOut(discardingOutbox: discardOutbox)
+            if globals.json {
+                try JSONOutput.print(["signedOut": true, "keptOutbox": unsent])
+            } else if unsent > 0 {
+                print("Signed out. \(unsent) unsent action(s) kept; they are delivered when you sign in again.")
+            } else {
+                print("Signed out.")
+            }
         }
     }
 }

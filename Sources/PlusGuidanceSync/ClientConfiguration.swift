@@ -25,7 +25,7 @@ public struct SyncStatus: Hashable, Sendable {
         case signedOut
         /// Not connected; the reason is a stable code such as `cannot_connect`.
         case offline(reason: String)
-        case syncing(changesApplied: Int)
+        case syncing(SyncProgress)
         /// The event stream is open: changes arrive as they happen.
         case live
         /// Signed in and synced, without a live stream.
@@ -48,6 +48,33 @@ public struct SyncStatus: Hashable, Sendable {
         case .live, .idle, .syncing, .runByAnotherProcess: true
         case .offline, .signedOut: false
         }
+    }
+}
+
+/// How far a sync is: feed changes applied to the cache, out of how many.
+public struct SyncProgress: Hashable, Sendable {
+    /// Changes applied (committed to the cache) so far in this sync.
+    public var changesApplied: Int
+    /// All the changes of this sync, when the server counted them (it does on the first page);
+    /// `nil` when unknown. Changes committed on the server during the sync can make the count
+    /// grow.
+    public var total: Int?
+
+    public init(changesApplied: Int, total: Int?) {
+        self.changesApplied = changesApplied
+        self.total = total
+    }
+
+    /// The fraction done, from 0 to 1, when the total is known.
+    public var fractionCompleted: Double? {
+        guard let total else { return nil }
+        return total == 0 ? 1 : min(1, Double(changesApplied) / Double(total))
+    }
+
+    mutating func record(_ page: ChangePage) {
+        changesApplied += page.changes.count
+        if let remaining = page.remaining { total = changesApplied + remaining }
+        if let known = total, known < changesApplied { total = changesApplied }
     }
 }
 

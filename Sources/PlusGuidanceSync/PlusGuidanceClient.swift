@@ -25,8 +25,10 @@ public actor PlusGuidanceClient {
     private final class Account: Sendable {
         let user: User
         let storage: AccountStorage
-        let api: PlusGuidanceAPI
-        init(user: User, storage: AccountStorage, api: PlusGuidanceAPI) {
+        let api: any SyncTransport
+        /// Finishes when this account signs out: its observations end.
+        let ended = Signal()
+        init(user: User, storage: AccountStorage, api: any SyncTransport) {
             self.user = user
             self.storage = storage
             self.api = api
@@ -60,26 +62,46 @@ public actor PlusGuidanceClient {
     }
 
     public nonisolated let configuration: ClientConfiguration
-    private let http: CurlHTTPClient
-    private var account: Account?
+    private let makeTransport: SyncTransportFactory
+    private var account: Account? {
+        didSet { if oldValue !== account { accountChanged.fire() } }
+    }
     private var engineLock: EngineLock?
-    private var phase: SyncStatus.Phase = .signedOut
+    private var phase: SyncStatus.Phase = .signedOut {
+        didSet { if oldValue != phase { phaseChanged.fire() } }
+    }
+    /// Fires on every phase change, for ``observeStatus()``.
+    private let phaseChanged = Signal()
+    /// Fires when an account signs in or out, for ``observeStatus()``.
+    private let accountChanged = Signal()
     private var liveTask: Task<Void, Never>?
-    private var changesApplied = 0
     private var liveConnects = 0
     /// Set when this process takes the engine lock: entries a crash left in flight must go back
     /// to pending (replayed with their key) before the first delivery, and only then: later an
     /// in-flight entry is a real attempt of this process.
     private var needsInFlightRecovery = false
 
-    private init(configuration: ClientConfiguration) {
+    private init(configuration: ClientConfiguration, transport: @escaping SyncTransportFactory) {
         self.configuration = configuration
-        http = CurlHTTPClient(configuration: configuration.http)
+        makeTransport = transport
     }
 
     /// Opens the profile, restoring the account signed in on it, if any.
     public static func open(_ configuration: ClientConfiguration) async throws -> PlusGuidanceClient {
-        let client = PlusGuidanceClient(configuration: configuration)
+        let http = CurlHTTPClient(configuration: configuration.http)
+        return try await open(configuration) { tokens, onTokensChanged in
+            PlusGuidanceAPI(
+                baseURL: configuration.serverURL, http: http, tokens: tokens, retry: configuration.retry,
+                localClock: configuration.localClock, onTokensChanged: onTokensChanged)
+        }
+    }
+
+    /// Opens the profile with another transport than the HTTP API (the package's tests drive
+    /// the engine against an in-memory server model this way).
+    package static func open(
+        _ configuration: ClientConfiguration, transport: @escaping SyncTransportFactory
+    ) async throws -> PlusGuidanceClient {
+        let client = PlusGuidanceClient(configuration: configuration, transport: transport)
         try await client.restore()
         return client
     }
@@ -93,9 +115,7 @@ public actor PlusGuidanceClient {
         else { return }
         let vault = TokenVault()
         try await vault.attach(storage)
-        let api = PlusGuidanceAPI(
-            baseURL: configuration.serverURL, http: http, tokens: tokens, retry: configuration.retry,
-            localClock: configuration.localClock, onTokensChanged: { try await vault.save($0) })
+        let api = makeTransport(tokens) { try await vault.save($0) }
         account = Account(user: user, storage: storage, api: api)
         phase = .idle
     }
@@ -110,9 +130,7 @@ public actor PlusGuidanceClient {
     /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
     public func signIn(email: String, password: String) async throws -> User {
         let vault = TokenVault()
-        let api = PlusGuidanceAPI(
-            baseURL: configuration.serverURL, http: http, retry: configuration.retry,
-            localClock: configuration.localClock, onTokensChanged: { try await vault.save($0) })
+        let api = makeTransport(nil) { try await vault.save($0) }
         let user = try await api.login(email: email, password: password)
         let storage = try AccountStorage(profile: configuration.profile, account: user.id.rawValue)
         try await vault.attach(storage)
@@ -120,23 +138,74 @@ public actor PlusGuidanceClient {
         try AccountStorage.setCurrentAccount(user.id.rawValue, profile: configuration.profile)
         stopLive()
         engineLock = nil
+        self.account?.ended.finish()
         account = Account(user: user, storage: storage, api: api)
         phase = .idle
         return user
     }
 
-    /// Signs out: revokes the tokens (when the server answers) and, unless `keepCache`, removes
-    /// every file of the account. The outbox goes with the cache: call this only once the user
-    /// chose to leave unsent actions behind.
-    public func signOut(keepCache: Bool = false) async throws {
+    /// Signs out: revokes the tokens (when the server answers) and forgets them.
+    ///
+    /// Unless `keepCache`, the cached server data is removed. The outbox, the only copy of what
+    /// the user did and the server has not confirmed, is kept unless `discardingOutbox`: signing
+    /// in to the same account again delivers it (R8: nothing the user did is dropped silently).
+    /// With `discardingOutbox` and without `keepCache`, every file of the account is removed.
+    /// Observations of the account end.
+    public func signOut(keepCache: Bool = false, discardingOutbox: Bool = false) async throws {
         guard let account else { return }
+        account.ended.finish()
         stopLive()
         try? await account.api.logout()
         engineLock = nil
-        if keepCache { account.storage.removeSecret(TokenVault.file) } else { try account.storage.wipe() }
+        account.storage.removeSecret(TokenVault.file)
+        if discardingOutbox {
+            for entry in try await account.storage.outbox.entries() {
+                try await account.storage.outbox.remove(entry.id)
+            }
+        }
+        if !keepCache {
+            if try await account.storage.outbox.entries().isEmpty {
+                try account.storage.wipe()
+            } else {
+                try account.storage.wipeCache()
+            }
+        }
+        try endSession(account)
+    }
+
+    /// Stops the live stream and hands the engine to other processes (releases the engine
+    /// lock), keeping the account signed in; the next call that needs the engine takes it
+    /// again. Call it before the process exits or the client is dropped, as `pg-syncd` does
+    /// when it drains.
+    public func close() {
+        stopLive()
+        engineLock = nil
+        if account != nil { phase = .idle }
+    }
+
+    /// The account's session is over (signed out, or its tokens were refused and could not be
+    /// refreshed): the files stay as they are, the process forgets the account.
+    private func endSession(_ ended: Account) throws {
+        guard account === ended else { return }
+        stopLive()
+        engineLock = nil
         try AccountStorage.setCurrentAccount(nil, profile: configuration.profile)
-        self.account = nil
+        account = nil
         phase = .signedOut
+        ended.ended.finish()
+    }
+
+    /// Runs `operation`; when it fails because the tokens were refused and could not be
+    /// refreshed, the client goes to the signed-out state, keeping the cache and the outbox
+    /// (signing in to the same account again picks them up).
+    private func signingOutOnRefusal<T>(_ account: Account, _ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await operation()
+        } catch let error as PlusGuidanceAPIError where error == .signedOut {
+            account.storage.removeSecret(TokenVault.file)
+            try? endSession(account)
+            throw error
+        }
     }
 
     private func signedIn() throws -> Account {
@@ -155,7 +224,15 @@ public actor PlusGuidanceClient {
     /// (`pending`, or `failed` until retried or discarded).
     public func messages(with peer: UserID, limit: Int = 50) async throws -> [Message] {
         let account = try signedIn()
-        let conversation = CareRelation(user: account.user, peer: peer).conversationID
+        return try await Self.messages(
+            in: CareRelation(user: account.user, peer: peer).conversationID, limit: limit, account: account)
+    }
+
+    private static func messages(
+        in conversation: ConversationID, limit: Int, account: Account
+    ) async throws
+        -> [Message]
+    {
         let cached = try await account.storage.cache.messages(in: conversation, limit: limit, before: nil)
         return Array(cached.merging(outbox: try await account.storage.outbox.entries(), in: conversation).prefix(limit))
     }
@@ -167,7 +244,9 @@ public actor PlusGuidanceClient {
         let conversation = CareRelation(user: account.user, peer: peer).conversationID
         if try await account.storage.cache.isHistoryComplete(conversation) { return 0 }
         let oldest = try await account.storage.cache.messages(in: conversation, limit: .max, before: nil).last
-        let page = try await account.api.messages(with: peer, limit: limit, before: oldest?.id)
+        let page = try await signingOutOnRefusal(account) {
+            try await account.api.messages(with: peer, limit: limit, before: oldest?.id)
+        }
         try await account.storage.cache.merge(page.messages.map(Change.message))
         if !page.hasMore { try await account.storage.cache.markHistoryComplete(conversation) }
         return page.messages.count
@@ -210,6 +289,141 @@ public actor PlusGuidanceClient {
             liveReconnects: max(0, liveConnects - 1), oldestPendingSince: pending.map(\.enqueuedAt).min())
     }
 
+    // MARK: Observing (every read as an async sequence)
+
+    /// ``contacts()`` now and each time it changes (a sync, a live presence event), until the
+    /// account signs out.
+    public func observeContacts() throws -> AsyncThrowingStream<[Contact], any Error> {
+        let account = try signedIn()
+        return observe(account, [DerivedObservation.trigger(account.storage.cache.observeContacts())]) {
+            try await account.storage.cache.contacts()
+        }
+    }
+
+    /// ``messages(with:limit:)`` now and each time the cache or the outbox changes, whoever
+    /// changed them (a `pg send` in another process shows up here as pending, then sent).
+    public func observeMessages(with peer: UserID, limit: Int = 50) throws -> AsyncThrowingStream<[Message], any Error>
+    {
+        let account = try signedIn()
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
+        return observe(
+            account,
+            [
+                DerivedObservation.trigger(account.storage.cache.observeMessages(in: conversation, limit: limit)),
+                DerivedObservation.trigger(account.storage.outbox.observeEntries()),
+            ]
+        ) { try await Self.messages(in: conversation, limit: limit, account: account) }
+    }
+
+    /// ``offers()`` now and each time they change.
+    public func observeOffers() throws -> AsyncThrowingStream<[SessionOffer], any Error> {
+        let account = try signedIn()
+        return observe(account, [DerivedObservation.trigger(account.storage.cache.observeOffers())]) {
+            try await account.storage.cache.offers()
+        }
+    }
+
+    /// ``upcomingSessions()`` now and each time they change: a session created or confirmed
+    /// appears without any refresh while live (R7).
+    public func observeUpcomingSessions() throws -> AsyncThrowingStream<[Session], any Error> {
+        let account = try signedIn()
+        let clock = configuration.localClock
+        return observe(account, [DerivedObservation.trigger(account.storage.cache.observeUpcomingSessions())]) {
+            try await account.storage.cache.upcomingSessions(at: clock.now())
+        }
+    }
+
+    /// ``session(_:)`` now and each time it changes (`nil` while not cached).
+    public func observeSession(_ id: SessionID) throws -> AsyncThrowingStream<Session?, any Error> {
+        let account = try signedIn()
+        return observe(account, [DerivedObservation.trigger(account.storage.cache.observeSession(id))]) {
+            try await account.storage.cache.session(id)
+        }
+    }
+
+    /// The session's ``countdown(for:)`` every `interval` (R6) on the server's clock, and at
+    /// once when the session changes (stopped by the therapist). Starts once the session is in
+    /// the cache (a session just created arrives with the next change).
+    public func observeCountdown(
+        of id: SessionID, every interval: Duration = .seconds(1)
+    ) throws
+        -> AsyncThrowingStream<SessionCountdown, any Error>
+    {
+        let account = try signedIn()
+        let ticks = AsyncThrowingStream<Void, any Error> { continuation in
+            let task = Task {
+                while !Task.isCancelled {
+                    continuation.yield()
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return observe(account, [DerivedObservation.trigger(account.storage.cache.observeSession(id)), ticks]) {
+            guard let session = try await account.storage.cache.session(id) else { return nil }
+            return session.countdown(at: await self.serverNow())
+        }
+    }
+
+    /// ``outbox()`` now and each time it changes, including entries other processes queue.
+    public func observeOutbox() throws -> AsyncThrowingStream<[OutboxEntry], any Error> {
+        let account = try signedIn()
+        return observe(account, [DerivedObservation.trigger(account.storage.outbox.observeEntries())]) {
+            try await account.storage.outbox.entries()
+        }
+    }
+
+    /// ``status()`` now and each time it changes: the phase (connecting, syncing with its
+    /// progress, live, offline with its reason, signed out), the last successful sync (also one
+    /// made by another process on the profile) and the outbox counts. Unlike the other
+    /// observations it goes on across sign-out and sign-in.
+    public nonisolated func observeStatus() -> AsyncThrowingStream<SyncStatus, any Error> {
+        DerivedObservation.values(
+            triggers: [
+                DerivedObservation.trigger(phaseChanged.stream()), DerivedObservation.trigger(accountChanged.stream()),
+                accountStorageTriggers(),
+            ]
+        ) { try await self.status() }
+    }
+
+    /// Ticks on commits to the signed-in account's outbox and sync state, following sign-in and
+    /// sign-out.
+    private nonisolated func accountStorageTriggers() -> AsyncThrowingStream<Void, any Error> {
+        AsyncThrowingStream { continuation in
+            let accountChanges = accountChanged.stream()
+            let task = Task {
+                var changes = accountChanges.makeAsyncIterator()
+                while !Task.isCancelled {
+                    if let account = await self.account {
+                        await withTaskGroup(of: Void.self) { group in
+                            for trigger in [
+                                DerivedObservation.trigger(account.storage.outbox.observeEntries()),
+                                DerivedObservation.trigger(account.storage.cache.observeSyncState()),
+                            ] {
+                                group.addTask {
+                                    do { for try await _ in trigger { continuation.yield() } } catch {}
+                                }
+                            }
+                            group.addTask { for await _ in account.ended.stream() {} }
+                            await group.next()
+                            group.cancelAll()
+                        }
+                    } else if await changes.next() == nil {
+                        return
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func observe<T: Equatable & Sendable>(
+        _ account: Account, _ triggers: [AsyncThrowingStream<Void, any Error>],
+        fetch: @escaping @Sendable () async throws -> T?
+    ) -> AsyncThrowingStream<T, any Error> {
+        DerivedObservation.values(triggers: triggers, until: account.ended, fetch: fetch)
+    }
+
     // MARK: Writes
 
     /// Queues a text to `peer` and tries to deliver it now. Returns the message as shown while
@@ -249,8 +463,10 @@ public actor PlusGuidanceClient {
         let account = try signedIn()
         try options.validate(at: await serverNow())
         do {
-            let offer = try await account.api.createOffer(
-                to: client, options: options, idempotencyKey: IdempotencyKey("k_" + Self.token()))
+            let offer = try await signingOutOnRefusal(account) {
+                try await account.api.createOffer(
+                    to: client, options: options, idempotencyKey: IdempotencyKey("k_" + Self.token()))
+            }
             try await account.storage.cache.merge([.offer(offer)])
             return offer
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
@@ -289,18 +505,23 @@ public actor PlusGuidanceClient {
 
     // MARK: Sync
 
-    /// Delivers the outbox and pulls the feed to the end, now. Another process running the
+    /// Delivers the outbox (entries waiting for a retry time included) and pulls the feed to
+    /// the end, now. Another process running the
     /// engine (``SyncStatus/Phase/runByAnotherProcess``) makes this a no-op.
     /// - Throws: ``PlusGuidanceAPIError`` `unreachable` when the server cannot be reached
-    ///   (everything stays queued), `signed_out` when the session ended.
-    /// - Parameter progress: called after each feed page with the number of changes applied so
-    ///   far in this sync (the feed does not announce a total).
-    public func syncNow(progress: (@Sendable (Int) -> Void)? = nil) async throws {
+    ///   (everything stays queued); `signed_out` when the tokens were refused and could not be
+    ///   refreshed: the client is then signed out, with its cache and outbox kept for the next
+    ///   sign-in to the same account.
+    /// - Parameter progress: called after each feed page with the changes applied so far in this
+    ///   sync and, when the server counted them, the total.
+    public func syncNow(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
         let account = try signedIn()
         guard takeEngine(account) else { return }
         do {
-            try await deliver(account)
-            try await pull(account, progress: progress)
+            try await signingOutOnRefusal(account) {
+                try await deliver(account, ignoringBackoff: true)
+                try await pull(account, progress: progress)
+            }
             if case .live = phase {} else { phase = .idle }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.transport?.code ?? "unreachable")
@@ -323,19 +544,29 @@ public actor PlusGuidanceClient {
 
     private func deliverIfEngine(_ account: Account) async throws {
         guard takeEngine(account) else { return }
-        try await deliver(account)
+        do {
+            try await signingOutOnRefusal(account) { try await deliver(account) }
+        } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
+            if case .live = phase {} else { phase = .offline(reason: error.transport?.code ?? "unreachable") }
+            throw error
+        }
     }
 
-    /// Attempts every due outbox entry; stops at the first sign of being offline.
-    private func deliver(_ account: Account) async throws {
+    /// Attempts every due outbox entry; stops at the first sign of being offline. With
+    /// `ignoringBackoff` (the user asked to sync now), entries waiting for a retry time go too.
+    private func deliver(_ account: Account, ignoringBackoff: Bool = false) async throws {
         if needsInFlightRecovery {
             // Entries a crash left in flight have an unknown outcome: replay them with their key.
             needsInFlightRecovery = false
             _ = try await account.storage.outbox.recoverInFlight()
         }
+        var attempted: Set<IdempotencyKey> = []
         while true {
             let now = configuration.localClock.now()
-            let due = OutboxSchedule.due(try await account.storage.outbox.entries(), at: now)
+            let due = OutboxSchedule.due(
+                try await account.storage.outbox.entries(), at: ignoringBackoff ? .distantFuture : now
+            ).filter { !attempted.contains($0.id) }
+            attempted.formUnion(due.map(\.id))
             guard !due.isEmpty else { return }
             for var entry in due {
                 entry.beginAttempt()
@@ -365,7 +596,7 @@ public actor PlusGuidanceClient {
         }
     }
 
-    private func perform(_ action: OutboxAction, key: IdempotencyKey, api: PlusGuidanceAPI) async throws -> [Change] {
+    private func perform(_ action: OutboxAction, key: IdempotencyKey, api: any SyncTransport) async throws -> [Change] {
         switch action {
         case .sendMessage(let message): return [.message(try await api.send(message, idempotencyKey: key))]
         case .acceptOffer(let id):
@@ -378,29 +609,31 @@ public actor PlusGuidanceClient {
 
     /// Pulls the feed after the saved cursor, ten pages per commit; a cursor the server no
     /// longer knows triggers a full resync that replaces the cache in one step (the outbox,
-    /// in its own store, is untouched).
-    private func pull(_ account: Account, progress: (@Sendable (Int) -> Void)? = nil) async throws {
+    /// in its own store, is untouched). The first page asks the server for the count of what
+    /// follows, the progress total.
+    private func pull(_ account: Account, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
         let cache = account.storage.cache
         var cursor = try await cache.syncState().cursor
         var batch: [ChangePage] = []
-        var applied = 0
+        var done = SyncProgress(changesApplied: 0, total: nil)
+        var first = true
         do {
             while true {
-                let page = try await account.api.changes(after: cursor)
+                let page = try await account.api.changes(after: cursor, limit: Self.pageSize, countRemaining: first)
+                first = false
                 batch.append(page)
                 cursor = page.cursor
-                changesApplied += page.changes.count
-                applied += page.changes.count
-                phase = .syncing(changesApplied: changesApplied)
-                progress?(applied)
+                done.record(page)
                 if batch.count == 10 || !page.hasMore {
                     try await cache.apply(batch)
                     batch = []
+                    phase = .syncing(done)
+                    progress?(done)
                 }
                 if !page.hasMore { break }
             }
         } catch let error as PlusGuidanceAPIError where error == .cursorTooOld {
-            try await resync(account)
+            try await resync(account, progress: progress)
         }
         // Presence is not part of the feed (R2): refresh it with the contacts.
         try await cache.updatePresence(try await account.api.contacts().map(\.presence))
@@ -408,13 +641,19 @@ public actor PlusGuidanceClient {
             at: configuration.localClock.now(), serverClockOffset: await account.api.serverClockOffset ?? 0)
     }
 
-    private func resync(_ account: Account) async throws {
+    /// Fetches the whole feed, then replaces the cache with it in one transaction: the cache
+    /// never shows a half-resynchronised state.
+    private func resync(_ account: Account, progress: (@Sendable (SyncProgress) -> Void)?) async throws {
         var changes: [Change] = []
         var cursor: FeedCursor?
+        var done = SyncProgress(changesApplied: 0, total: nil)
         while true {
-            let page = try await account.api.changes(after: cursor)
+            let page = try await account.api.changes(
+                after: cursor, limit: Self.pageSize, countRemaining: cursor == nil)
             changes += page.changes
             cursor = page.cursor
+            done.record(page)
+            progress?(done)
             if !page.hasMore { break }
         }
         if let cursor { try await account.storage.cache.replaceAll(with: ChangePage(changes: changes, cursor: cursor)) }
@@ -468,9 +707,15 @@ public actor PlusGuidanceClient {
                     phase = .offline(reason: "event_stream_lost")
                 case .catchUp:
                     phase = .live
-                    try? await deliver(account)
-                    try? await pull(account)
-                    phase = .live
+                    do {
+                        try await signingOutOnRefusal(account) {
+                            try await deliver(account)
+                            try await pull(account)
+                        }
+                    } catch let error as PlusGuidanceAPIError where error == .signedOut {
+                        return
+                    } catch {}
+                    if self.account === account { phase = .live }
                 case .wake:
                     break
                 }
@@ -499,7 +744,7 @@ public actor PlusGuidanceClient {
     }
 
     private static func follow(
-        _ api: PlusGuidanceAPI, after: FeedCursor?, signal: AsyncStream<LiveSignal>.Continuation
+        _ api: any SyncTransport, after: FeedCursor?, signal: AsyncStream<LiveSignal>.Continuation
     ) async {
         do {
             let events = try await api.events(after: after)
@@ -521,6 +766,9 @@ public actor PlusGuidanceClient {
     }
 
     // MARK: Helpers
+
+    /// Feed page size: the server's default, a few hundred kilobytes of JSON.
+    static let pageSize = 500
 
     private static func token() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 }

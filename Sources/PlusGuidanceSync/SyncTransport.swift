@@ -1,0 +1,38 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+/// What the sync engine needs from the server: the operations of the API contract that
+/// ``PlusGuidanceClient`` uses, in Domain values, failing with ``PlusGuidanceAPIError``.
+///
+/// ``PlusGuidanceAPI`` (libcurl, the real server) is the one transport apps use. The seam exists
+/// so the engine can be driven, in the package's own tests, against an in-memory model of the
+/// server that injects faults at exact points (the model-based test of outbox and pull).
+package protocol SyncTransport: Sendable {
+    /// Server time minus local time, estimated from the answers seen so far.
+    var serverClockOffset: TimeInterval? { get async }
+
+    func login(email: String, password: String) async throws -> User
+    func logout() async throws
+    func contacts() async throws -> [Contact]
+    func messages(with peer: UserID, limit: Int, before: MessageID?) async throws -> MessagesPage
+    func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message
+    func createOffer(
+        to client: UserID, options: OfferOptions, idempotencyKey: IdempotencyKey
+    ) async throws
+        -> SessionOffer
+    func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?)
+    func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer
+    func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session
+    func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage
+    func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error>
+}
+
+extension PlusGuidanceAPI: SyncTransport {}
+
+/// Makes the transport of one account: given the tokens saved for it (`nil` before sign-in)
+/// and the function that persists new tokens before they are used.
+package typealias SyncTransportFactory =
+    @Sendable (
+        _ tokens: APITokens?, _ onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void
+    ) -> any SyncTransport

@@ -147,7 +147,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PlusGuidanceSyncTests",
-            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"]
+            dependencies: [
+                "PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

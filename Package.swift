@@ -111,6 +111,12 @@ let package = Package(
             path: "Benchmarks/NetworkingBenchmark"
         ),
 
+        .executableTarget(
+            name: "sync-benchmark",
+            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"],
+            path: "Benchmarks/SyncBenchmark"
+        ),
+
         .testTarget(
             name: "PlusGuidanceDomainTests",
             dependencies: [

@@ -26,6 +26,27 @@ public enum OutboxSchedule {
         return due
     }
 
+    /// The entries one delivery round may attempt at `now`, in order: every due accept, decline
+    /// and stop, and for each conversation its messages from the first one on, as long as they
+    /// are due (a message waiting for a backoff, in flight or failed stops its conversation).
+    /// The round attempts them one after another and stops a conversation at its first
+    /// failure, so its messages still go out in order, without reading the outbox again for
+    /// each one.
+    public static func deliverable(_ entries: [OutboxEntry], at now: Date) -> [OutboxEntry] {
+        var stopped: Set<ConversationID> = []
+        var round: [OutboxEntry] = []
+        for entry in entries.sorted(by: { $0.sequence < $1.sequence }) {
+            let conversation = entry.action.orderingConversation
+            if let conversation, stopped.contains(conversation) { continue }
+            if entry.isDue(at: now) {
+                round.append(entry)
+            } else if let conversation {
+                stopped.insert(conversation)
+            }
+        }
+        return round
+    }
+
     /// When the earliest entry that waits only for its backoff becomes due, if any: how long a
     /// sync engine may sleep before looking again.
     public static func nextWake(_ entries: [OutboxEntry]) -> Date? {

@@ -281,12 +281,11 @@ public actor PlusGuidanceClient {
         guard let account else {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
         }
-        let entries = try await account.storage.outbox.entries()
-        let pending = entries.filter { $0.state != .failed }
+        let outbox = try await account.storage.outbox.summary()
         return SyncStatus(
             phase: phase, lastSuccessfulSync: try await account.storage.cache.syncState().lastSyncAt,
-            pendingOutbox: pending.count, failedOutbox: entries.count - pending.count,
-            liveReconnects: max(0, liveConnects - 1), oldestPendingSince: pending.map(\.enqueuedAt).min())
+            pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
+            liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
     }
 
     // MARK: Observing (every read as an async sequence)
@@ -397,7 +396,7 @@ public actor PlusGuidanceClient {
                     if let account = await self.account {
                         await withTaskGroup(of: Void.self) { group in
                             for trigger in [
-                                DerivedObservation.trigger(account.storage.outbox.observeEntries()),
+                                DerivedObservation.trigger(account.storage.outbox.observeSummary()),
                                 DerivedObservation.trigger(account.storage.cache.observeSyncState()),
                             ] {
                                 group.addTask {
@@ -495,10 +494,13 @@ public actor PlusGuidanceClient {
         try await account.storage.outbox.remove(key)
     }
 
+    /// Queues `action` durably, then attempts it at once unless it waits behind an earlier
+    /// message of its conversation (which the engine delivers first, then this one).
     private func enqueue(_ action: OutboxAction, in account: Account) async throws -> OutboxEntry {
         let entry = try await account.storage.outbox.enqueue(
             OutboxEntry(
                 id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now()))
+        guard try await !account.storage.outbox.isQueuedBehindAnother(entry.id) else { return entry }
         _ = try? await deliverIfEngine(account)
         return try await account.storage.outbox.entry(entry.id) ?? entry
     }
@@ -560,35 +562,40 @@ public actor PlusGuidanceClient {
             needsInFlightRecovery = false
             _ = try await account.storage.outbox.recoverInFlight()
         }
+        // Rounds: read the outbox once, attempt what is deliverable in order, then read it again
+        // for what was queued meanwhile. Each entry is attempted at most once per call.
         var attempted: Set<IdempotencyKey> = []
         while true {
             let now = configuration.localClock.now()
-            let due = OutboxSchedule.due(
+            let round = OutboxSchedule.deliverable(
                 try await account.storage.outbox.entries(), at: ignoringBackoff ? .distantFuture : now
             ).filter { !attempted.contains($0.id) }
-            attempted.formUnion(due.map(\.id))
-            guard !due.isEmpty else { return }
-            for var entry in due {
+            attempted.formUnion(round.map(\.id))
+            guard !round.isEmpty else { return }
+            var stopped: Set<ConversationID> = []
+            for var entry in round {
+                if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
                 entry.beginAttempt()
-                try await account.storage.outbox.update(entry)
+                try await account.storage.outbox.update(entry, durably: false)
                 do {
                     let changes = try await perform(entry.action, key: entry.id, api: account.api)
                     try await account.storage.cache.merge(changes)
-                    try await account.storage.outbox.remove(entry.id)
+                    try await account.storage.outbox.remove(entry.id, durably: false)
                 } catch let error as PlusGuidanceAPIError {
                     switch error.code {
                     case "rejected", "request_rejected":
                         let code = error.domainError?.code ?? error.problemCode ?? error.code
                         entry.failPermanently(
                             OutboxFailure(code: code, reason: error.domainError?.shortDescription ?? "\(error)"))
-                        try await account.storage.outbox.update(entry)
+                        try await account.storage.outbox.update(entry, durably: false)
+                        if let conversation = entry.action.orderingConversation { stopped.insert(conversation) }
                     default:
                         let backoff = configuration.retry.backoff(entry.attempts)
                         entry.failTransiently(
                             OutboxFailure(code: error.transport?.code ?? error.code, reason: "\(error)"),
                             retryAt: now + TimeInterval(backoff.components.seconds) + Double(
                                 backoff.components.attoseconds) / 1e18)
-                        try await account.storage.outbox.update(entry)
+                        try await account.storage.outbox.update(entry, durably: false)
                         throw error
                     }
                 }

@@ -44,6 +44,22 @@ import Testing
         #expect(OutboxSchedule.due([first, message("b", 2)], at: now).map(\.id) == ["a"])
     }
 
+    @Test func aDeliveryRoundTakesEachConversationUpToItsFirstEntryThatIsNotDue() {
+        var waiting = message("bob1", 3, in: Fixtures.theoBob)
+        waiting.beginAttempt()
+        waiting.failTransiently(OutboxFailure(code: "cannot_connect", reason: ""), retryAt: now + 30)
+        var failed = message("alice3", 6)
+        failed.beginAttempt()
+        failed.failPermanently(OutboxFailure(code: "x", reason: "y"))
+        let entries = [
+            message("alice1", 1), message("alice2", 2), waiting, message("bob2", 4, in: Fixtures.theoBob),
+            action("accept", 5, .acceptOffer("o1")), failed, message("alice4", 7),
+        ]
+        #expect(OutboxSchedule.deliverable(entries, at: now).map(\.id) == ["alice1", "alice2", "accept"])
+        #expect(
+            OutboxSchedule.deliverable(entries, at: now + 30).map(\.id) == ["alice1", "alice2", "bob1", "bob2", "accept"])
+    }
+
     @Test func aBackoffDelaysTheEntryAndSetsTheNextWake() {
         var first = message("a", 1)
         first.beginAttempt()

@@ -121,6 +121,12 @@ extension SQLiteCacheStore {
 extension SQLiteOutboxStore {
     /// The outbox in delivery order each time it changes, including entries other processes add.
     public func observeEntries() -> AsyncThrowingStream<[OutboxEntry], any Error> {
-        DatabaseObservation.values(in: database, fetch: Self.entries)
+        let actions = actions
+        return DatabaseObservation.values(in: database) { db in try Self.entries(db, actions: actions) }
+    }
+
+    /// The outbox's counts each time they change, including entries other processes add.
+    public func observeSummary() -> AsyncThrowingStream<OutboxSummary, any Error> {
+        DatabaseObservation.values(in: database, fetch: Self.summary)
     }
 }

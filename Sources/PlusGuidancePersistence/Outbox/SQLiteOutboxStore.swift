@@ -10,6 +10,9 @@ import PlusGuidanceDomain
 /// power loss.
 public final class SQLiteOutboxStore: OutboxStore {
     public let database: DatabasePool
+    /// Decoded actions by key: an entry's action never changes, and decoding its JSON is most of
+    /// the cost of reading a long outbox.
+    let actions = ActionCache()
 
     /// Opens (creating and migrating as needed) the outbox at `path`.
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or a GRDB error for a file that is not
@@ -36,22 +39,43 @@ public final class SQLiteOutboxStore: OutboxStore {
                         notBefore REAL);
                     """)
         }
+        migrator.registerMigration("0002-conversation") { db in
+            // Which conversation orders a message entry, so "is anything queued before this one?"
+            // is one index lookup instead of decoding the whole outbox.
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN conversationID TEXT;
+                    CREATE INDEX outbox_by_conversation ON outbox (conversationID, sequence);
+                    """)
+            for row in try Row.fetchAll(db, sql: "SELECT key, action FROM outbox") {
+                let action = try? JSONDecoder().decode(OutboxAction.self, from: row[1] as Data)
+                try db.execute(
+                    sql: "UPDATE outbox SET conversationID = ? WHERE key = ?",
+                    arguments: [action?.orderingConversation?.rawValue, row[0] as String])
+            }
+        }
         return migrator
     }
 
     private static let columns =
         "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore"
 
-    static func entry(_ row: Row) throws -> OutboxEntry {
+    static func entry(_ row: Row, actions: ActionCache? = nil) throws -> OutboxEntry {
+        let key: String = row[1]
         let action: OutboxAction
-        do {
-            action = try JSONDecoder().decode(OutboxAction.self, from: row[2] as Data)
-        } catch {
-            throw PersistenceError.undecodable("outbox", column: "action")
+        if let cached = actions?[key] {
+            action = cached
+        } else {
+            do {
+                action = try JSONDecoder().decode(OutboxAction.self, from: row[2] as Data)
+            } catch {
+                throw PersistenceError.undecodable("outbox", column: "action")
+            }
+            actions?[key] = action
         }
         let code: String? = row[5]
         return OutboxEntry(
-            id: IdempotencyKey(rawValue: row[1]), action: action,
+            id: IdempotencyKey(rawValue: key), action: action,
             enqueuedAt: Date(timeIntervalSinceReferenceDate: row[7]),
             state: try CacheRows.decode(OutboxEntry.State.self, row[3], table: "outbox", column: "state"),
             attempts: row[4], lastError: code.map { OutboxFailure(code: $0, reason: row[6] ?? "") },
@@ -63,13 +87,14 @@ public final class SQLiteOutboxStore: OutboxStore {
         return try await database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO outbox (key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING
+                    INSERT INTO outbox (key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore,
+                        conversationID)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING
                     """,
                 arguments: [
                     entry.id.rawValue, action, entry.state.rawValue, entry.attempts, entry.lastError?.code,
                     entry.lastError?.reason, entry.enqueuedAt.timeIntervalSinceReferenceDate,
-                    entry.notBefore?.timeIntervalSinceReferenceDate,
+                    entry.notBefore?.timeIntervalSinceReferenceDate, entry.action.orderingConversation?.rawValue,
                 ])
             guard let stored = try Self.entry(entry.id, db) else { throw PersistenceError.closed }
             return stored
@@ -77,23 +102,65 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     static func entry(_ key: IdempotencyKey, _ db: Database) throws -> OutboxEntry? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM outbox WHERE key = ?", arguments: [key.rawValue]).map(entry)
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM outbox WHERE key = ?", arguments: [key.rawValue]).map {
+            try entry($0)
+        }
     }
 
-    static func entries(_ db: Database) throws -> [OutboxEntry] {
-        try Row.fetchAll(db, sql: "SELECT \(columns) FROM outbox ORDER BY sequence").map(entry)
+    static func entries(_ db: Database, actions: ActionCache? = nil) throws -> [OutboxEntry] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM outbox ORDER BY sequence")).map {
+            try entry($0, actions: actions)
+        }
     }
 
     public func entries() async throws -> [OutboxEntry] {
-        try await database.read(Self.entries)
+        let actions = actions
+        return try await database.read { db in try Self.entries(db, actions: actions) }
+    }
+
+    /// Whether an earlier entry of the same conversation is still in the outbox: then `key`
+    /// must wait for it (messages go out in order), and attempting it now is pointless.
+    public func isQueuedBehindAnother(_ key: IdempotencyKey) async throws -> Bool {
+        try await database.read { db in
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM outbox AS earlier, outbox AS this
+                            WHERE this.key = ? AND this.conversationID IS NOT NULL
+                            AND earlier.conversationID = this.conversationID AND earlier.sequence < this.sequence)
+                        """), arguments: [key.rawValue]) ?? false
+        }
+    }
+
+    /// The outbox's counts for a status line, without reading the entries.
+    public func summary() async throws -> OutboxSummary {
+        try await database.read(Self.summary)
+    }
+
+    static func summary(_ db: Database) throws -> OutboxSummary {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*) FILTER (WHERE state != 'failed'), count(*) FILTER (WHERE state = 'failed'),
+                        min(enqueuedAt) FILTER (WHERE state != 'failed') FROM outbox
+                    """))
+        return OutboxSummary(
+            pending: row?[0] ?? 0, failed: row?[1] ?? 0, oldestPendingSince: CacheRows.date(row?[2]))
     }
 
     public func entry(_ key: IdempotencyKey) async throws -> OutboxEntry? {
         try await database.read { db in try Self.entry(key, db) }
     }
 
-    public func update(_ entry: OutboxEntry) async throws {
-        try await database.write { db in
+    public func update(_ entry: OutboxEntry) async throws { try await update(entry, durably: true) }
+
+    /// Updates an entry; with `durably: false` the commit skips the fsync (`synchronous=NORMAL`
+    /// for this one transaction). For the sync engine's own bookkeeping only (an attempt
+    /// started, its outcome recorded): losing such a commit in a power failure, never in a
+    /// crash, only means the entry is attempted again with its key, which the server answers
+    /// from its stored answer. What the user does (enqueue, retry, discard) is always durable.
+    public func update(_ entry: OutboxEntry, durably: Bool) async throws {
+        try await write(durably: durably) { db in
             try db.execute(
                 sql: """
                     UPDATE outbox SET state = ?, attempts = ?, lastErrorCode = ?, lastErrorReason = ?, notBefore = ?
@@ -107,9 +174,51 @@ public final class SQLiteOutboxStore: OutboxStore {
         }
     }
 
-    public func remove(_ key: IdempotencyKey) async throws {
-        try await database.write { db in
+    public func remove(_ key: IdempotencyKey) async throws { try await remove(key, durably: true) }
+
+    /// Removes an entry; `durably: false` as for ``update(_:durably:)``, for an entry the server
+    /// confirmed.
+    public func remove(_ key: IdempotencyKey, durably: Bool) async throws {
+        try await write(durably: durably) { db in
             try db.execute(sql: "DELETE FROM outbox WHERE key = ?", arguments: [key.rawValue])
         }
+        actions[key.rawValue] = nil
+    }
+
+    private func write(durably: Bool, _ body: @escaping @Sendable (Database) throws -> Void) async throws {
+        guard !durably else { return try await database.write(body) }
+        try await database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                try body(db)
+                return .commit
+            }
+        }
+    }
+}
+
+/// The outbox's counts: entries still to deliver (pending or in flight), failed ones, and when
+/// the oldest one to deliver was queued.
+public struct OutboxSummary: Hashable, Sendable {
+    public var pending: Int
+    public var failed: Int
+    public var oldestPendingSince: Date?
+
+    public init(pending: Int, failed: Int, oldestPendingSince: Date?) {
+        self.pending = pending
+        self.failed = failed
+        self.oldestPendingSince = oldestPendingSince
+    }
+}
+
+/// Decoded outbox actions by key, shared by the store's readers.
+final class ActionCache: Sendable {
+    private let lock = NSLock()
+    private nonisolated(unsafe) var actions: [String: OutboxAction] = [:]
+
+    subscript(key: String) -> OutboxAction? {
+        get { lock.withLock { actions[key] } }
+        set { lock.withLock { actions[key] = newValue } }
     }
 }

@@ -1,0 +1,262 @@
+// Sync benchmarks (issue "Sync"), against the release `pg-server` on loopback:
+//
+//     Benchmarks/sync-benchmark.sh            (builds the release products and runs this)
+//     swift run -c release sync-benchmark [messages] [repetitions]
+//
+// 1. Initial sync of 100k messages + 1k sessions: the SDK (`PlusGuidanceClient.syncNow` in a
+//    child process, for its peak RSS) against Benchmarks/sync/pipeline.sh (curl + sqlite3
+//    json_each into the same schema), alternating, medians.
+// 2. Live latency: a message sent by one client until it is observable in the other's cache,
+//    over 1,000 messages, p50 and p99.
+// 3. Outbox drain: 10k messages queued offline, then delivered; the serial API send rate as
+//    the ceiling.
+// Nothing is asserted: compare the figures of the same run.
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceSync
+import PlusGuidanceTesting
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let clock = ContinuousClock()
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
+
+/// A finished child process: its exit status, stdout, wall time and peak resident memory
+/// (the largest of it and the children it waited for).
+struct Outcome {
+    var status: Int32
+    var stdout: String
+    var seconds: Double
+    var peakRSSMiB: Double
+}
+
+/// Runs a program and measures it with `wait4` (Foundation's `Process` reaps without rusage).
+func measure(_ executable: String, _ arguments: [String]) throws -> Outcome {
+    let output = FileManager.default.temporaryDirectory.path + "/sync-benchmark-\(UUID().uuidString).out"
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let started = clock.now
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard spawned == 0 else { throw BenchmarkError("cannot start \(executable): \(spawned)") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let elapsed = seconds(clock.now - started)
+    let stdout = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    return Outcome(
+        status: (status >> 8) & 0xff, stdout: stdout, seconds: elapsed, peakRSSMiB: Double(usage.ru_maxrss) / 1024)
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Signs in through the typed API and returns it with its access token (for curl).
+func signIn(_ url: URL, _ name: String, http: CurlHTTPClient) async throws -> (PlusGuidanceAPI, String) {
+    let token = TokenBox()
+    let api = PlusGuidanceAPI(baseURL: url, http: http, onTokensChanged: { token.value = $0?.accessToken })
+    _ = try await api.login(email: "\(name)@example.com", password: "\(name)-pass")
+    return (api, token.value ?? "")
+}
+
+final class TokenBox: @unchecked Sendable {
+    // @unchecked: written once by login before it is read.
+    var value: String?
+}
+
+func configuration(_ url: URL, profile: String) -> ClientConfiguration {
+    var configuration = ClientConfiguration(serverURL: url, profile: profile)
+    configuration.retry.maximumAttempts = 1
+    return configuration
+}
+
+// MARK: Child mode: one initial sync, timed inside the process.
+
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "initial-sync" {
+    let client = try await PlusGuidanceClient.open(
+        configuration(URL(string: CommandLine.arguments[2])!, profile: CommandLine.arguments[3]))
+    _ = try await client.signIn(email: "therapist@example.com", password: "therapist-pass")
+    let started = clock.now
+    try await client.syncNow()
+    let elapsed = seconds(clock.now - started)
+    let cached = try await client.messages(with: "usr_alice", limit: .max).count
+    print("seconds=\(elapsed) messages=\(cached)")
+    await client.close()
+    exit(0)
+}
+
+// MARK: Orchestration
+
+let messageCount = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
+let repetitions = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 3 : 3
+let sessionCount = max(1, messageCount / 100)
+let work = FileManager.default.temporaryDirectory.path + "/sync-benchmark-\(UUID().uuidString)"
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: work) }
+let http = CurlHTTPClient()
+let selfPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+let pipeline = FileManager.default.currentDirectoryPath + "/Benchmarks/sync/pipeline.sh"
+print("sync-benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, release build, pg-server on loopback")
+
+// 1. Initial sync.
+do {
+    let server = try await ReferenceServerProcess.launch(
+        databasePath: work + "/server.sqlite",
+        arguments: ["--seed", "demo", "--presence-window", "1000000", "--access-token-lifetime", "86400"])
+    defer { server.stop() }
+    let (alice, _) = try await signIn(server.url, "alice", http: http)
+    let (theo, theoToken) = try await signIn(server.url, "therapist", http: http)
+    let pair = CareRelation(therapistID: "usr_therapist", clientID: "usr_alice")
+    let body = String(repeating: "Notes from today's session, and a question for next time. ", count: 3)
+    let seeding = clock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<8 {
+            group.addTask {
+                for i in stride(from: worker, to: messageCount, by: 8) {
+                    let message = try Message.text(
+                        id: MessageID("m\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: body,
+                        at: Date())
+                    _ = try await alice.send(message, idempotencyKey: IdempotencyKey("seed-\(i)"))
+                }
+            }
+        }
+        for worker in 0..<2 {
+            group.addTask {
+                for _ in stride(from: worker, to: sessionCount, by: 2) {
+                    _ = try await theo.createOffer(
+                        to: "usr_alice", options: OfferOptions(type: .video, durationMinutes: 50, requiresConfirmation: false),
+                        idempotencyKey: IdempotencyKey(UUID().uuidString))
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    print("seeded \(messageCount) messages and \(sessionCount) sessions in \(format(seconds(clock.now - seeding), 1)) s")
+
+    var sdkTimes: [Double] = []
+    var sdkRSS: [Double] = []
+    var pipelineTimes: [Double] = []
+    var pipelineRSS: [Double] = []
+    let schema = work + "/schema.sql"
+    for repetition in 0..<repetitions {
+        let profile = work + "/profile-\(repetition)"
+        let sdk = try measure(selfPath, ["initial-sync", server.url.absoluteString, profile])
+        guard sdk.status == 0, let line = sdk.stdout.split(separator: "\n").last(where: { $0.hasPrefix("seconds=") })
+        else { throw BenchmarkError("the SDK sync failed: \(sdk.stdout)") }
+        let fields = Dictionary(
+            uniqueKeysWithValues: line.split(separator: " ").map { $0.split(separator: "=") }.map {
+                (String($0[0]), String($0[1]))
+            })
+        sdkTimes.append(Double(fields["seconds"] ?? "") ?? 0)
+        sdkRSS.append(sdk.peakRSSMiB)
+        if repetition == 0 {
+            // The pipeline inserts into the SDK's own schema, read off the cache it just built.
+            let cache = try FileManager.default.contentsOfDirectory(atPath: profile + "/accounts/usr_therapist")
+            guard cache.contains("cache.sqlite") else { throw BenchmarkError("no cache at \(profile)") }
+            let dump = try measure(
+                "/usr/bin/sqlite3", [profile + "/accounts/usr_therapist/cache.sqlite", ".schema --nosys"])
+            try (dump.stdout + "\nINSERT INTO syncState (singleton) VALUES (1);\n").write(
+                toFile: schema, atomically: true, encoding: .utf8)
+            print("SDK cache: \(fields["messages"] ?? "?") messages in the conversation")
+        }
+        let baseline = try measure(
+            "/bin/bash", [pipeline, server.url.absoluteString, theoToken, work + "/pipeline-\(repetition).sqlite", schema])
+        guard baseline.status == 0 else { throw BenchmarkError("the pipeline failed: \(baseline.stdout)") }
+        pipelineTimes.append(baseline.seconds)
+        pipelineRSS.append(baseline.peakRSSMiB)
+        try? FileManager.default.removeItem(atPath: profile)
+        print(
+            "  run \(repetition + 1): SDK \(format(sdkTimes.last!)) s (peak RSS \(format(sdk.peakRSSMiB, 1)) MiB), "
+                + "curl+sqlite3 \(format(baseline.seconds)) s (peak RSS \(format(baseline.peakRSSMiB, 1)) MiB)")
+    }
+    let sdkMedian = median(sdkTimes)
+    let pipelineMedian = median(pipelineTimes)
+    print(
+        "1. initial sync, medians of \(repetitions): SDK \(format(sdkMedian)) s, curl+sqlite3 \(format(pipelineMedian)) s, "
+            + "ratio \(format(sdkMedian / pipelineMedian))x; SDK peak RSS \(format(median(sdkRSS), 1)) MiB "
+            + "(pipeline's largest process \(format(median(pipelineRSS), 1)) MiB)")
+}
+
+// 2. Live latency and 3. outbox drain, on a fresh demo server.
+do {
+    let server = try await ReferenceServerProcess.launch(arguments: ["--seed", "demo"])
+    defer { server.stop() }
+    let theo = try await PlusGuidanceClient.open(configuration(server.url, profile: work + "/live-theo"))
+    _ = try await theo.signIn(email: "therapist@example.com", password: "therapist-pass")
+    try await theo.syncNow()
+    let proxy = try FaultInjectingProxy(upstreamPort: server.url.port!)
+    defer { proxy.stop() }
+    let alice = try await PlusGuidanceClient.open(configuration(proxy.url, profile: work + "/live-alice"))
+    _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+    try await alice.syncNow()
+    try await theo.startLive()
+    for try await status in theo.observeStatus() where status.phase == .live { break }
+
+    var observed = try await theo.observeMessages(with: "usr_alice", limit: 1).makeAsyncIterator()
+    var latencies: [Double] = []
+    for i in 0..<1_000 {
+        let started = clock.now
+        let sent = try await alice.send("live \(i)", to: "usr_therapist")
+        while let newest = try await observed.next() {
+            if newest.first?.id == sent.id { break }
+        }
+        latencies.append(seconds(clock.now - started) * 1_000)
+    }
+    print(
+        "2. live latency, send to observable in the other cache, 1,000 messages: p50 \(format(percentile(latencies, 0.5))) ms, "
+            + "p99 \(format(percentile(latencies, 0.99))) ms, max \(format(latencies.max() ?? 0)) ms")
+    await theo.stopLive()
+
+    let queued = messageCount >= 100_000 ? 10_000 : messageCount / 10
+    proxy.refuseConnections(true)
+    let enqueueing = clock.now
+    for i in 0..<queued { _ = try await alice.send("queued \(i)", to: "usr_therapist") }
+    let enqueueSeconds = seconds(clock.now - enqueueing)
+    proxy.refuseConnections(false)
+    let draining = clock.now
+    try await alice.syncNow()
+    let drainSeconds = seconds(clock.now - draining)
+    let left = try await alice.outbox().count
+
+    let (raw, _) = try await signIn(server.url, "alice", http: http)
+    let pair = CareRelation(therapistID: "usr_therapist", clientID: "usr_alice")
+    let rawCount = queued / 5
+    let rawStarted = clock.now
+    for i in 0..<rawCount {
+        let message = try Message.text(
+            id: MessageID("raw\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: "raw \(i)", at: Date())
+        _ = try await raw.send(message, idempotencyKey: IdempotencyKey("raw-\(i)"))
+    }
+    let rawRate = Double(rawCount) / seconds(clock.now - rawStarted)
+    let drainRate = Double(queued) / drainSeconds
+    print(
+        "3. outbox: \(queued) messages queued offline at \(format(Double(queued) / enqueueSeconds, 0))/s (each durable); "
+            + "drained at \(format(drainRate, 0)) msg/s (\(left) left), serial API sends without the outbox "
+            + "\(format(rawRate, 0)) msg/s: \(format(drainRate / rawRate))x")
+    await alice.close()
+}

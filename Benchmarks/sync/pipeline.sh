@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The C pipeline an initial sync is compared with (issue "Sync", benchmark 1): curl fetches the
+# feed pages one after another while one sqlite3 process inserts them, ten pages per
+# transaction, with json_each into the cache's own schema (the same tables and indexes, dates
+# parsed to the same REAL seconds). It does the same work as the SDK minus Swift.
+#
+#   Benchmarks/sync/pipeline.sh URL TOKEN DATABASE SCHEMA_SQL
+set -euo pipefail
+url="$1" token="$2" database="$3" schema="$4"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+rm -f "$database"
+sqlite3 "$database" < "$schema"
+
+# sqlite3 reads SQL from a FIFO while curl fetches: fetching and inserting overlap.
+mkfifo "$work/sql"
+sqlite3 "$database" < "$work/sql" &
+writer=$!
+exec 3>"$work/sql"
+echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;" >&3
+
+seconds() { echo "(julianday($1) - 2451910.5) * 86400.0"; }
+insert_page() {
+    local page="$1" changes="json_each(readfile('$1'), '\$.changes')"
+    cat >&3 <<SQL
+INSERT OR REPLACE INTO user (id, email, name, role)
+    SELECT value->>'\$.user.id', value->>'\$.user.email', value->>'\$.user.name', value->>'\$.user.role'
+    FROM $changes WHERE value->>'\$.entity' = 'user' AND value->>'\$.op' = 'upsert';
+INSERT OR REPLACE INTO message (id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState)
+    SELECT value->>'\$.message.id', value->>'\$.message.conversationId', value->>'\$.message.senderId',
+        value->>'\$.message.recipientId', value->>'\$.message.kind', value->>'\$.message.body',
+        $(seconds "value->>'\$.message.createdAt'"), value->>'\$.message.offerId', value->>'\$.message.sessionId', 'sent'
+    FROM $changes WHERE value->>'\$.entity' = 'message' AND value->>'\$.op' = 'upsert';
+INSERT OR REPLACE INTO offer (id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID)
+    SELECT value->>'\$.offer.id', value->>'\$.offer.therapistId', value->>'\$.offer.clientId', value->>'\$.offer.type',
+        $(seconds "value->>'\$.offer.startsAt'"), value->>'\$.offer.durationMinutes', value->>'\$.offer.requiresConfirmation',
+        value->>'\$.offer.state', $(seconds "value->>'\$.offer.createdAt'"), $(seconds "value->>'\$.offer.expiresAt'"),
+        $(seconds "value->>'\$.offer.closedAt'"), value->>'\$.offer.sessionId'
+    FROM $changes WHERE value->>'\$.entity' = 'offer' AND value->>'\$.op' = 'upsert';
+INSERT OR REPLACE INTO session (id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy)
+    SELECT value->>'\$.session.id', value->>'\$.session.offerId', value->>'\$.session.therapistId', value->>'\$.session.clientId',
+        value->>'\$.session.type', $(seconds "value->>'\$.session.startsAt'"), value->>'\$.session.durationMinutes',
+        $(seconds "value->>'\$.session.endedAt'"), value->>'\$.session.endedBy'
+    FROM $changes WHERE value->>'\$.entity' = 'session' AND value->>'\$.op' = 'upsert';
+SQL
+}
+
+cursor="" page=0 more=true
+while $more; do
+    file="$work/page-$page.json"
+    curl -sf -o "$file" -H "Authorization: Bearer $token" "$url/v1/changes?limit=500${cursor:+&after=$cursor}"
+    tail="$(tail -c 120 "$file")"
+    [[ "$tail" =~ \"cursor\":\"([^\"]+)\",\"hasMore\":(true|false) ]] || { echo "unexpected page: $tail" >&2; exit 1; }
+    cursor="${BASH_REMATCH[1]}"
+    [ "${BASH_REMATCH[2]}" = true ] || more=false
+    [ $((page % 10)) -eq 0 ] && echo "BEGIN;" >&3
+    insert_page "$file"
+    if [ $((page % 10)) -eq 9 ] || ! $more; then
+        echo "UPDATE syncState SET cursor = '$cursor'; COMMIT;" >&3
+    fi
+    page=$((page + 1))
+done
+exec 3>&-
+wait "$writer"
+echo "pages=$page"

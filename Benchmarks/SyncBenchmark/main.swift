@@ -104,8 +104,7 @@ if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "initial-sync" 
     let started = clock.now
     try await client.syncNow()
     let elapsed = seconds(clock.now - started)
-    let cached = try await client.messages(with: "usr_alice", limit: .max).count
-    print("seconds=\(elapsed) messages=\(cached)")
+    print("seconds=\(elapsed)")
     await client.close()
     exit(0)
 }
@@ -123,10 +122,13 @@ let selfPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/
 let pipeline = FileManager.default.currentDirectoryPath + "/Benchmarks/sync/pipeline.sh"
 print("sync-benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, release build, pg-server on loopback")
 
-// 1. Initial sync.
+// 1. Initial sync. PG_BENCH_SERVER_DB names a server database to keep and reuse between runs
+// (seeding 100k messages through the API takes about a minute).
 do {
+    let kept = ProcessInfo.processInfo.environment["PG_BENCH_SERVER_DB"]
+    let seeded = kept.map { FileManager.default.fileExists(atPath: $0) } ?? false
     let server = try await ReferenceServerProcess.launch(
-        databasePath: work + "/server.sqlite",
+        databasePath: kept ?? work + "/server.sqlite",
         arguments: ["--seed", "demo", "--presence-window", "1000000", "--access-token-lifetime", "86400"])
     defer { server.stop() }
     let (alice, _) = try await signIn(server.url, "alice", http: http)
@@ -134,34 +136,42 @@ do {
     let pair = CareRelation(therapistID: "usr_therapist", clientID: "usr_alice")
     let body = String(repeating: "Notes from today's session, and a question for next time. ", count: 3)
     let seeding = clock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for worker in 0..<8 {
-            group.addTask {
-                for i in stride(from: worker, to: messageCount, by: 8) {
-                    let message = try Message.text(
-                        id: MessageID("m\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: body,
-                        at: Date())
-                    _ = try await alice.send(message, idempotencyKey: IdempotencyKey("seed-\(i)"))
+    if !seeded {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for i in stride(from: worker, to: messageCount, by: 8) {
+                        let message = try Message.text(
+                            id: MessageID("m\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: body,
+                            at: Date())
+                        _ = try await alice.send(message, idempotencyKey: IdempotencyKey("seed-\(i)"))
+                    }
                 }
             }
-        }
-        for worker in 0..<2 {
-            group.addTask {
-                for _ in stride(from: worker, to: sessionCount, by: 2) {
-                    _ = try await theo.createOffer(
-                        to: "usr_alice", options: OfferOptions(type: .video, durationMinutes: 50, requiresConfirmation: false),
-                        idempotencyKey: IdempotencyKey(UUID().uuidString))
+            for worker in 0..<2 {
+                group.addTask {
+                    for _ in stride(from: worker, to: sessionCount, by: 2) {
+                        _ = try await theo.createOffer(
+                            to: "usr_alice",
+                            options: OfferOptions(type: .video, durationMinutes: 50, requiresConfirmation: false),
+                            idempotencyKey: IdempotencyKey(UUID().uuidString))
+                    }
                 }
             }
+            try await group.waitForAll()
         }
-        try await group.waitForAll()
     }
-    print("seeded \(messageCount) messages and \(sessionCount) sessions in \(format(seconds(clock.now - seeding), 1)) s")
+    print(
+        seeded
+            ? "reusing the seeded server database \(kept ?? "")"
+            : "seeded \(messageCount) messages and \(sessionCount) sessions in \(format(seconds(clock.now - seeding), 1)) s"
+    )
 
     var sdkTimes: [Double] = []
     var sdkRSS: [Double] = []
     var pipelineTimes: [Double] = []
     var pipelineRSS: [Double] = []
+    var importTimes: [Double] = []
     let schema = work + "/schema.sql"
     for repetition in 0..<repetitions {
         let profile = work + "/profile-\(repetition)"
@@ -182,24 +192,46 @@ do {
                 "/usr/bin/sqlite3", [profile + "/accounts/usr_therapist/cache.sqlite", ".schema --nosys"])
             try (dump.stdout + "\nINSERT INTO syncState (singleton) VALUES (1);\n").write(
                 toFile: schema, atomically: true, encoding: .utf8)
-            print("SDK cache: \(fields["messages"] ?? "?") messages in the conversation")
+            let count = try measure(
+                "/usr/bin/sqlite3",
+                [
+                    profile + "/accounts/usr_therapist/cache.sqlite",
+                    "SELECT count(*) FROM message; SELECT count(*) FROM session",
+                ])
+            print("SDK cache: messages and sessions \(count.stdout.split(separator: "\n").joined(separator: ", "))")
         }
+        let pipelineDatabase = work + "/pipeline-\(repetition).sqlite"
+        let pages = work + "/pages"
+        try? FileManager.default.removeItem(atPath: pages)
         let baseline = try measure(
-            "/bin/bash", [pipeline, server.url.absoluteString, theoToken, work + "/pipeline-\(repetition).sqlite", schema])
+            "/bin/bash", [pipeline, server.url.absoluteString, theoToken, pipelineDatabase, schema, pages])
         guard baseline.status == 0 else { throw BenchmarkError("the pipeline failed: \(baseline.stdout)") }
+        let importOnly = try measure(
+            "/bin/bash", [pipeline, "--import-only", pages, pipelineDatabase + "-import", schema])
+        guard importOnly.status == 0 else { throw BenchmarkError("the import failed: \(importOnly.stdout)") }
+        importTimes.append(importOnly.seconds)
+        try? FileManager.default.removeItem(atPath: pipelineDatabase + "-import")
+        if repetition == 0 {
+            let count = try measure(
+                "/usr/bin/sqlite3", [pipelineDatabase, "SELECT count(*) FROM message; SELECT count(*) FROM session"])
+            print("pipeline: messages and sessions \(count.stdout.split(separator: "\n").joined(separator: ", "))")
+        }
+        try? FileManager.default.removeItem(atPath: pipelineDatabase)
         pipelineTimes.append(baseline.seconds)
         pipelineRSS.append(baseline.peakRSSMiB)
         try? FileManager.default.removeItem(atPath: profile)
         print(
             "  run \(repetition + 1): SDK \(format(sdkTimes.last!)) s (peak RSS \(format(sdk.peakRSSMiB, 1)) MiB), "
-                + "curl+sqlite3 \(format(baseline.seconds)) s (peak RSS \(format(baseline.peakRSSMiB, 1)) MiB)")
+                + "curl+sqlite3 \(format(baseline.seconds)) s (peak RSS \(format(baseline.peakRSSMiB, 1)) MiB), "
+                + "sqlite3 insert alone \(format(importOnly.seconds)) s")
     }
     let sdkMedian = median(sdkTimes)
     let pipelineMedian = median(pipelineTimes)
     print(
         "1. initial sync, medians of \(repetitions): SDK \(format(sdkMedian)) s, curl+sqlite3 \(format(pipelineMedian)) s, "
             + "ratio \(format(sdkMedian / pipelineMedian))x; SDK peak RSS \(format(median(sdkRSS), 1)) MiB "
-            + "(pipeline's largest process \(format(median(pipelineRSS), 1)) MiB)")
+            + "(pipeline's largest process \(format(median(pipelineRSS), 1)) MiB); sqlite3 json_each insert alone "
+            + "\(format(median(importTimes))) s, SDK \(format(sdkMedian / median(importTimes)))x of it")
 }
 
 // 2. Live latency and 3. outbox drain, on a fresh demo server.
@@ -249,7 +281,8 @@ do {
     let rawStarted = clock.now
     for i in 0..<rawCount {
         let message = try Message.text(
-            id: MessageID("raw\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: "raw \(i)", at: Date())
+            id: MessageID("raw\(i)"), from: "usr_alice", to: "usr_therapist", within: pair, body: "raw \(i)", at: Date()
+        )
         _ = try await raw.send(message, idempotencyKey: IdempotencyKey("raw-\(i)"))
     }
     let rawRate = Double(rawCount) / seconds(clock.now - rawStarted)

@@ -4,9 +4,16 @@
 # transaction, with json_each into the cache's own schema (the same tables and indexes, dates
 # parsed to the same REAL seconds). It does the same work as the SDK minus Swift.
 #
-#   Benchmarks/sync/pipeline.sh URL TOKEN DATABASE SCHEMA_SQL
+#   Benchmarks/sync/pipeline.sh URL TOKEN DATABASE SCHEMA_SQL [PAGES_DIR]
+#       the pipeline; with PAGES_DIR, the fetched pages are kept there
+#   Benchmarks/sync/pipeline.sh --import-only PAGES_DIR DATABASE SCHEMA_SQL
+#       sqlite3 alone, inserting pages fetched before: the insert side's own limit
 set -euo pipefail
-url="$1" token="$2" database="$3" schema="$4"
+if [ "$1" = --import-only ]; then
+    pages="$2" database="$3" schema="$4"
+else
+    url="$1" token="$2" database="$3" schema="$4" pages="${5:-}"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rm -f "$database"
@@ -45,9 +52,23 @@ INSERT OR REPLACE INTO session (id, offerID, therapistID, clientID, type, starts
 SQL
 }
 
+if [ "$1" = --import-only ]; then
+    count="$(ls "$pages" | wc -l)"
+    for ((page = 0; page < count; page++)); do
+        [ $((page % 10)) -eq 0 ] && echo "BEGIN;" >&3
+        insert_page "$pages/page-$page.json"
+        [ $((page % 10)) -eq 9 ] || [ $((page + 1)) -eq "$count" ] && echo "COMMIT;" >&3
+    done
+    exec 3>&-
+    wait "$writer"
+    echo "pages=$count"
+    exit 0
+fi
+
+[ -z "$pages" ] || mkdir -p "$pages"
 cursor="" page=0 more=true
 while $more; do
-    file="$work/page-$page.json"
+    file="${pages:-$work}/page-$page.json"
     curl -sf -o "$file" -H "Authorization: Bearer $token" "$url/v1/changes?limit=500${cursor:+&after=$cursor}"
     tail="$(tail -c 120 "$file")"
     [[ "$tail" =~ \"cursor\":\"([^\"]+)\",\"hasMore\":(true|false) ]] || { echo "unexpected page: $tail" >&2; exit 1; }

@@ -29,8 +29,8 @@ struct MetricsService: Service {
             let status = try await client.status()
             let healthy: Bool =
                 switch status.phase {
-                case .live, .idle, .syncing: true
-                case .offline, .signedOut, .runByAnotherProcess: false
+                case .live, .idle, .syncing, .connecting: true
+                case .offline, .error, .signedOut, .runByAnotherProcess: false
                 }
             return Response(
                 status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],

@@ -12,6 +12,10 @@ public struct ClientConfiguration: Sendable {
     public var retry = RetryPolicy()
     /// This machine's clock; shown times add the server clock offset to it.
     public var localClock: any WallClock = SystemWallClock()
+    /// How long the live event stream may stay silent (no event, no heartbeat), or a
+    /// connection attempt unanswered, before it is taken as dead and opened again. The server
+    /// sends a heartbeat every 15 s; the default allows three to go missing.
+    public var liveHeartbeatTimeout: TimeInterval = 45
 
     public init(serverURL: URL, profile: String) {
         self.serverURL = serverURL
@@ -25,6 +29,11 @@ public struct SyncStatus: Hashable, Sendable {
         case signedOut
         /// Not connected; the reason is a stable code such as `cannot_connect`.
         case offline(reason: String)
+        /// Opening the live event stream.
+        case connecting
+        /// The server answered, but the last sync failed: a stable code such as `server_error`
+        /// or `invalid_response` (nothing of a bad answer was applied). The next sync retries.
+        case error(reason: String)
         case syncing(SyncProgress)
         /// The event stream is open: changes arrive as they happen.
         case live
@@ -46,7 +55,7 @@ public struct SyncStatus: Hashable, Sendable {
     public var isOnline: Bool {
         switch phase {
         case .live, .idle, .syncing, .runByAnotherProcess: true
-        case .offline, .signedOut: false
+        case .offline, .connecting, .error, .signedOut: false
         }
     }
 }

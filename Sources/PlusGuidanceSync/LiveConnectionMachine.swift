@@ -7,9 +7,13 @@ import PlusGuidanceDomain
 /// ```
 ///  stop ◀──────────────── any state
 ///  start ──▶ connecting ──connected──▶ open ──failed / no sign of life for heartbeatTimeout──▶ waiting
-///               ▲                                                                              │
-///               └──────────────────────── wake at the backoff deadline ◀───────────────────────┘
+///               ▲    │                                                                         ▲  │
+///               │    └──────────── failed / no answer for heartbeatTimeout ────────────────────┘  │
+///               └──────────────────────── wake at the backoff deadline ◀──────────────────────────┘
 /// ```
+///
+/// A connection that never answers (a proxy or NAT that swallows it) counts as failed after
+/// `heartbeatTimeout`, like an open stream that goes silent.
 ///
 /// Every (re)connection resumes after the last cursor seen (`Last-Event-ID`) and is followed by
 /// a catch-up from the feed, so a change made while the stream was down is never missed. The
@@ -18,7 +22,8 @@ import PlusGuidanceDomain
 public struct LiveConnectionMachine: Sendable {
     public enum State: Hashable, Sendable {
         case stopped
-        case connecting(attempt: Int)
+        /// Attempt `attempt` started at `since` and has no answer yet.
+        case connecting(attempt: Int, since: Date)
         /// Open, with the last time the server showed a sign of life (an event or a heartbeat).
         case open(lastSign: Date)
         /// Waiting before attempt `attempt`.
@@ -49,10 +54,10 @@ public struct LiveConnectionMachine: Sendable {
 
     public init(cursor: FeedCursor? = nil) { self.cursor = cursor }
 
-    public mutating func start() -> [Action] {
+    public mutating func start(at now: Date) -> [Action] {
         guard state == .stopped else { return [] }
-        state = .connecting(attempt: 1)
-        return [.connect(after: cursor)]
+        state = .connecting(attempt: 1, since: now)
+        return [.connect(after: cursor), .wake(at: now + heartbeatTimeout)]
     }
 
     public mutating func stop() -> [Action] {
@@ -80,7 +85,7 @@ public struct LiveConnectionMachine: Sendable {
     public mutating func failed(at now: Date) -> [Action] {
         let attempt: Int
         switch state {
-        case .connecting(let current): attempt = current + 1
+        case .connecting(let current, _): attempt = current + 1
         case .open: attempt = 1
         case .stopped, .waiting: return []
         }
@@ -97,11 +102,14 @@ public struct LiveConnectionMachine: Sendable {
                 return [.wake(at: lastSign + heartbeatTimeout)]
             }
             return failed(at: now)
+        case .connecting(_, let since):
+            guard now.timeIntervalSince(since) >= heartbeatTimeout else { return [.wake(at: since + heartbeatTimeout)] }
+            return failed(at: now)
         case .waiting(let attempt, let until):
             guard now >= until else { return [.wake(at: until)] }
-            state = .connecting(attempt: attempt)
-            return [.connect(after: cursor)]
-        case .stopped, .connecting:
+            state = .connecting(attempt: attempt, since: now)
+            return [.connect(after: cursor), .wake(at: now + heartbeatTimeout)]
+        case .stopped:
             return []
         }
     }

@@ -80,6 +80,8 @@ public actor PlusGuidanceClient {
     /// to pending (replayed with their key) before the first delivery, and only then: later an
     /// in-flight entry is a real attempt of this process.
     private var needsInFlightRecovery = false
+    /// The delivery running now, if any.
+    private var delivery: Task<Void, any Error>?
 
     private init(configuration: ClientConfiguration, transport: @escaping SyncTransportFactory) {
         self.configuration = configuration
@@ -528,6 +530,9 @@ public actor PlusGuidanceClient {
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.transport?.code ?? "unreachable")
             throw error
+        } catch let error as PlusGuidanceAPIError where error != .signedOut {
+            if case .live = phase {} else { phase = .error(reason: error.problemCode ?? error.code) }
+            throw error
         }
     }
 
@@ -557,6 +562,21 @@ public actor PlusGuidanceClient {
     /// Attempts every due outbox entry; stops at the first sign of being offline. With
     /// `ignoringBackoff` (the user asked to sync now), entries waiting for a retry time go too.
     private func deliver(_ account: Account, ignoringBackoff: Bool = false) async throws {
+        // One delivery at a time: through actor reentrancy a live tick, a sync and a new action
+        // could otherwise read the same pending entry and send it twice (the server's
+        // idempotency would absorb it, at the cost of a request).
+        while let running = delivery { _ = await running.result }
+        let task = Task { try await self.deliverRounds(account, ignoringBackoff: ignoringBackoff) }
+        delivery = task
+        defer { delivery = nil }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    private func deliverRounds(_ account: Account, ignoringBackoff: Bool) async throws {
         if needsInFlightRecovery {
             // Entries a crash left in flight have an unknown outcome: replay them with their key.
             needsInFlightRecovery = false
@@ -687,9 +707,26 @@ public actor PlusGuidanceClient {
 
     private func runLive(_ account: Account, cursor: FeedCursor?) async {
         var machine = LiveConnectionMachine(cursor: cursor)
-        var actions = machine.start()
+        machine.heartbeatTimeout = configuration.liveHeartbeatTimeout
+        var actions = machine.start(at: configuration.localClock.now())
         var stream: Task<Void, Never>?
+        // Catch-up and delivery run beside the loop, never in it: a request stuck behind a dead
+        // connection must not stop the loop from noticing the missed heartbeats.
+        var work: (id: Int, task: Task<Void, Never>)?
+        var workCount = 0
         let (signals, signal) = AsyncStream.makeStream(of: LiveSignal.self)
+        func startWork(_ body: @escaping @Sendable () async -> Void) {
+            work?.task.cancel()
+            workCount += 1
+            let id = workCount
+            work = (
+                id,
+                Task {
+                    await body()
+                    signal.yield(.workDone(id))
+                }
+            )
+        }
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -699,6 +736,7 @@ public actor PlusGuidanceClient {
         defer {
             ticker.cancel()
             stream?.cancel()
+            work?.task.cancel()
         }
         var iterator = signals.makeAsyncIterator()
         while !Task.isCancelled {
@@ -706,23 +744,18 @@ public actor PlusGuidanceClient {
                 switch action {
                 case .connect(let after):
                     liveConnects += 1
+                    phase = .connecting
                     stream?.cancel()
                     stream = Task { await Self.follow(account.api, after: after, signal: signal) }
                 case .disconnect:
                     stream?.cancel()
                     stream = nil
+                    work?.task.cancel()
+                    work = nil
                     phase = .offline(reason: "event_stream_lost")
                 case .catchUp:
                     phase = .live
-                    do {
-                        try await signingOutOnRefusal(account) {
-                            try await deliver(account)
-                            try await pull(account)
-                        }
-                    } catch let error as PlusGuidanceAPIError where error == .signedOut {
-                        return
-                    } catch {}
-                    if self.account === account { phase = .live }
+                    startWork { await self.catchUp(account) }
                 case .wake:
                     break
                 }
@@ -737,7 +770,10 @@ public actor PlusGuidanceClient {
             case .failed: actions = machine.failed(at: now)
             case .tick:
                 actions = machine.tick(at: now)
-                if case .live = phase { try? await deliver(account) }
+                if case .live = phase, work == nil { startWork { try? await self.deliver(account) } }
+            case .workDone(let id):
+                actions = []
+                if work?.id == id { work = nil }
             }
         }
         _ = machine.stop()
@@ -748,6 +784,19 @@ public actor PlusGuidanceClient {
         case event(LiveEvent)
         case failed
         case tick
+        case workDone(Int)
+    }
+
+    /// After the stream (re)opened: what was queued goes out, what changed while not connected
+    /// comes in. A refusal of the tokens signs out (which stops the live task).
+    private func catchUp(_ account: Account) async {
+        do {
+            try await signingOutOnRefusal(account) {
+                try await deliver(account)
+                try await pull(account)
+            }
+        } catch {}
+        if !Task.isCancelled, self.account === account, liveTask != nil { phase = .live }
     }
 
     private static func follow(

@@ -14,15 +14,15 @@ import Testing
 
     @Test func startingConnectsAfterTheSavedCursorAndCatchesUpOnceOpen() {
         var live = machine(cursor: FeedCursor("c7"))
-        #expect(live.start() == [.connect(after: FeedCursor("c7"))])
-        #expect(live.start().isEmpty)
+        #expect(live.start(at: t0) == [.connect(after: FeedCursor("c7")), .wake(at: t0 + 45)])
+        #expect(live.start(at: t0).isEmpty)
         #expect(live.connected(at: t0) == [.catchUp, .wake(at: t0 + 45)])
         #expect(live.state == .open(lastSign: t0))
     }
 
     @Test func eventsMoveTheCursorAndHeartbeatsKeepTheStreamAlive() {
         var live = machine()
-        _ = live.start()
+        _ = live.start(at: t0)
         _ = live.connected(at: t0)
         _ = live.received(cursor: FeedCursor("c1"), at: t0 + 10)
         _ = live.received(cursor: nil, at: t0 + 40)
@@ -33,19 +33,29 @@ import Testing
 
     @Test func aSilentStreamIsDeadAfterTheHeartbeatTimeoutAndResumesAfterItsLastCursor() {
         var live = machine()
-        _ = live.start()
+        _ = live.start(at: t0)
         _ = live.connected(at: t0)
         _ = live.received(cursor: FeedCursor("c3"), at: t0 + 1)
         // 45 s without a sign of life: disconnect and retry within the first backoff (0.5 × 1 s).
         #expect(live.tick(at: t0 + 46) == [.disconnect, .wake(at: t0 + 46.5)])
         #expect(live.tick(at: t0 + 46.2) == [.wake(at: t0 + 46.5)])
-        #expect(live.tick(at: t0 + 46.5) == [.connect(after: FeedCursor("c3"))])
+        #expect(live.tick(at: t0 + 46.5) == [.connect(after: FeedCursor("c3")), .wake(at: t0 + 91.5)])
         #expect(live.connected(at: t0 + 47) == [.catchUp, .wake(at: t0 + 92)])
+    }
+
+    @Test func aConnectionThatNeverAnswersFailsAfterTheHeartbeatTimeout() {
+        var live = machine()
+        _ = live.start(at: t0)
+        #expect(live.tick(at: t0 + 30) == [.wake(at: t0 + 45)])
+        #expect(live.tick(at: t0 + 45) == [.disconnect, .wake(at: t0 + 46)])
+        #expect(live.state == .waiting(attempt: 2, until: t0 + 46))
+        #expect(live.tick(at: t0 + 46) == [.connect(after: nil), .wake(at: t0 + 91)])
+        #expect(live.state == .connecting(attempt: 2, since: t0 + 46))
     }
 
     @Test func failedAttemptsBackOffExponentiallyUpToTheCap() {
         var live = machine()
-        _ = live.start()
+        _ = live.start(at: t0)
         var delays: [TimeInterval] = []
         var now = t0
         for _ in 0..<9 {
@@ -64,7 +74,7 @@ import Testing
 
     @Test func aStreamThatOpensResetsTheBackoff() {
         var live = machine()
-        _ = live.start()
+        _ = live.start(at: t0)
         _ = live.failed(at: t0)
         _ = live.tick(at: t0 + 100)
         _ = live.failed(at: t0 + 100)
@@ -75,7 +85,7 @@ import Testing
 
     @Test func stoppingDisconnectsAndIgnoresLateNews() {
         var live = machine()
-        _ = live.start()
+        _ = live.start(at: t0)
         _ = live.connected(at: t0)
         #expect(live.stop() == [.disconnect])
         #expect(live.received(cursor: FeedCursor("c9"), at: t0 + 1).isEmpty)

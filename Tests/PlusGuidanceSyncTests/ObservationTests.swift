@@ -84,6 +84,54 @@ import Testing
         #expect(try await value(of: theirs) { !$0.isEmpty }.map(\.body) == ["written offline"])
     }
 
+    @Test func theLiveStreamComesBackAfterADropAndAfterASilentStallMissingNothing() async throws {
+        let server = try await ReferenceServerProcess.launch(arguments: [
+            "--seed", "demo", "--test-clock", "--heartbeat", "0.3",
+        ])
+        defer { server.stop() }
+        let proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
+        defer { proxy.stop() }
+        let folder = Folder()
+        var configuration = ClientConfiguration(serverURL: proxy.url, profile: folder.path + "/theo")
+        configuration.retry.maximumAttempts = 1
+        configuration.liveHeartbeatTimeout = 1.5
+        let theo = try await PlusGuidanceClient.open(configuration)
+        _ = try await theo.signIn(email: "therapist@example.com", password: "therapist-pass")
+        try await theo.syncNow()
+        let alice = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await alice.login(email: "alice@example.com", password: "alice-pass")
+        func aliceSends(_ text: String) async throws {
+            let message = try Message.text(
+                id: MessageID(UUID().uuidString), from: "usr_alice", to: "usr_therapist",
+                within: CareRelation(therapistID: "usr_therapist", clientID: "usr_alice"), body: text, at: Date())
+            _ = try await alice.send(message, idempotencyKey: IdempotencyKey(UUID().uuidString))
+        }
+
+        try await theo.startLive()
+        defer { Task { await theo.stopLive() } }
+        let status = theo.observeStatus()
+        let messages = try await theo.observeMessages(with: "usr_alice")
+        _ = try await value(of: status) { $0.phase == .live }
+
+        // Dropped: the connection is cut and refused for a while.
+        proxy.refuseConnections(true)
+        _ = try await value(of: status) { !$0.isOnline }
+        try await aliceSends("during the drop")
+        proxy.refuseConnections(false)
+        #expect(try await value(of: messages) { !$0.isEmpty }.map(\.body) == ["during the drop"])
+        _ = try await value(of: status) { $0.phase == .live && $0.liveReconnects >= 1 }
+
+        // Stalled: the connection stays open but nothing comes through, not even heartbeats.
+        proxy.stallConnections(true)
+        let stalled = try await value(of: status) { !$0.isOnline }
+        #expect(stalled.phase == .offline(reason: "event_stream_lost") || stalled.phase == .connecting)
+        try await aliceSends("during the stall")
+        proxy.stallConnections(false)
+        let caughtUp = try await value(of: messages) { $0.count == 2 }
+        #expect(caughtUp.map(\.body) == ["during the stall", "during the drop"])
+        _ = try await value(of: status) { $0.phase == .live && $0.liveReconnects >= 2 }
+    }
+
     @Test func observationsEndWhenTheAccountSignsOut() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }

@@ -57,7 +57,9 @@ import Testing
         ]
         #expect(OutboxSchedule.deliverable(entries, at: now).map(\.id) == ["alice1", "alice2", "accept"])
         #expect(
-            OutboxSchedule.deliverable(entries, at: now + 30).map(\.id) == ["alice1", "alice2", "bob1", "bob2", "accept"])
+            OutboxSchedule.deliverable(entries, at: now + 30).map(\.id) == [
+                "alice1", "alice2", "bob1", "bob2", "accept",
+            ])
     }
 
     @Test func aBackoffDelaysTheEntryAndSetsTheNextWake() {

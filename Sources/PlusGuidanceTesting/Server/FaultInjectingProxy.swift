@@ -22,6 +22,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var dropsLeft = 0
     private var refusing = false
+    private var stalled = false
     private var stopped = false
     private var answersDropped = 0
     /// Client sockets being relayed; removed (under `lock`) before they are closed.
@@ -66,6 +67,11 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             if refuse { for client in relayed { shutdown(client, Int32(SHUT_RDWR)) } }
         }
     }
+
+    /// While `true`, connections stay open but no byte goes through either way, as behind a
+    /// NAT that dropped its mapping: only a missed-heartbeat timeout notices. Bytes held back
+    /// are delivered once it is `false` again.
+    public func stallConnections(_ stall: Bool) { lock.withLock { stalled = stall } }
 
     /// How many answers were lost so far.
     public var droppedAnswers: Int { lock.withLock { answersDropped } }
@@ -117,9 +123,9 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             close(upstream)
             return
         }
-        let forward = Thread { Self.pump(from: client, to: upstream, inspect: nil) }
+        let forward = Thread { [self] in pump(from: client, to: upstream, inspect: nil) }
         forward.start()
-        Self.pump(from: upstream, to: client) { [self] in
+        pump(from: upstream, to: client) { [self] in
             // The server started answering, so it has processed the request: lose it now?
             lock.withLock {
                 guard dropsLeft > 0 else { return false }
@@ -135,15 +141,18 @@ public final class FaultInjectingProxy: @unchecked Sendable {
 
     /// Copies bytes until either side closes. `inspect` is asked before forwarding each chunk
     /// whether to cut the connection instead.
-    private static func pump(from source: Int32, to destination: Int32, inspect: (() -> Bool)?) {
+    private func pump(from source: Int32, to destination: Int32, inspect: (() -> Bool)?) {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
             let count = read(source, &buffer, buffer.count)
             guard count > 0 else { break }
+            while lock.withLock({ stalled && !stopped }) { usleep(10_000) }
             if let inspect, inspect() { break }
             var sent = 0
             while sent < count {
-                let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + sent, count - sent) }
+                let written = buffer.withUnsafeBytes {
+                    send(destination, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL))
+                }
                 guard written > 0 else { return }
                 sent += written
             }

@@ -85,12 +85,11 @@ struct SyncService: Service {
         await client.stopLive()
         // Drain briefly: deliver what can be delivered now; the rest stays queued for next time.
         let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline, let pending = try? await client.outbox().filter({ $0.state == .pending }),
-            !pending.isEmpty
-        {
+        while ContinuousClock.now < deadline, let status = try? await client.status(), status.pendingOutbox > 0 {
             do { try await client.syncNow() } catch { break }
         }
         let pending = (try? await client.status().pendingOutbox) ?? -1
+        await client.close()
         logger.info("stopped", metadata: ["outbox.pending": "\(pending)"])
     }
 }

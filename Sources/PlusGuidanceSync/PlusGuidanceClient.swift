@@ -733,8 +733,16 @@ public actor PlusGuidanceClient {
                 signal.yield(.tick)
             }
         }
+        // Entries queued by another process on the profile (`pg send` beside `pg-syncd`) are
+        // seen within the observation's polling interval, not at the next tick.
+        let outboxWatcher = Task {
+            do {
+                for try await _ in account.storage.outbox.observeSummary() { signal.yield(.outboxChanged) }
+            } catch {}
+        }
         defer {
             ticker.cancel()
+            outboxWatcher.cancel()
             stream?.cancel()
             work?.task.cancel()
         }
@@ -771,6 +779,9 @@ public actor PlusGuidanceClient {
             case .tick:
                 actions = machine.tick(at: now)
                 if case .live = phase, work == nil { startWork { try? await self.deliver(account) } }
+            case .outboxChanged:
+                actions = []
+                if case .live = phase, work == nil { startWork { try? await self.deliver(account) } }
             case .workDone(let id):
                 actions = []
                 if work?.id == id { work = nil }
@@ -784,6 +795,7 @@ public actor PlusGuidanceClient {
         case event(LiveEvent)
         case failed
         case tick
+        case outboxChanged
         case workDone(Int)
     }
 

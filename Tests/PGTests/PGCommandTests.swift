@@ -138,5 +138,22 @@ import Testing
         #expect(status["pendingOutbox"] as? Int == 1)
         // Reading commands still answer from the cache.
         #expect(try await pg(base + ["clients"]).status == 0)
+
+        // Signing out offline keeps the unsent text; signing in again sends it.
+        let logout = try await pg(base + ["--json", "logout"])
+        #expect(logout.status == 0)
+        #expect((logout.json as? [String: Any])?["keptOutbox"] as? Int == 1)
+        #expect(try await pg(base + ["whoami"]).status == 77)
+        let again = try await ReferenceServerProcess.launch(
+            databasePath: nil, port: try #require(server.url.port))
+        defer { again.stop() }
+        #expect(
+            try await pg(base + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n")
+                .status == 0)
+        #expect((try await pg(base + ["--json", "outbox"]).json as? [Any])?.isEmpty == true)
+        let delivered = try #require(
+            try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
+        #expect(delivered.first?["body"] as? String == "Written offline")
+        #expect(delivered.first?["deliveryState"] as? String == "sent")
     }
 }

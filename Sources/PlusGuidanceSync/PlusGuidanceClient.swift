@@ -374,6 +374,13 @@ public actor PlusGuidanceClient {
         }
     }
 
+    /// ``currentUser`` now and each time an account signs in or out (`nil` when signed out).
+    public nonisolated func observeCurrentUser() -> AsyncThrowingStream<User?, any Error> {
+        DerivedObservation.values(triggers: [DerivedObservation.trigger(accountChanged.stream())]) {
+            .some(await self.currentUser)
+        }
+    }
+
     /// ``status()`` now and each time it changes: the phase (connecting, syncing with its
     /// progress, live, offline with its reason, signed out), the last successful sync (also one
     /// made by another process on the profile) and the outbox counts. Unlike the other

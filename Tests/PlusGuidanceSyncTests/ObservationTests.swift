@@ -140,7 +140,10 @@ import Testing
         var offers = try await alice.observeOffers().makeAsyncIterator()
         #expect(try await offers.next() == [])
         let status = alice.observeStatus()
+        let user = alice.observeCurrentUser()
+        #expect(try await value(of: user) { _ in true }?.id == "usr_alice")
         try await alice.signOut()
+        #expect(try await value(of: user) { $0 == nil } == nil)
         #expect(try await offers.next() == nil)
         #expect(try await value(of: status) { $0.phase == .signedOut }.pendingOutbox == 0)
         await #expect(throws: PlusGuidanceClientError(.notSignedIn)) { try await alice.observeContacts() }

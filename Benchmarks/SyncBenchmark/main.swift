@@ -225,6 +225,41 @@ do {
                 + "curl+sqlite3 \(format(baseline.seconds)) s (peak RSS \(format(baseline.peakRSSMiB, 1)) MiB), "
                 + "sqlite3 insert alone \(format(importOnly.seconds)) s")
     }
+    // Where the SDK's time goes: fetching and decoding the same pages with the typed API
+    // client, storing nothing.
+    var fetchTimes: [Double] = []
+    var feedBytes = 0
+    for _ in 0..<repetitions {
+        let started = clock.now
+        var cursor: FeedCursor?
+        repeat {
+            let page = try await theo.changes(after: cursor, limit: 500)
+            cursor = page.hasMore ? page.cursor : nil
+        } while cursor != nil
+        fetchTimes.append(seconds(clock.now - started))
+    }
+    var cursor: FeedCursor?
+    repeat {
+        let page = try measure(
+            "/usr/bin/curl",
+            [
+                "-sf", "-H", "Authorization: Bearer \(theoToken)",
+                server.url.absoluteString + "/v1/changes?limit=500"
+                    + (cursor.map { "&after=\($0.rawValue)" } ?? ""),
+            ])
+        feedBytes += page.stdout.utf8.count
+        let more = page.stdout.contains("\"hasMore\":true")
+        cursor =
+            more
+            ? page.stdout.range(of: #""cursor":"([^"]+)""#, options: .regularExpression).map {
+                FeedCursor(String(page.stdout[$0].dropFirst(10).dropLast()))
+            } : nil
+    } while cursor != nil
+    let fetchMedian = median(fetchTimes)
+    print(
+        "   fetch + decode alone (PlusGuidanceAPI.changes, nothing stored): \(format(fetchMedian)) s for "
+            + "\(format(Double(feedBytes) / 1_048_576, 1)) MiB of feed JSON = \(format(Double(feedBytes) / 1_048_576 / fetchMedian, 1)) MiB/s"
+    )
     let sdkMedian = median(sdkTimes)
     let pipelineMedian = median(pipelineTimes)
     print(

@@ -13,7 +13,9 @@ import PlusGuidanceDomain
 ///   (sqlite.org/pragma.html#pragma_data_version).
 ///
 /// A single loop fetches after each trigger, so values are emitted in commit order and never go
-/// back to an older snapshot; equal consecutive values are emitted once.
+/// back to an older snapshot; equal consecutive values are emitted once. The first fetch waits
+/// for the poller's first `data_version` reading: a commit made between the two is then either
+/// in that first value or seen as a change, never lost between them.
 enum DatabaseObservation {
     /// How often other processes' commits are looked for: the upper bound of their latency.
     static let defaultPollInterval: Duration = .milliseconds(100)
@@ -37,6 +39,7 @@ enum DatabaseObservation {
                         try await connection.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
                     }
                     var last = try await version()
+                    tick.yield()  // the first fetch, after the baseline
                     while !Task.isCancelled {
                         try await Task.sleep(for: pollInterval)
                         let current = try await version()
@@ -53,8 +56,7 @@ enum DatabaseObservation {
 
             let fetcher = Task {
                 do {
-                    var last = try await pool.read(fetch)
-                    continuation.yield(last)
+                    var last: T?
                     for await _ in ticks {
                         let value = try await pool.read(fetch)
                         if value != last {

@@ -7,7 +7,7 @@ import Testing
 
 /// The facade's observable reads, sync progress and sign-out, against the real `pg-server` on
 /// loopback and real profiles on disk.
-@Suite struct ObservationTests {
+@Suite struct ClientObservationTests {
     typealias Folder = PlusGuidanceClientTests.Folder
 
     func open(_ server: ReferenceServerProcess, _ folder: Folder, name: String) async throws -> PlusGuidanceClient {

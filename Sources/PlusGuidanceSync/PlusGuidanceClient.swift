@@ -604,17 +604,26 @@ public actor PlusGuidanceClient {
                 if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
                 entry.beginAttempt()
                 try await account.storage.outbox.update(entry, durably: false)
+                // From here on the request may have gone out: its outcome is recorded even when
+                // this task is cancelled (the stream closed, the caller gave up), or the entry
+                // would stay in flight, never attempted again by this process.
+                let outbox = account.storage.outbox
                 do {
                     let changes = try await perform(entry.action, key: entry.id, api: account.api)
-                    try await account.storage.cache.merge(changes)
-                    try await account.storage.outbox.remove(entry.id, durably: false)
+                    let cache = account.storage.cache
+                    let key = entry.id
+                    try await Self.uncancelled {
+                        try await cache.merge(changes)
+                        try await outbox.remove(key, durably: false)
+                    }
                 } catch let error as PlusGuidanceAPIError {
                     switch error.code {
                     case "rejected", "request_rejected":
                         let code = error.domainError?.code ?? error.problemCode ?? error.code
                         entry.failPermanently(
                             OutboxFailure(code: code, reason: error.domainError?.shortDescription ?? "\(error)"))
-                        try await account.storage.outbox.update(entry, durably: false)
+                        let failed = entry
+                        try await Self.uncancelled { try await outbox.update(failed, durably: false) }
                         if let conversation = entry.action.orderingConversation { stopped.insert(conversation) }
                     default:
                         let backoff = configuration.retry.backoff(entry.attempts)
@@ -622,12 +631,25 @@ public actor PlusGuidanceClient {
                             OutboxFailure(code: error.transport?.code ?? error.code, reason: "\(error)"),
                             retryAt: now + TimeInterval(backoff.components.seconds) + Double(
                                 backoff.components.attoseconds) / 1e18)
-                        try await account.storage.outbox.update(entry, durably: false)
+                        let waiting = entry
+                        try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
                         throw error
                     }
+                } catch  where Task.isCancelled {
+                    // Cancelled with the outcome unknown: back to the queue, replayed with its key.
+                    entry.failTransiently(
+                        OutboxFailure(code: "cancelled", reason: "the attempt was cancelled"), retryAt: now)
+                    let interrupted = entry
+                    try? await Self.uncancelled { try await outbox.update(interrupted, durably: false) }
+                    throw error
                 }
             }
         }
+    }
+
+    /// Runs `work` to completion whatever happens to the calling task.
+    private static func uncancelled(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        try await Task { try await work() }.value
     }
 
     private func perform(_ action: OutboxAction, key: IdempotencyKey, api: any SyncTransport) async throws -> [Change] {

@@ -40,4 +40,42 @@ import Testing
         #expect(texts == ["exactly once 3", "exactly once 2", "exactly once 1"])
         #expect(try await alice.messages(with: "usr_therapist").allSatisfy { $0.deliveryState == .sent })
     }
+
+    @Test func aDeliveryCancelledInFlightGoesBackToTheQueueAndIsSentOnce() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
+        defer { proxy.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-fault-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        let alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+
+        // The request goes out and hangs: the proxy holds it.
+        proxy.stallConnections(true)
+        let sending = Task { try await alice.send("held in the network", to: "usr_therapist") }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while try await alice.outbox().first?.state != .inFlight, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await alice.outbox().first?.state == .inFlight)
+        sending.cancel()
+        _ = await sending.result
+        // Not stuck in flight: queued again, with its key, for this process to retry.
+        let entry = try #require(try await alice.outbox().first)
+        #expect(entry.state == .pending)
+        #expect(entry.attempts == 1)
+
+        // The held request now reaches the server too; the replay must not make a second message.
+        proxy.stallConnections(false)
+        try await alice.syncNow()
+        #expect(try await alice.outbox().isEmpty)
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.kind == .text }.map(\.body)
+        #expect(texts == ["held in the network"])
+    }
 }

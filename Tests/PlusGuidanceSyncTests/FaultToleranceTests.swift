@@ -5,20 +5,36 @@ import PlusGuidanceSync
 import PlusGuidanceTesting
 import Testing
 
+/// Alice signed in and synced, reaching `pg-server` through a ``FaultInjectingProxy``.
+struct AliceBehindAProxy {
+    let server: ReferenceServerProcess
+    let proxy: FaultInjectingProxy
+    let profile = FileManager.default.temporaryDirectory.path + "/pg-fault-\(UUID().uuidString)"
+    let alice: PlusGuidanceClient
+
+    init() async throws {
+        server = try await ReferenceServerProcess.launch()
+        proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
+        var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+    }
+
+    func stop() {
+        proxy.stop()
+        server.stop()
+        try? FileManager.default.removeItem(atPath: profile)
+    }
+}
+
 /// What happens when answers are lost after the server committed (R8: exactly once).
 @Suite struct FaultToleranceTests {
     @Test func aLostAnswerIsResolvedByReplayingTheSameKeyNeverByGuessing() async throws {
-        let server = try await ReferenceServerProcess.launch()
-        defer { server.stop() }
-        let proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
-        defer { proxy.stop() }
-        let profile = FileManager.default.temporaryDirectory.path + "/pg-fault-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
-        configuration.retry.maximumAttempts = 1
-        let alice = try await PlusGuidanceClient.open(configuration)
-        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
-        try await alice.syncNow()
+        let setup = try await AliceBehindAProxy()
+        defer { setup.stop() }
+        let (server, proxy, alice) = (setup.server, setup.proxy, setup.alice)
 
         for i in 1...3 {
             proxy.dropNextAnswers(1)
@@ -42,17 +58,9 @@ import Testing
     }
 
     @Test func aDeliveryCancelledInFlightGoesBackToTheQueueAndIsSentOnce() async throws {
-        let server = try await ReferenceServerProcess.launch()
-        defer { server.stop() }
-        let proxy = try FaultInjectingProxy(upstreamPort: try #require(server.url.port))
-        defer { proxy.stop() }
-        let profile = FileManager.default.temporaryDirectory.path + "/pg-fault-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
-        configuration.retry.maximumAttempts = 1
-        let alice = try await PlusGuidanceClient.open(configuration)
-        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
-        try await alice.syncNow()
+        let setup = try await AliceBehindAProxy()
+        defer { setup.stop() }
+        let (server, proxy, alice) = (setup.server, setup.proxy, setup.alice)
 
         // The request goes out and hangs: the proxy holds it.
         proxy.stallConnections(true)

@@ -236,7 +236,8 @@ public actor PlusGuidanceClient {
         -> [Message]
     {
         let cached = try await account.storage.cache.messages(in: conversation, limit: limit, before: nil)
-        return Array(cached.merging(outbox: try await account.storage.outbox.entries(), in: conversation).prefix(limit))
+        let unsent = try await account.storage.outbox.entries(in: conversation)
+        return Array(cached.merging(outbox: unsent, in: conversation).prefix(limit))
     }
 
     /// Fetches older messages than the oldest cached one into the cache. Returns how many

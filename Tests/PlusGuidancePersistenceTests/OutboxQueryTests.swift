@@ -27,6 +27,8 @@ import Testing
         #expect(try await outbox.isQueuedBehindAnother("b1") == false)
         #expect(try await outbox.isQueuedBehindAnother("a2") == true)
         #expect(try await outbox.isQueuedBehindAnother("x") == false)
+        #expect(try await outbox.entries(in: Fixtures.theoAlice.conversationID).map(\.id) == ["a1", "a2"])
+        #expect(try await outbox.entries(in: Fixtures.theoBob.conversationID).map(\.id) == ["b1"])
         try await outbox.remove("a1")
         #expect(try await outbox.isQueuedBehindAnother("a2") == false)
     }

@@ -118,6 +118,19 @@ public final class SQLiteOutboxStore: OutboxStore {
         return try await database.read { db in try Self.entries(db, actions: actions) }
     }
 
+    /// The message entries of one conversation, in delivery order (one index range: a
+    /// conversation's view stays cheap however long the outbox is).
+    public func entries(in conversation: ConversationID) async throws -> [OutboxEntry] {
+        let actions = actions
+        return try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT \(Self.columns) FROM outbox WHERE conversationID = ? ORDER BY sequence"),
+                arguments: [conversation.rawValue]
+            ).map { try Self.entry($0, actions: actions) }
+        }
+    }
+
     /// Whether an earlier entry of the same conversation is still in the outbox: then `key`
     /// must wait for it (messages go out in order), and attempting it now is pointless.
     public func isQueuedBehindAnother(_ key: IdempotencyKey) async throws -> Bool {

@@ -18,8 +18,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = folder + "/server.sqlite"
-        var server = try await ReferenceServerProcess.launch(databasePath: database)
-        let port = try #require(server.url.port)
+        let server = try await RestartableReferenceServer.launch(databasePath: database)
+        defer { server.shutdown() }
         let base = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
         #expect(
             try await finished(base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n") == 0)
@@ -35,8 +35,7 @@ import Testing
                     ]) == 0)
         }
 
-        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
-        defer { server.stop() }
+        try await server.start()
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
             let sync = Process()

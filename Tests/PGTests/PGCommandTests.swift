@@ -78,8 +78,8 @@ import Testing
     }
 
     @Test func commandsFollowTheContract() async throws {
-        let server = try await ReferenceServerProcess.launch()
-        defer { server.stop() }
+        let server = try await RestartableReferenceServer.launch()
+        defer { server.shutdown() }
         let profile = FileManager.default.temporaryDirectory.path + "/pg-cli-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: profile) }
         let base = ["--server", server.url.absoluteString, "--profile", profile]
@@ -144,9 +144,7 @@ import Testing
         #expect(logout.status == 0)
         #expect((logout.json as? [String: Any])?["keptOutbox"] as? Int == 1)
         #expect(try await pg(base + ["whoami"]).status == 77)
-        let again = try await ReferenceServerProcess.launch(
-            databasePath: nil, port: try #require(server.url.port))
-        defer { again.stop() }
+        try await server.start()
         #expect(
             try await pg(base + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n")
                 .status == 0)

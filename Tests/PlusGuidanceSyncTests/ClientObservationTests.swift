@@ -11,13 +11,21 @@ import Testing
     typealias Folder = PlusGuidanceClientTests.Folder
 
     func open(_ server: ReferenceServerProcess, _ folder: Folder, name: String) async throws -> PlusGuidanceClient {
-        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/" + name)
+        try await open(server.url, folder, name: name)
+    }
+
+    func open(_ url: URL, _ folder: Folder, name: String) async throws -> PlusGuidanceClient {
+        var configuration = ClientConfiguration(serverURL: url, profile: folder.path + "/" + name)
         configuration.retry.maximumAttempts = 1
         return try await PlusGuidanceClient.open(configuration)
     }
 
     func signedIn(_ server: ReferenceServerProcess, _ folder: Folder, name: String) async throws -> PlusGuidanceClient {
-        let client = try await open(server, folder, name: name)
+        try await signedIn(server.url, folder, name: name)
+    }
+
+    func signedIn(_ url: URL, _ folder: Folder, name: String) async throws -> PlusGuidanceClient {
+        let client = try await open(url, folder, name: name)
         _ = try await client.signIn(email: "\(name)@example.com", password: "\(name)-pass")
         try await client.syncNow()
         return client
@@ -179,9 +187,9 @@ import Testing
         let folder = Folder()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let database = folder.path + "/server.sqlite"
-        var server = try await ReferenceServerProcess.launch(databasePath: database)
-        let port = try #require(server.url.port)
-        let alice = try await signedIn(server, folder, name: "alice")
+        let server = try await RestartableReferenceServer.launch(databasePath: database)
+        defer { server.shutdown() }
+        let alice = try await signedIn(server.url, folder, name: "alice")
         server.stop()
         _ = try await alice.send("before signing out", to: "usr_therapist")
         try await alice.signOut()
@@ -190,12 +198,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: account + "/cache.sqlite"))
         #expect(!FileManager.default.fileExists(atPath: account + "/tokens.json"))
 
-        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
-        defer { server.stop() }
+        try await server.start()
         _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
         try await alice.syncNow()
         #expect(try await alice.outbox().isEmpty)
-        let theo = try await signedIn(server, folder, name: "therapist")
+        let theo = try await signedIn(server.url, folder, name: "therapist")
         #expect(try await theo.messages(with: "usr_alice").map(\.body) == ["before signing out"])
 
         // Discarding on purpose removes every file.

@@ -13,7 +13,11 @@ import Testing
     }
 
     func client(_ server: ReferenceServerProcess, _ profile: Folder, name: String) async throws -> PlusGuidanceClient {
-        var configuration = ClientConfiguration(serverURL: server.url, profile: profile.path + "/" + name)
+        try await client(server.url, profile, name: name)
+    }
+
+    func client(_ url: URL, _ profile: Folder, name: String) async throws -> PlusGuidanceClient {
+        var configuration = ClientConfiguration(serverURL: url, profile: profile.path + "/" + name)
         configuration.retry.maximumAttempts = 1
         let client = try await PlusGuidanceClient.open(configuration)
         _ = try await client.signIn(email: "\(name)@example.com", password: "\(name)-pass")
@@ -33,9 +37,9 @@ import Testing
         let folder = Folder()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let database = folder.path + "/server.sqlite"
-        var server = try await ReferenceServerProcess.launch(databasePath: database)
-        let port = try #require(server.url.port)
-        let alice = try await client(server, folder, name: "alice")
+        let server = try await RestartableReferenceServer.launch(databasePath: database)
+        defer { server.shutdown() }
+        let alice = try await client(server.url, folder, name: "alice")
         server.stop()
 
         for i in 1...5 { _ = try await alice.send("offline \(i)", to: "usr_therapist") }
@@ -46,14 +50,13 @@ import Testing
         #expect(try await alice.status().pendingOutbox == 5)
         #expect(try await alice.status().isOnline == false)
 
-        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
-        defer { server.stop() }
+        try await server.start()
         // Backoffs from the failed attempts are honoured; sync until the outbox is empty.
         try await eventually {
             try? await alice.syncNow()
             return try await alice.outbox().isEmpty
         }
-        let theo = try await client(server, folder, name: "therapist")
+        let theo = try await client(server.url, folder, name: "therapist")
         let delivered = try await theo.messages(with: "usr_alice").filter { $0.kind == .text }
         #expect(delivered.map(\.body) == (1...5).reversed().map { "offline \($0)" })
         #expect(try await alice.messages(with: "usr_therapist").allSatisfy { $0.deliveryState == .sent })
@@ -91,9 +94,10 @@ import Testing
     }
 
     @Test func creatingAnOfferOfflineFailsAtOnceAndQueuesNothing() async throws {
-        let server = try await ReferenceServerProcess.launch()
+        let server = try await RestartableReferenceServer.launch()
+        defer { server.shutdown() }
         let folder = Folder()
-        let theo = try await client(server, folder, name: "therapist")
+        let theo = try await client(server.url, folder, name: "therapist")
         server.stop()
         do {
             _ = try await theo.createOffer(to: "usr_alice", options: OfferOptions(type: .voice, durationMinutes: 30))
@@ -145,15 +149,13 @@ import Testing
 
     @Test func aCursorTheServerNoLongerKnowsTriggersAFullResync() async throws {
         let folder = Folder()
-        var server = try await ReferenceServerProcess.launch()
-        let port = try #require(server.url.port)
-        let alice = try await client(server, folder, name: "alice")
+        let server = try await RestartableReferenceServer.launch()
+        defer { server.shutdown() }
+        let alice = try await client(server.url, folder, name: "alice")
         _ = try await alice.send("on the old server", to: "usr_therapist")
         try await alice.syncNow()
-        server.stop()
         // A new, empty server at the same address: the saved cursor means nothing to it.
-        server = try await ReferenceServerProcess.launch(port: port)
-        defer { server.stop() }
+        try await server.start(freshDatabase: true)
         _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
         try await alice.syncNow()
         #expect(try await alice.messages(with: "usr_therapist").isEmpty)
@@ -190,8 +192,8 @@ import Testing
         let folder = Folder()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let database = folder.path + "/server.sqlite"
-        var server = try await ReferenceServerProcess.launch(databasePath: database)
-        let port = try #require(server.url.port)
+        let server = try await RestartableReferenceServer.launch(databasePath: database)
+        defer { server.shutdown() }
         // 2,500 messages: five feed pages for the therapist.
         let alice = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
         _ = try await alice.login(email: "alice@example.com", password: "alice-pass")
@@ -217,8 +219,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(150))
         server.stop()
         _ = await sync.result  // finished, or failed as unreachable: either way nothing half-applied
-        server = try await ReferenceServerProcess.launch(databasePath: database, port: port)
-        defer { server.stop() }
+        try await server.start()
         try await theo.syncNow()
         let messages = try await theo.messages(with: "usr_alice", limit: 5_000)
         #expect(messages.count == 2_500)

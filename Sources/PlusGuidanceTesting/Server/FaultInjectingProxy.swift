@@ -18,7 +18,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     // listening descriptor is immutable after init.
     public let url: URL
     private let listener: Int32
-    private let upstreamPort: Int
+    private var upstreamPort: Int
     private let lock = NSLock()
     private var dropsLeft = 0
     private var refusing = false
@@ -68,6 +68,12 @@ public final class FaultInjectingProxy: @unchecked Sendable {
         }
     }
 
+    /// Sends new connections to another upstream port, as a server restarted elsewhere that
+    /// its clients still reach at the proxy's address. A test that stops a server and starts
+    /// it again should put the proxy in front: the proxy keeps its port while the server is
+    /// down, where a freed port could be taken by any other process in the meantime.
+    public func forward(toPort port: Int) { lock.withLock { upstreamPort = port } }
+
     /// While `true`, connections stay open but no byte goes through either way, as behind a
     /// NAT that dropped its mapping: only a missed-heartbeat timeout notices. Bytes held back
     /// are delivered once it is `false` again.
@@ -113,7 +119,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             close(client)
         }
         let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: UInt16(upstreamPort))
+        var address = Self.loopback(port: UInt16(lock.withLock { upstreamPort }))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -133,6 +133,8 @@ do {
     defer { server.stop() }
     let (alice, _) = try await signIn(server.url, "alice", http: http)
     let (theo, theoToken) = try await signIn(server.url, "therapist", http: http)
+    // For the pipeline's curl, through its environment (see Benchmarks/sync/pipeline.sh).
+    setenv("PG_TOKEN", theoToken, 1)
     let pair = CareRelation(therapistID: "usr_therapist", clientID: "usr_alice")
     let body = String(repeating: "Notes from today's session, and a question for next time. ", count: 3)
     let seeding = clock.now
@@ -203,8 +205,7 @@ do {
         let pipelineDatabase = work + "/pipeline-\(repetition).sqlite"
         let pages = work + "/pages"
         try? FileManager.default.removeItem(atPath: pages)
-        let baseline = try measure(
-            "/bin/bash", [pipeline, server.url.absoluteString, theoToken, pipelineDatabase, schema, pages])
+        let baseline = try measure("/bin/bash", [pipeline, server.url.absoluteString, pipelineDatabase, schema, pages])
         guard baseline.status == 0 else { throw BenchmarkError("the pipeline failed: \(baseline.stdout)") }
         let importOnly = try measure(
             "/bin/bash", [pipeline, "--import-only", pages, pipelineDatabase + "-import", schema])
@@ -238,23 +239,11 @@ do {
         } while cursor != nil
         fetchTimes.append(seconds(clock.now - started))
     }
-    var cursor: FeedCursor?
-    repeat {
-        let page = try measure(
-            "/usr/bin/curl",
-            [
-                "-sf", "-H", "Authorization: Bearer \(theoToken)",
-                server.url.absoluteString + "/v1/changes?limit=500"
-                    + (cursor.map { "&after=\($0.rawValue)" } ?? ""),
-            ])
-        feedBytes += page.stdout.utf8.count
-        let more = page.stdout.contains("\"hasMore\":true")
-        cursor =
-            more
-            ? page.stdout.range(of: #""cursor":"([^"]+)""#, options: .regularExpression).map {
-                FeedCursor(String(page.stdout[$0].dropFirst(10).dropLast()))
-            } : nil
-    } while cursor != nil
+    // The feed's size: the pages the last pipeline run kept.
+    for file in try FileManager.default.contentsOfDirectory(atPath: work + "/pages") {
+        let size = try FileManager.default.attributesOfItem(atPath: work + "/pages/" + file)[.size]
+        feedBytes += (size as? NSNumber)?.intValue ?? 0
+    }
     let fetchMedian = median(fetchTimes)
     print(
         "   fetch + decode alone (PlusGuidanceAPI.changes, nothing stored): \(format(fetchMedian)) s for "

@@ -4,18 +4,23 @@
 # transaction, with json_each into the cache's own schema (the same tables and indexes, dates
 # parsed to the same REAL seconds). It does the same work as the SDK minus Swift.
 #
-#   Benchmarks/sync/pipeline.sh URL TOKEN DATABASE SCHEMA_SQL [PAGES_DIR]
-#       the pipeline; with PAGES_DIR, the fetched pages are kept there
+#   PG_TOKEN=ACCESS_TOKEN Benchmarks/sync/pipeline.sh URL DATABASE SCHEMA_SQL [PAGES_DIR]
+#       the pipeline; with PAGES_DIR, the fetched pages are kept there. The token comes from
+#       the environment and reaches curl through a 0600 header file, never a command line
+#       (which every user of the machine can read in /proc).
 #   Benchmarks/sync/pipeline.sh --import-only PAGES_DIR DATABASE SCHEMA_SQL
 #       sqlite3 alone, inserting pages fetched before: the insert side's own limit
 set -euo pipefail
 if [ "$1" = --import-only ]; then
     pages="$2" database="$3" schema="$4"
 else
-    url="$1" token="$2" database="$3" schema="$4" pages="${5:-}"
+    url="$1" database="$2" schema="$3" pages="${4:-}"
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+if [ -n "${url:-}" ]; then
+    (umask 077 && printf 'Authorization: Bearer %s\n' "${PG_TOKEN:?PG_TOKEN is not set}" > "$work/auth")
+fi
 rm -f "$database"
 sqlite3 "$database" < "$schema"
 
@@ -69,7 +74,7 @@ fi
 cursor="" page=0 more=true
 while $more; do
     file="${pages:-$work}/page-$page.json"
-    curl -sf -o "$file" -H "Authorization: Bearer $token" "$url/v1/changes?limit=500${cursor:+&after=$cursor}"
+    curl -sf -o "$file" -H @"$work/auth" "$url/v1/changes?limit=500${cursor:+&after=$cursor}"
     tail="$(tail -c 120 "$file")"
     [[ "$tail" =~ \"cursor\":\"([^\"]+)\",\"hasMore\":(true|false) ]] || { echo "unexpected page: $tail" >&2; exit 1; }
     cursor="${BASH_REMATCH[1]}"

@@ -70,7 +70,8 @@ struct Logout: AsyncParsableCommand {
     func run() async throws {
         try await runCommand {
             let (client, _) = try await globals.signedInClient()
-            let unsent = discardOutbox ? 0 : try await client.outbox().count
+            let status = try await client.status()
+            let unsent = discardOutbox ? 0 : status.pendingOutbox + status.failedOutbox
             try await client.signOut(discardingOutbox: discardOutbox)
             if globals.json {
                 try JSONOutput.print(["signedOut": true, "keptOutbox": unsent])

@@ -99,27 +99,15 @@ enum DerivedObservation {
     }
 
     /// `stream` with its values dropped: a trigger.
-    static func trigger<T: Sendable>(
-        _ stream: AsyncThrowingStream<T, any Error>
-    ) -> AsyncThrowingStream<Void, any Error> {
+    static func trigger<S: AsyncSequence & Sendable>(_ sequence: S) -> AsyncThrowingStream<Void, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    for try await _ in stream { continuation.yield() }
+                    for try await _ in sequence { continuation.yield() }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
                 }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
-
-    static func trigger(_ stream: AsyncStream<Void>) -> AsyncThrowingStream<Void, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                for await _ in stream { continuation.yield() }
-                continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
         }

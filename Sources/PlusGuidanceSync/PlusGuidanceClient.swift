@@ -160,13 +160,10 @@ public actor PlusGuidanceClient {
         try? await account.api.logout()
         engineLock = nil
         account.storage.removeSecret(TokenVault.file)
-        if discardingOutbox {
-            for entry in try await account.storage.outbox.entries() {
-                try await account.storage.outbox.remove(entry.id)
-            }
-        }
+        if discardingOutbox { try await account.storage.outbox.removeAll() }
         if !keepCache {
-            if try await account.storage.outbox.entries().isEmpty {
+            let outbox = try await account.storage.outbox.summary()
+            if outbox.pending + outbox.failed == 0 {
                 try account.storage.wipe()
             } else {
                 try account.storage.wipeCache()
@@ -312,7 +309,7 @@ public actor PlusGuidanceClient {
             account,
             [
                 DerivedObservation.trigger(account.storage.cache.observeMessages(in: conversation, limit: limit)),
-                DerivedObservation.trigger(account.storage.outbox.observeEntries()),
+                DerivedObservation.trigger(account.storage.outbox.observeEntries(in: conversation)),
             ]
         ) { try await Self.messages(in: conversation, limit: limit, account: account) }
     }
@@ -479,7 +476,7 @@ public actor PlusGuidanceClient {
             try await account.storage.cache.merge([.offer(offer)])
             return offer
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
-            phase = .offline(reason: error.transport?.code ?? "unreachable")
+            phase = .offline(reason: error.offlineReason)
             throw PlusGuidanceClientError(.offline, reason: "creating an offer needs a connection to the server")
         }
     }
@@ -536,7 +533,7 @@ public actor PlusGuidanceClient {
             }
             if case .live = phase {} else { phase = .idle }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
-            phase = .offline(reason: error.transport?.code ?? "unreachable")
+            phase = .offline(reason: error.offlineReason)
             throw error
         } catch let error as PlusGuidanceAPIError where error != .signedOut {
             if case .live = phase {} else { phase = .error(reason: error.problemCode ?? error.code) }
@@ -562,7 +559,7 @@ public actor PlusGuidanceClient {
         do {
             try await signingOutOnRefusal(account) { try await deliver(account) }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
-            if case .live = phase {} else { phase = .offline(reason: error.transport?.code ?? "unreachable") }
+            if case .live = phase {} else { phase = .offline(reason: error.offlineReason) }
             throw error
         }
     }
@@ -869,6 +866,11 @@ public actor PlusGuidanceClient {
     static let pageSize = 500
 
     private static func token() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
+}
+
+extension PlusGuidanceAPIError {
+    /// The stable code an `unreachable` error puts in ``SyncStatus/Phase/offline(reason:)``.
+    fileprivate var offlineReason: String { transport?.code ?? "unreachable" }
 }
 
 extension LiveEvent {

@@ -56,7 +56,6 @@ actor ServerModel {
 
     func inject(_ fault: Fault) { faults.append(fault) }
     func clearFaults() { faults = [] }
-    var pendingFaults: [Fault] { faults }
 
     func advance(minutes: Double) {
         now += minutes * 60

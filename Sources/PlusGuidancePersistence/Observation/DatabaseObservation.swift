@@ -127,6 +127,14 @@ extension SQLiteOutboxStore {
         return DatabaseObservation.values(in: database) { db in try Self.entries(db, actions: actions) }
     }
 
+    /// One conversation's message entries each time they change (``entries(in:)``).
+    public func observeEntries(in conversation: ConversationID) -> AsyncThrowingStream<[OutboxEntry], any Error> {
+        let actions = actions
+        return DatabaseObservation.values(in: database) { db in
+            try Self.entries(in: conversation, db, actions: actions)
+        }
+    }
+
     /// The outbox's counts each time they change, including entries other processes add.
     public func observeSummary() -> AsyncThrowingStream<OutboxSummary, any Error> {
         DatabaseObservation.values(in: database, fetch: Self.summary)

@@ -122,13 +122,24 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// conversation's view stays cheap however long the outbox is).
     public func entries(in conversation: ConversationID) async throws -> [OutboxEntry] {
         let actions = actions
-        return try await database.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT \(Self.columns) FROM outbox WHERE conversationID = ? ORDER BY sequence"),
-                arguments: [conversation.rawValue]
-            ).map { try Self.entry($0, actions: actions) }
-        }
+        return try await database.read { db in try Self.entries(in: conversation, db, actions: actions) }
+    }
+
+    static func entries(
+        in conversation: ConversationID, _ db: Database, actions: ActionCache?
+    ) throws
+        -> [OutboxEntry]
+    {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE conversationID = ? ORDER BY sequence"),
+            arguments: [conversation.rawValue]
+        ).map { try entry($0, actions: actions) }
+    }
+
+    /// Removes every entry in one durable transaction (a sign-out that discards the outbox).
+    public func removeAll() async throws {
+        try await database.write { db in try db.execute(sql: "DELETE FROM outbox") }
+        actions.removeAll()
     }
 
     /// Whether an earlier entry of the same conversation is still in the outbox: then `key`
@@ -234,4 +245,6 @@ final class ActionCache: Sendable {
         get { lock.withLock { actions[key] } }
         set { lock.withLock { actions[key] = newValue } }
     }
+
+    func removeAll() { lock.withLock { actions = [:] } }
 }

@@ -60,7 +60,7 @@ import Testing
     func binary(_ name: String) throws -> String { try #require(ReferenceServerProcess.productPath(name)) }
 
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw TestFailure("condition not met in time") }
             try await Task.sleep(for: .milliseconds(100))

@@ -1,4 +1,5 @@
 import Foundation
+import PlusGuidanceTesting
 
 #if canImport(Glibc)
     import Glibc
@@ -31,10 +32,10 @@ struct CornerServer: Sendable {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let cert = folder + "/cert.pem"
             let key = folder + "/key.pem"
-            try shell(
+            try await shell(
                 "openssl req -x509 -newkey rsa:2048 -nodes -keyout \(key) -out \(cert) -days 1 -subj /CN=localhost "
                     + "-addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null")
-            let digest = try shell(
+            let digest = try await shell(
                 "openssl x509 -in \(cert) -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | openssl enc -base64"
             )
             certificate = cert
@@ -52,7 +53,8 @@ struct CornerServer: Sendable {
         // Keep the write end open for the life of this process (deliberately never released):
         // EOF on its stdin tells the server to exit.
         _ = Unmanaged.passRetained(input)
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let line = String(
+            decoding: try await onDedicatedThread { output.fileHandleForReading.availableData }, as: UTF8.self)
         guard line.hasPrefix("port "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines))
         else {
             throw Failure("corner server did not start: \(line)")
@@ -61,8 +63,13 @@ struct CornerServer: Sendable {
         return CornerServer(base: URL(string: "\(scheme)://127.0.0.1:\(port)")!, certificatePath: certificate, pin: pin)
     }
 
+    /// Runs a shell command on a thread of its own (see `onDedicatedThread`).
     @discardableResult
-    static func shell(_ command: String) throws -> String {
+    static func shell(_ command: String) async throws -> String {
+        try await onDedicatedThread { try shellBlocking(command) }
+    }
+
+    private static func shellBlocking(_ command: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]

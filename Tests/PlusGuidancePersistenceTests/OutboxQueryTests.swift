@@ -68,7 +68,7 @@ import Testing
             try outbox.database.close()
         }
         // Make it the file an earlier version wrote: no column, no index, migration 0002 not run.
-        let downgrade = try run([
+        let downgrade = try await run([
             "sqlite3", path,
             "DROP INDEX outbox_by_conversation; ALTER TABLE outbox DROP COLUMN conversationID; "
                 + "DELETE FROM grdb_migrations WHERE identifier = '0002-conversation';",

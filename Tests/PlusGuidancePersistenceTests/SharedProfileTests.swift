@@ -7,20 +7,20 @@ import Testing
 
 /// Several processes on one profile: the daemon and `pg` commands.
 @Suite struct SharedProfileTests {
-    @Test func onlyOneHolderOfTheEngineLockAtATime() throws {
+    @Test func onlyOneHolderOfTheEngineLockAtATime() async throws {
         let profile = try TemporaryFolder()
         let storage = try AccountStorage(profile: profile.path, account: "a")
         var first: EngineLock? = try storage.acquireEngineLock()
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
         // Another process sees it held too (flock(1) exits 1 when -n cannot lock).
-        #expect(try run(["flock", "-n", storage.engineLockPath, "true"]).status == 1)
+        #expect(try await run(["flock", "-n", storage.engineLockPath, "true"]).status == 1)
         _ = first
         first = nil
-        #expect(try run(["flock", "-n", storage.engineLockPath, "true"]).status == 0)
+        #expect(try await run(["flock", "-n", storage.engineLockPath, "true"]).status == 0)
         _ = try storage.acquireEngineLock()
     }
 
-    @Test func aHolderKilledWithSIGKILLReleasesTheLock() throws {
+    @Test func aHolderKilledWithSIGKILLReleasesTheLock() async throws {
         let profile = try TemporaryFolder()
         let storage = try AccountStorage(profile: profile.path, account: "a")
         // One process that takes the lock, says so, and sleeps holding it.
@@ -34,11 +34,11 @@ import Testing
         let output = Pipe()
         holder.standardOutput = output
         try holder.run()
-        let said = output.fileHandleForReading.availableData
+        let said = try await onDedicatedThread { output.fileHandleForReading.availableData }
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
         kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
+        try await onDedicatedThread { holder.waitUntilExit() }
         _ = try storage.acquireEngineLock()
     }
 
@@ -81,7 +81,7 @@ import Testing
         try input.fileHandleForWriting.close()
         try await Task.sleep(for: .milliseconds(300))
         _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
-        other.waitUntilExit()
+        try await onDedicatedThread { other.waitUntilExit() }
         #expect(other.terminationStatus == 0)
         #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
     }
@@ -90,7 +90,7 @@ import Testing
 @Suite struct ObservationTests {
     /// Collects values from `stream` until `predicate` holds, or fails after `seconds`.
     func first<T: Sendable>(
-        _ stream: AsyncThrowingStream<T, any Error>, within seconds: Double = 10,
+        _ stream: AsyncThrowingStream<T, any Error>, within seconds: Double = 60,
         where predicate: @escaping @Sendable (T) -> Bool
     ) async throws -> T? {
         try await withThrowingTaskGroup(of: T?.self) { group in
@@ -145,7 +145,7 @@ import Testing
             INSERT INTO offer (id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt)
             VALUES ('o_cli', '\(offer.therapistID)', '\(offer.clientID)', 'voice', NULL, 30, 1, 'pending', \(offer.createdAt.timeIntervalSinceReferenceDate), \(offer.expiresAt.timeIntervalSinceReferenceDate));
             """
-        #expect(try run(["sqlite3", storage.cachePath, sql]).status == 0)
+        #expect(try await run(["sqlite3", storage.cachePath, sql]).status == 0)
         #expect(try await first(offers) { !$0.isEmpty } == [offer])
     }
 }

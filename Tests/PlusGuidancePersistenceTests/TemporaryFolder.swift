@@ -1,4 +1,5 @@
 import Foundation
+import PlusGuidanceTesting
 
 /// A fresh folder under the system temp folder, removed when the value is released.
 final class TemporaryFolder: Sendable {
@@ -12,9 +13,14 @@ final class TemporaryFolder: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Runs a program to completion and returns its exit status and standard output.
+/// Runs a program to completion and returns its exit status and standard output. The wait is
+/// on a thread of its own, never on one of the few cooperative threads other tests need.
 @discardableResult
-func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+func run(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
+    try await onDedicatedThread { try runBlocking(arguments, input: input) }
+}
+
+private func runBlocking(_ arguments: [String], input: String?) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments

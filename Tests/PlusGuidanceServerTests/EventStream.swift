@@ -87,7 +87,7 @@ final class EventStream: Sendable {
 
     /// Waits (up to 10 s) until `condition` holds.
     func wait(_ condition: @Sendable () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(120)
         while !(await condition()) {
             guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting for the event stream") }
             try await Task.sleep(for: .milliseconds(20))

@@ -23,7 +23,7 @@ import Testing
         #expect(server.stop() == 0)
     }
 
-    @Test func badArgumentsAreAUsageError() throws {
+    @Test func badArgumentsAreAUsageError() async throws {
         let binary = try #require(ReferenceServerProcess.productPath("pg-server"))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -31,7 +31,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        try await onDedicatedThread { process.waitUntilExit() }
         #expect(process.terminationStatus == 64)
     }
 }

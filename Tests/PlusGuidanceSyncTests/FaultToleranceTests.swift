@@ -41,7 +41,7 @@ struct AliceBehindAProxy {
             _ = try await alice.send("exactly once \(i)", to: "usr_therapist")
         }
         // Later attempts replay the keys: the server answers with what it stored the first time.
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await !alice.outbox().isEmpty, ContinuousClock.now < deadline {
             try? await alice.syncNow()
             try await Task.sleep(for: .milliseconds(100))
@@ -65,7 +65,7 @@ struct AliceBehindAProxy {
         // The request goes out and hangs: the proxy holds it.
         proxy.stallConnections(true)
         let sending = Task { try await alice.send("held in the network", to: "usr_therapist") }
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await alice.outbox().first?.state != .inFlight, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -26,7 +26,7 @@ import Testing
     }
 
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw TestFailure("condition not met in time") }
             try await Task.sleep(for: .milliseconds(50))

@@ -77,8 +77,7 @@ struct CornerServer: Sendable {
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure("\(command) failed") }
+        guard waitForExit(process) == 0 else { throw Failure("\(command) failed") }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -38,7 +38,7 @@ import Testing
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
         kill(holder.processIdentifier, SIGKILL)
-        try await onDedicatedThread { holder.waitUntilExit() }
+        _ = try await onDedicatedThread { waitForExit(holder) }
         _ = try storage.acquireEngineLock()
     }
 
@@ -81,8 +81,7 @@ import Testing
         try input.fileHandleForWriting.close()
         try await Task.sleep(for: .milliseconds(300))
         _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
-        try await onDedicatedThread { other.waitUntilExit() }
-        #expect(other.terminationStatus == 0)
+        #expect(try await onDedicatedThread { waitForExit(other) } == 0)
         #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
     }
 }

@@ -33,8 +33,7 @@ private func runBlocking(_ arguments: [String], input: String?) throws -> (statu
     if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
     try inputPipe.fileHandleForWriting.close()
     let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (waitForExit(process), String(decoding: data, as: UTF8.self))
 }
 
 func fileMode(_ path: String) -> Int? {

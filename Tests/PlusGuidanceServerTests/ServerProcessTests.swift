@@ -4,6 +4,10 @@ import NIOHTTP1
 import PlusGuidanceTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `pg-server` binary's command-line contract (BRIEF.md), run as a process.
 @Suite struct ServerProcessTests {
     @Test func itPrintsWhereItListensFirstServesTheSeedAndStopsOnSIGTERM() async throws {
@@ -23,6 +27,22 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// The trap `waitForExit` avoids: a child whose exit-detection socket (Foundation's) lives
+    /// on in a process it started. Foundation then never sees the child exit.
+    @Test func waitForExitSeesAnExitFoundationMisses() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "sleep 600 & echo $!; exit 3"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let line = try await onDedicatedThread { output.fileHandleForReading.availableData }
+        let sleeper = try #require(
+            Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(sleeper, SIGKILL) }
+        #expect(try await onDedicatedThread { waitForExit(process) } == 3)
+    }
+
     @Test func badArgumentsAreAUsageError() async throws {
         let binary = try #require(ReferenceServerProcess.productPath("pg-server"))
         let process = Process()
@@ -31,7 +51,6 @@ import Testing
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        try await onDedicatedThread { process.waitUntilExit() }
-        #expect(process.terminationStatus == 64)
+        #expect(try await onDedicatedThread { waitForExit(process) } == 64)
     }
 }

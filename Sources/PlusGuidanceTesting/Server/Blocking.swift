@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs blocking work (waiting for a process, reading a pipe) on a thread of its own, so that it
 /// never occupies one of Swift concurrency's few cooperative threads: on a 2-core machine two
 /// tests blocking there at once would stall every other task.
@@ -8,6 +12,28 @@ public func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws
         let thread = Thread { continuation.resume(with: Result { try work() }) }
         thread.start()
     }
+}
+
+/// Waits for `process` to exit and returns its status: the exit code, or 128 + the signal.
+///
+/// Blocks: call it from a thread of its own (``onDedicatedThread(_:)``). Use it instead of
+/// Foundation's `waitUntilExit()`, which on Linux learns of the exit through a socket the child
+/// inherits: when another process is spawned at the same moment and inherits that socket too,
+/// the exit goes unnoticed while the other one lives (swift-corelibs-foundation#4795). Seen
+/// here as a test spinning for good in `waitUntilExit()` on a `pg-server` that was already a
+/// zombie. `waitid` with `WNOWAIT` asks the kernel instead and leaves the reaping to Foundation.
+@discardableResult
+public func waitForExit(_ process: Process) -> Int32 {
+    let pid = process.processIdentifier
+    while process.isRunning {
+        var info = siginfo_t()
+        if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid {
+            let status = info._sifields._sigchld.si_status
+            return info.si_code == Int32(CLD_EXITED) ? status : 128 + status
+        }
+        usleep(2_000)
+    }
+    return process.terminationStatus
 }
 
 /// The outcome of a finished process.
@@ -39,10 +65,10 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Strin
         let reader = Thread { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let status = waitForExit(process)
         while !errors.done { usleep(1_000) }
         return ProcessOutcome(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            status: status, stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: errors.data, as: UTF8.self))
     }
 }

@@ -106,10 +106,10 @@ public final class ReferenceServerProcess: Sendable {
     @discardableResult
     public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        let status = waitForExit(process)
         if ownsDatabase {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         }
-        return process.terminationStatus
+        return status
     }
 }

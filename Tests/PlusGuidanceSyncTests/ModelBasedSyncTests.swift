@@ -171,6 +171,8 @@ import Testing
             do {
                 try await Self.run(numbers.map(Command.init))
             } catch {
+                // Printed too: the property runner keeps the input, not this text, when it shrinks.
+                print("model-based run failed: \(error) (\(type(of: error))) in \(numbers.map(Command.init))")
                 Issue.record("\(error) in \(numbers.map(Command.init))")
             }
         }

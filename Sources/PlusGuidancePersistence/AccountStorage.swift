@@ -10,6 +10,7 @@ import PlusGuidanceDomain
 ///     cache.sqlite (+ -wal, -shm)       0600   server data, rebuilt from the server when corrupt
 ///     outbox.sqlite (+ -wal, -shm)      0600   the user's unconfirmed actions, never rebuilt
 ///     engine.lock                       0600   held by the one process running the sync engine
+///     tokens.json, tokens.lock          0600   the bearer tokens; held while one process refreshes them
 ///     cache.sqlite.corrupt-<time>       0600   a corrupt cache moved aside, kept for diagnosis
 /// ```
 ///
@@ -174,6 +175,12 @@ public final class AccountStorage: Sendable {
 
     /// Takes the account's engine lock; see ``EngineLock``.
     public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }
+
+    /// Takes the account's token lock, waiting for another process that holds it: one token
+    /// refresh at a time per account, across every process on the profile.
+    public func acquireTokenLock() async throws -> EngineLock {
+        try await EngineLock.waiting(path: folder + "/tokens.lock")
+    }
 
     /// Closes the cache and removes its files (sign-out that keeps the outbox). The cache store
     /// fails every call afterwards; the next ``init(profile:account:now:cacheIntegrityCheck:)``

@@ -1,50 +1,5 @@
 import Foundation
 
-/// A many-listener "something happened" signal: every ``stream()`` gets a tick after each
-/// ``fire()`` (ticks that arrive while a listener is busy coalesce into one), and ends at
-/// ``finish()``.
-final class Signal: Sendable {
-    private struct State {
-        var listeners: [UUID: AsyncStream<Void>.Continuation] = [:]
-        var finished = false
-    }
-    private let lock = NSLock()
-    private nonisolated(unsafe) var state = State()
-
-    func stream() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let id = UUID()
-        let finished = lock.withLock {
-            if !state.finished { state.listeners[id] = continuation }
-            return state.finished
-        }
-        if finished {
-            continuation.finish()
-        } else {
-            continuation.onTermination = { [weak self] _ in
-                self?.lock.withLock { _ = self?.state.listeners.removeValue(forKey: id) }
-            }
-        }
-        return stream
-    }
-
-    func fire() {
-        for listener in lock.withLock({ Array(state.listeners.values) }) { listener.yield() }
-    }
-
-    /// Whether ``finish()`` was called.
-    var isFinished: Bool { lock.withLock { state.finished } }
-
-    func finish() {
-        let listeners = lock.withLock {
-            state.finished = true
-            defer { state.listeners = [:] }
-            return Array(state.listeners.values)
-        }
-        for listener in listeners { listener.finish() }
-    }
-}
-
 /// The async sequences of ``PlusGuidanceClient``'s reads: a value fetched at once, then again
 /// after every trigger (a commit to the cache or outbox by any process, a change of the
 /// engine's phase), emitted only when it differs from the last one.
@@ -54,7 +9,7 @@ enum DerivedObservation {
     ///     (the account's files closed by sign-out) ends it normally too.
     ///   - fetch: the value now; `nil` emits nothing (not there yet).
     static func values<T: Equatable & Sendable>(
-        triggers: [AsyncThrowingStream<Void, any Error>], until ended: Signal? = nil,
+        triggers: [AsyncThrowingStream<Void, any Error>], until ended: ChangeSignal? = nil,
         fetch: @escaping @Sendable () async throws -> T?
     ) -> AsyncThrowingStream<T, any Error> {
         AsyncThrowingStream { continuation in

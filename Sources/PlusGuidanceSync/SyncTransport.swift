@@ -30,9 +30,14 @@ package protocol SyncTransport: Sendable {
 
 extension PlusGuidanceAPI: SyncTransport {}
 
-/// Makes the transport of one account: given the tokens saved for it (`nil` before sign-in)
-/// and the function that persists new tokens before they are used.
-package typealias SyncTransportFactory =
-    @Sendable (
-        _ tokens: APITokens?, _ onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void
-    ) -> any SyncTransport
+/// What a transport needs to authenticate one account: the tokens saved for it (`nil` before
+/// sign-in), the function that persists new tokens before they are used (sign-in, sign-out), and
+/// the coordinator that shares refreshes with the other processes on the profile.
+package struct TransportCredentials: Sendable {
+    package var tokens: APITokens?
+    package var save: @Sendable (APITokens?) async throws -> Void
+    package var coordinateRefresh: RefreshCoordinator
+}
+
+/// Makes the transport of one account.
+package typealias SyncTransportFactory = @Sendable (TransportCredentials) -> any SyncTransport

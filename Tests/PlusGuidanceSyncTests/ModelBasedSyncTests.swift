@@ -73,8 +73,8 @@ import Testing
             configuration.localClock = clock
             let model = model
             await client?.close()
-            client = try await PlusGuidanceClient.open(configuration) { _, save in
-                ModelTransport(model: model, onTokensChanged: save)
+            client = try await PlusGuidanceClient.open(configuration) { credentials in
+                ModelTransport(model: model, onTokensChanged: credentials.save)
             }
         }
 

@@ -64,11 +64,14 @@ public struct OutboxEntry: Identifiable, Hashable, Sendable, Codable {
     public var notBefore: Date?
     /// Position in the outbox, assigned by the store on enqueue; defines delivery order.
     public var sequence: Int64
+    /// Server time after which the action can only be refused (an accept carries its offer's
+    /// expiry): past it the entry fails with `offer_expired` instead of being sent.
+    public var deadline: Date?
 
     public init(
         id: IdempotencyKey, action: OutboxAction, enqueuedAt: Date, state: State = .pending,
         attempts: Int = 0, lastError: OutboxFailure? = nil, notBefore: Date? = nil,
-        sequence: Int64 = 0
+        sequence: Int64 = 0, deadline: Date? = nil
     ) {
         self.id = id
         self.action = action
@@ -78,6 +81,7 @@ public struct OutboxEntry: Identifiable, Hashable, Sendable, Codable {
         self.enqueuedAt = enqueuedAt
         self.notBefore = notBefore
         self.sequence = sequence
+        self.deadline = deadline
     }
 
     /// Whether an attempt may start at `now`.
@@ -108,6 +112,19 @@ public struct OutboxEntry: Identifiable, Hashable, Sendable, Codable {
         state = .failed
         lastError = failure
         notBefore = nil
+    }
+
+    /// `pending` → `failed` with `offer_expired` when server time `serverNow` is past the
+    /// entry's ``deadline``: the server could only refuse it, so it is not sent. Returns whether
+    /// it failed; before the deadline (or without one) nothing changes, nothing is guessed.
+    @discardableResult
+    public mutating func failIfPastDeadline(serverNow: Date) -> Bool {
+        guard state == .pending, let deadline, serverNow > deadline else { return false }
+        state = .failed
+        lastError = OutboxFailure(
+            code: DomainError.offerExpired.code, reason: DomainError.offerExpired.shortDescription)
+        notBefore = nil
+        return true
     }
 
     /// `failed` → `pending`, on the user's request. Keeps the key and the last error.

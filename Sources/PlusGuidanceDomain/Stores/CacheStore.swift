@@ -58,41 +58,10 @@ public protocol CacheStore: Sendable {
     /// Records the last successful sync time and the server clock offset (the cursor moves only
     /// with ``apply(_:)`` and ``replaceAll(with:)``).
     func recordSync(at date: Date, serverClockOffset: TimeInterval) async throws
-}
 
-/// The seam for the outbox: user actions not yet confirmed by the server (R8).
-///
-/// Implementations: ``InMemoryOutboxStore`` here, and the SQLite store in
-/// `PlusGuidancePersistence`, which keeps it apart from the cache so that rebuilding a corrupt
-/// cache never loses an action.
-///
-/// Guarantees every implementation gives:
-/// - ``enqueue(_:)`` is durable when it returns, and idempotent on the entry's key: enqueueing a
-///   key that is already there returns the stored entry unchanged.
-/// - ``entries()`` come in enqueue order (``OutboxEntry/sequence``).
-public protocol OutboxStore: Sendable {
-    /// Adds `entry` with the next sequence number and returns it as stored.
-    func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry
-    func entries() async throws -> [OutboxEntry]
-    func entry(_ key: IdempotencyKey) async throws -> OutboxEntry?
-    /// Stores an entry's new state after a transition. Throws ``DomainError/notFound`` if the key
-    /// is not in the outbox.
-    func update(_ entry: OutboxEntry) async throws
-    /// Removes an entry (confirmed by the server, or discarded by the user).
-    func remove(_ key: IdempotencyKey) async throws
-}
-
-extension OutboxStore {
-    /// Puts every entry a crash left `inFlight` back to `pending`; returns how many.
-    public func recoverInFlight() async throws -> Int {
-        var recovered = 0
-        for var entry in try await entries() where entry.state == .inFlight {
-            entry.recoverAfterCrash()
-            try await update(entry)
-            recovered += 1
-        }
-        return recovered
-    }
+    /// Ticks after every commit to the cache, whichever process made it, until the store closes:
+    /// what observations refetch on. Ticks that arrive while the reader is busy coalesce.
+    func changes() -> AsyncThrowingStream<Void, any Error>
 }
 
 extension Array where Element == Message {

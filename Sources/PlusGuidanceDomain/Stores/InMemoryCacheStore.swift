@@ -10,19 +10,27 @@ public actor InMemoryCacheStore: CacheStore {
     private var sessionsByID: [SessionID: Session] = [:]
     private var completeHistories: Set<ConversationID> = []
     private var state = SyncState()
+    private let changed = ChangeSignal()
 
     public init() {}
 
+    public nonisolated func changes() -> AsyncThrowingStream<Void, any Error> { changed.changes() }
+
     public func account() -> User? { user }
-    public func setAccount(_ user: User) { self.user = user }
+    public func setAccount(_ user: User) {
+        self.user = user
+        changed.fire()
+    }
 
     public func apply(_ page: ChangePage) {
         for change in page.changes { apply(change) }
         state.cursor = page.cursor
+        changed.fire()
     }
 
     public func merge(_ changes: [Change]) {
         for change in changes { apply(change) }
+        changed.fire()
     }
 
     public func apply(_ pages: [ChangePage]) {
@@ -62,6 +70,7 @@ public actor InMemoryCacheStore: CacheStore {
 
     public func updatePresence(_ values: [Presence]) {
         for value in values { presence[value.userID] = value }
+        changed.fire()
     }
 
     public func messages(in conversation: ConversationID, limit: Int, before: MessageID?) -> [Message] {
@@ -78,6 +87,7 @@ public actor InMemoryCacheStore: CacheStore {
 
     public func markHistoryComplete(_ conversation: ConversationID) {
         completeHistories.insert(conversation)
+        changed.fire()
     }
 
     public func isHistoryComplete(_ conversation: ConversationID) -> Bool {
@@ -97,34 +107,6 @@ public actor InMemoryCacheStore: CacheStore {
     public func recordSync(at date: Date, serverClockOffset: TimeInterval) {
         state.lastSyncAt = date
         state.serverClockOffset = serverClockOffset
+        changed.fire()
     }
-}
-
-/// An ``OutboxStore`` held in memory: for tests and the Sync module's model-based tests.
-public actor InMemoryOutboxStore: OutboxStore {
-    private var stored: [IdempotencyKey: OutboxEntry] = [:]
-    private var nextSequence: Int64 = 1
-
-    public init() {}
-
-    public func enqueue(_ entry: OutboxEntry) -> OutboxEntry {
-        if let existing = stored[entry.id] { return existing }
-        var entry = entry
-        entry.sequence = nextSequence
-        nextSequence += 1
-        stored[entry.id] = entry
-        return entry
-    }
-
-    public func entries() -> [OutboxEntry] { stored.values.sorted { $0.sequence < $1.sequence } }
-    public func entry(_ key: IdempotencyKey) -> OutboxEntry? { stored[key] }
-
-    public func update(_ entry: OutboxEntry) throws {
-        guard let existing = stored[entry.id] else { throw DomainError.notFound }
-        var entry = entry
-        entry.sequence = existing.sequence
-        stored[entry.id] = entry
-    }
-
-    public func remove(_ key: IdempotencyKey) { stored[key] = nil }
 }

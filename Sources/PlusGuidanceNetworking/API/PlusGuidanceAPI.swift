@@ -1,6 +1,15 @@
 import Foundation
 import PlusGuidanceDomain
 
+/// Shares token refreshes among every holder of the same tokens (the processes on a profile):
+/// given the pair a call found stale, returns the pair to use. It runs `refresh` only when
+/// nobody replaced the stale pair yet, and persists what `refresh` returns before anyone uses
+/// it; a refresh token is single-use, so two holders refreshing with the same one would make
+/// the server revoke the whole sign-in.
+public typealias RefreshCoordinator =
+    @Sendable (_ stale: APITokens, _ refresh: @escaping @Sendable () async throws -> APITokens) async throws ->
+    APITokens
+
 /// Bearer tokens of a signed-in user.
 public struct APITokens: Hashable, Sendable, Codable {
     public var accessToken: String
@@ -11,6 +20,8 @@ public struct APITokens: Hashable, Sendable, Codable {
         self.refreshToken = refreshToken
     }
 }
+
+struct RefreshRequest: Encodable { var refreshToken: String }
 
 /// A page of a conversation's messages, newest first.
 public struct MessagesPage: Sendable {
@@ -56,6 +67,7 @@ public actor PlusGuidanceAPI {
     private var tokens: APITokens?
     private var refreshing: Task<APITokens, any Error>?
     private let onTokensChanged: @Sendable (APITokens?) async throws -> Void
+    private let refreshCoordinator: RefreshCoordinator?
     private var clock = ServerClockEstimator()
     /// The local clock the server clock offset is measured against; the caller must add the
     /// offset to this same clock.
@@ -66,11 +78,16 @@ public actor PlusGuidanceAPI {
     ///   - onTokensChanged: called with new tokens before they are used (and with `nil` when
     ///     they are revoked), to persist them.
     ///   - localClock: the clock ``serverClockOffset`` is measured against.
+    ///   - refreshCoordinator: shares refreshes with other holders of the same tokens (other
+    ///     processes on a profile); with one, it persists refreshed tokens and `onTokensChanged`
+    ///     is called for sign-in and sign-out only.
     public init(
         baseURL: URL, http: CurlHTTPClient, tokens: APITokens? = nil, retry: RetryPolicy = RetryPolicy(),
         localClock: any WallClock = SystemWallClock(),
-        onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void = { _ in }
+        onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void = { _ in },
+        refreshCoordinator: RefreshCoordinator? = nil
     ) {
+        self.refreshCoordinator = refreshCoordinator
         self.localClock = localClock
         self.baseURL = baseURL
         self.http = http
@@ -331,26 +348,37 @@ public actor PlusGuidanceAPI {
     private func refreshedTokens(replacing stale: APITokens) async throws -> APITokens {
         if let tokens, tokens != stale { return tokens }  // another call already refreshed
         if let refreshing { return try await refreshing.value }
-        let task = Task { () throws -> APITokens in
-            let body = try JSONSerialization.data(withJSONObject: ["refreshToken": stale.refreshToken])
+        let refresh: @Sendable () async throws -> APITokens = {
+            let body = try JSONEncoder().encode(RefreshRequest(refreshToken: stale.refreshToken))
             let response = try await self.perform(
                 HTTPRequest(
                     method: .post, url: self.url("/v1/auth/refresh"), headers: [("Content-Type", "application/json")],
                     body: body))
+            if response.status >= 500 || response.status == 429 {
+                throw PlusGuidanceAPIError.serverError(status: response.status, problemCode: nil)
+            }
             guard response.status == 200 else { throw PlusGuidanceAPIError.signedOut }
             let dto: TokensDTO = try self.decode(response)
             return APITokens(accessToken: dto.accessToken, refreshToken: dto.refreshToken)
+        }
+        let coordinator = refreshCoordinator
+        let task = Task { () throws -> APITokens in
+            if let coordinator { return try await coordinator(stale, refresh) }
+            return try await refresh()
         }
         refreshing = task
         defer { refreshing = nil }
         do {
             let renewed = try await task.value
-            try await onTokensChanged(renewed)
+            if coordinator == nil { try await onTokensChanged(renewed) }
             tokens = renewed
             return renewed
+        } catch let error as PlusGuidanceAPIError where error.kind == .unreachable || error.kind == .serverError {
+            // The refresh did not get a verdict: the tokens stay, the call fails as offline.
+            throw error
         } catch {
             tokens = nil
-            try? await onTokensChanged(nil)
+            if coordinator == nil { try? await onTokensChanged(nil) }
             throw PlusGuidanceAPIError.signedOut
         }
     }

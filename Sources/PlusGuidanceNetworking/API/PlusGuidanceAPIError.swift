@@ -5,16 +5,7 @@ import PlusGuidanceDomain
 ///
 /// Descriptions carry codes and non-secret reasons only (no bodies, no tokens).
 public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConvertible {
-    private enum Code: String, Sendable {
-        case rejected
-        case badCredentials = "bad_credentials"
-        case signedOut = "signed_out"
-        case cursorTooOld = "cursor_too_old"
-        case unreachable
-        case serverError = "server_error"
-        case invalidResponse = "invalid_response"
-        case requestRejected = "request_rejected"
-    }
+    private typealias Code = Kind
 
     private let _code: Code
     /// The Domain rule that refused the request, for ``rejected``.
@@ -42,6 +33,24 @@ public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConve
     /// `rejected`, `bad_credentials`, `signed_out`, `cursor_too_old`, `unreachable`,
     /// `server_error`, `invalid_response` or `request_rejected`.
     public var code: String { _code.rawValue }
+
+    /// What kind of failure this is, to switch over (``code`` is the same as a stable string).
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        case rejected
+        case badCredentials = "bad_credentials"
+        case signedOut = "signed_out"
+        case cursorTooOld = "cursor_too_old"
+        case unreachable
+        case serverError = "server_error"
+        case invalidResponse = "invalid_response"
+        case requestRejected = "request_rejected"
+    }
+
+    public var kind: Kind { _code }
+
+    /// Whether the server refused the request for good (a Domain rule, or the request itself):
+    /// sending it again with the same key gets the same answer.
+    public var isPermanentRefusal: Bool { kind == .rejected || kind == .requestRejected }
 
     public var description: String {
         var text = code

@@ -10,7 +10,7 @@ import PlusGuidanceDomain
 public final class SQLiteCacheStore: CacheStore {
     /// The GRDB pool, for observation and benchmarks. Writes must keep the cache's invariants;
     /// prefer the store's methods.
-    public let database: DatabasePool
+    package let database: DatabasePool
 
     /// Opens (creating and migrating as needed) the cache at `path`.
     ///

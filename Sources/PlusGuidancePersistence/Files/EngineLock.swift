@@ -23,16 +23,32 @@ public final class EngineLock: Sendable {
     /// Takes the lock without waiting.
     /// - Throws: ``PersistenceError/engineLocked(path:)`` when another process (or another
     ///   `EngineLock` in this one) holds it.
-    public init(path: String) throws {
+    public convenience init(path: String) throws { try self.init(path: path, blocking: false) }
+
+    private init(path: String, blocking: Bool) throws {
         self.path = path
         try SecureFiles.makeFile(path)
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        var result: Int32
+        repeat {
+            result = flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB)
+        } while result != 0 && errno == EINTR && blocking
+        guard result == 0 else {
             close(fd)
             throw PersistenceError.engineLocked(path: path)
         }
         descriptor = fd
+    }
+
+    /// Takes the lock, waiting while another process holds it. The wait blocks a thread of its
+    /// own, never one of Swift's cooperative pool.
+    public static func waiting(path: String) async throws -> EngineLock {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try EngineLock(path: path, blocking: true) })
+            }
+        }
     }
 
     deinit { close(descriptor) }

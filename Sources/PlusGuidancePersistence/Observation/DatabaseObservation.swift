@@ -140,3 +140,32 @@ extension SQLiteOutboxStore {
         DatabaseObservation.values(in: database, fetch: Self.summary)
     }
 }
+
+extension DatabaseObservation {
+    /// A tick after every commit to `pool`, whoever made it: the store seams' `changes()`.
+    ///
+    /// The first tick comes once the `data_version` baseline is read, so a reader that fetched
+    /// before it fetches once more and a commit made in between is never lost.
+    static func changes(in pool: DatabasePool) -> AsyncThrowingStream<Void, any Error> {
+        let versions = values(in: pool) { _ in UUID() }
+        return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            let task = Task {
+                do {
+                    for try await _ in versions { continuation.yield() }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+extension SQLiteCacheStore {
+    public func changes() -> AsyncThrowingStream<Void, any Error> { DatabaseObservation.changes(in: database) }
+}
+
+extension SQLiteOutboxStore {
+    public func changes() -> AsyncThrowingStream<Void, any Error> { DatabaseObservation.changes(in: database) }
+}

@@ -9,7 +9,7 @@ import PlusGuidanceDomain
 /// when it returns (`synchronous=FULL`), so an action the app reported as queued survives a
 /// power loss.
 public final class SQLiteOutboxStore: OutboxStore {
-    public let database: DatabasePool
+    package let database: DatabasePool
     /// Decoded actions by key: an entry's action never changes, and decoding its JSON is most of
     /// the cost of reading a long outbox.
     let actions = ActionCache()
@@ -54,11 +54,15 @@ public final class SQLiteOutboxStore: OutboxStore {
                     arguments: [action?.orderingConversation?.rawValue, row[0] as String])
             }
         }
+        migrator.registerMigration("0003-deadline") { db in
+            // The server time after which an entry can only be refused (an accept's offer expiry).
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN deadline REAL")
+        }
         return migrator
     }
 
     private static let columns =
-        "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore"
+        "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline"
 
     static func entry(_ row: Row, actions: ActionCache? = nil) throws -> OutboxEntry {
         let key: String = row[1]
@@ -79,7 +83,7 @@ public final class SQLiteOutboxStore: OutboxStore {
             enqueuedAt: Date(timeIntervalSinceReferenceDate: row[7]),
             state: try CacheRows.decode(OutboxEntry.State.self, row[3], table: "outbox", column: "state"),
             attempts: row[4], lastError: code.map { OutboxFailure(code: $0, reason: row[6] ?? "") },
-            notBefore: CacheRows.date(row[8]), sequence: row[0])
+            notBefore: CacheRows.date(row[8]), sequence: row[0], deadline: CacheRows.date(row[9]))
     }
 
     public func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry {
@@ -88,13 +92,14 @@ public final class SQLiteOutboxStore: OutboxStore {
             try db.execute(
                 sql: """
                     INSERT INTO outbox (key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore,
-                        conversationID)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING
+                        conversationID, deadline)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING
                     """,
                 arguments: [
                     entry.id.rawValue, action, entry.state.rawValue, entry.attempts, entry.lastError?.code,
                     entry.lastError?.reason, entry.enqueuedAt.timeIntervalSinceReferenceDate,
                     entry.notBefore?.timeIntervalSinceReferenceDate, entry.action.orderingConversation?.rawValue,
+                    entry.deadline?.timeIntervalSinceReferenceDate,
                 ])
             guard let stored = try Self.entry(entry.id, db) else { throw PersistenceError.closed }
             return stored
@@ -176,13 +181,10 @@ public final class SQLiteOutboxStore: OutboxStore {
         try await database.read { db in try Self.entry(key, db) }
     }
 
-    public func update(_ entry: OutboxEntry) async throws { try await update(entry, durably: true) }
-
     /// Updates an entry; with `durably: false` the commit skips the fsync (`synchronous=NORMAL`
-    /// for this one transaction). For the sync engine's own bookkeeping only (an attempt
-    /// started, its outcome recorded): losing such a commit in a power failure, never in a
-    /// crash, only means the entry is attempted again with its key, which the server answers
-    /// from its stored answer. What the user does (enqueue, retry, discard) is always durable.
+    /// for this one transaction): losing such a commit in a power failure, never in a crash,
+    /// only means the entry is attempted again with its key, which the server answers from its
+    /// stored answer.
     public func update(_ entry: OutboxEntry, durably: Bool) async throws {
         try await write(durably: durably) { db in
             try db.execute(
@@ -197,8 +199,6 @@ public final class SQLiteOutboxStore: OutboxStore {
             guard db.changesCount == 1 else { throw DomainError.notFound }
         }
     }
-
-    public func remove(_ key: IdempotencyKey) async throws { try await remove(key, durably: true) }
 
     /// Removes an entry; `durably: false` as for ``update(_:durably:)``, for an entry the server
     /// confirmed.
@@ -219,20 +219,6 @@ public final class SQLiteOutboxStore: OutboxStore {
                 return .commit
             }
         }
-    }
-}
-
-/// The outbox's counts: entries still to deliver (pending or in flight), failed ones, and when
-/// the oldest one to deliver was queued.
-public struct OutboxSummary: Hashable, Sendable {
-    public var pending: Int
-    public var failed: Int
-    public var oldestPendingSince: Date?
-
-    public init(pending: Int, failed: Int, oldestPendingSince: Date?) {
-        self.pending = pending
-        self.failed = failed
-        self.oldestPendingSince = oldestPendingSince
     }
 }
 

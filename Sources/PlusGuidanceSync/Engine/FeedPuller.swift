@@ -1,0 +1,100 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+/// Brings the cache up to date with the server's change feed.
+///
+/// What it guarantees:
+/// - **Atomic pages.** Pages are applied with their cursor, ten per commit; a page the client
+///   cannot decode fails the pull and the cursor stays where it was.
+/// - **Resync.** A cursor the server no longer knows (`cursor_too_old`) triggers a full fetch
+///   that replaces the cache in one transaction: the cache never shows a half-resynchronised
+///   state, and the outbox, in its own store, is untouched.
+/// - **One pull at a time.** Two overlapping pulls would each store the cursor they reached and
+///   could move it back; a pull asked for while one runs waits for it, then runs.
+/// - **A feed that does not move on is an error**: a page that answers `hasMore` with the cursor
+///   it was asked for fails the pull (`invalid_response`) instead of looping for ever.
+/// - **Progress** after each commit, with the total when the server counted it (the first page
+///   asks for the count).
+actor FeedPuller {
+    /// Feed page size: the server's default, a few hundred kilobytes of JSON.
+    static let pageSize = 500
+    /// Pages per cache commit.
+    static let pagesPerCommit = 10
+
+    private let cache: any CacheStore
+    private let transport: any SyncTransport
+    private let clock: any WallClock
+    private var running: Task<Void, any Error>?
+
+    init(cache: any CacheStore, transport: any SyncTransport, clock: any WallClock) {
+        self.cache = cache
+        self.transport = transport
+        self.clock = clock
+    }
+
+    /// Pulls the feed to its end, then refreshes presence (not part of the feed, R2) and records
+    /// the sync.
+    func pull(progress: (@Sendable (SyncProgress) async -> Void)? = nil) async throws {
+        while let running { _ = await running.result }
+        let task = Task { try await self.pullOnce(progress: progress) }
+        running = task
+        defer { running = nil }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    private func pullOnce(progress: (@Sendable (SyncProgress) async -> Void)?) async throws {
+        var cursor = try await cache.syncState().cursor
+        var batch: [ChangePage] = []
+        var done = SyncProgress(changesApplied: 0, total: nil)
+        var first = true
+        do {
+            while true {
+                let page = try await transport.changes(after: cursor, limit: Self.pageSize, countRemaining: first)
+                first = false
+                try Self.checkAdvances(page, from: cursor)
+                batch.append(page)
+                cursor = page.cursor
+                done.record(page)
+                if batch.count == Self.pagesPerCommit || !page.hasMore {
+                    try await cache.apply(batch)
+                    batch = []
+                    await progress?(done)
+                }
+                if !page.hasMore { break }
+            }
+        } catch let error as PlusGuidanceAPIError where error == .cursorTooOld {
+            try await resync(progress: progress)
+        }
+        try await cache.updatePresence(try await transport.contacts().map(\.presence))
+        try await cache.recordSync(at: clock.now(), serverClockOffset: await transport.serverClockOffset ?? 0)
+    }
+
+    /// Fetches the whole feed, then replaces the cache with it in one transaction.
+    private func resync(progress: (@Sendable (SyncProgress) async -> Void)?) async throws {
+        var changes: [Change] = []
+        var cursor: FeedCursor?
+        var done = SyncProgress(changesApplied: 0, total: nil)
+        while true {
+            let page = try await transport.changes(after: cursor, limit: Self.pageSize, countRemaining: cursor == nil)
+            try Self.checkAdvances(page, from: cursor)
+            changes += page.changes
+            cursor = page.cursor
+            done.record(page)
+            await progress?(done)
+            if !page.hasMore { break }
+        }
+        if let cursor { try await cache.replaceAll(with: ChangePage(changes: changes, cursor: cursor)) }
+    }
+
+    /// A page that says there is more without moving the cursor would make the pull ask for
+    /// the same page for ever.
+    private static func checkAdvances(_ page: ChangePage, from cursor: FeedCursor?) throws {
+        guard page.hasMore, page.cursor == cursor else { return }
+        throw PlusGuidanceAPIError.invalidResponse("the change feed did not advance past cursor \(page.cursor)")
+    }
+}

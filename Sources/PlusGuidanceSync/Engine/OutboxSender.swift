@@ -1,0 +1,195 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+/// The only code that sends outbox entries: one per account, like matrix-rust-sdk's send queue
+/// has one per room.
+///
+/// What it guarantees (R8):
+/// - **Exactly once.** Every attempt carries the entry's idempotency key; an attempt whose
+///   outcome is unknown (a crash, a lost answer, a cancelled task) goes back to the queue with
+///   the same key, and the server answers a replay from its stored answer.
+/// - **In order per conversation.** A message is attempted only when nothing before it in its
+///   conversation waits (``OutboxSchedule``); a refused message stops its conversation until the
+///   user retries or discards it.
+/// - **One delivery at a time.** Through actor reentrancy a live wake, a sync and a new action
+///   could otherwise read the same pending entry and send it twice.
+/// - **Deadlines.** An entry past its ``OutboxEntry/deadline`` on the server's clock fails with
+///   `offer_expired` and is not sent; before it nothing is guessed.
+/// - **The server's answer in the cache before the entry leaves the outbox**, so whoever sees
+///   the entry gone (this process or `pg` waiting beside `pg-syncd`) reads its effect.
+///
+/// ``run()`` is the sending task of a process that keeps the account live: it sleeps until it is
+/// woken — an entry queued by this process or another (the outbox's ``OutboxStore/changes()``),
+/// ``wake()`` when the network comes back, or the end of the earliest backoff on the injected
+/// clock — and never polls.
+actor OutboxSender {
+    private let outbox: any OutboxStore
+    private let cache: any CacheStore
+    private let transport: any SyncTransport
+    private let retry: RetryPolicy
+    private let clock: any WallClock
+    private let serverNow: @Sendable () async -> Date
+    /// Set when this process takes the engine lock: entries a crash left in flight go back to
+    /// pending (replayed with their key) before the first delivery, and only then: later an
+    /// in-flight entry is a real attempt of this process.
+    private var needsInFlightRecovery = false
+    private var delivery: Task<Void, any Error>?
+    private let (wakes, waker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+
+    init(
+        outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
+        clock: any WallClock, serverNow: @escaping @Sendable () async -> Date
+    ) {
+        self.outbox = outbox
+        self.cache = cache
+        self.transport = transport
+        self.retry = retry
+        self.clock = clock
+        self.serverNow = serverNow
+    }
+
+    /// This process now runs the engine: recover what a crash left in flight first.
+    func engineAcquired() { needsInFlightRecovery = true }
+
+    /// Wakes ``run()``: the network is back, or something was queued.
+    nonisolated func wake() { waker.yield() }
+
+    /// Attempts every due entry now and returns when they are done; stops at the first sign of
+    /// being offline and throws it. With `ignoringBackoff` (the user asked to sync now), entries
+    /// waiting for a retry time go too.
+    func deliver(ignoringBackoff: Bool = false) async throws {
+        while let running = delivery { _ = await running.result }
+        let task = Task { try await self.deliverRounds(ignoringBackoff: ignoringBackoff) }
+        delivery = task
+        defer { delivery = nil }
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    /// The sending task: delivers, then sleeps until woken, until cancelled.
+    func run() async {
+        let watcher = Task { [outbox, waker] in
+            do { for try await _ in outbox.changes() { waker.yield() } } catch {}
+        }
+        defer { watcher.cancel() }
+        var iterator = wakes.makeAsyncIterator()
+        while !Task.isCancelled {
+            try? await deliver()
+            let timer = await nextRetry().map { deadline in
+                Task { [clock, waker] in
+                    try await clock.sleep(until: deadline)
+                    waker.yield()
+                }
+            }
+            _ = await iterator.next()
+            timer?.cancel()
+        }
+    }
+
+    /// The earliest end of a backoff among waiting entries.
+    private func nextRetry() async -> Date? {
+        (try? await outbox.entries())?.compactMap { $0.state == .pending ? $0.notBefore : nil }.min()
+    }
+
+    private func deliverRounds(ignoringBackoff: Bool) async throws {
+        if needsInFlightRecovery {
+            needsInFlightRecovery = false
+            _ = try await outbox.recoverInFlight()
+        }
+        // Rounds: read the outbox once, attempt what is deliverable in order, then read it again
+        // for what was queued meanwhile. Each entry is attempted at most once per call.
+        var attempted: Set<IdempotencyKey> = []
+        while true {
+            let now = clock.now()
+            let serverTime = await serverNow()
+            var entries = try await outbox.entries()
+            for index in entries.indices where entries[index].failIfPastDeadline(serverNow: serverTime) {
+                try await outbox.update(entries[index], durably: true)
+            }
+            let round = OutboxSchedule.deliverable(entries, at: ignoringBackoff ? .distantFuture : now)
+                .filter { !attempted.contains($0.id) }
+            attempted.formUnion(round.map(\.id))
+            guard !round.isEmpty else { return }
+            var stopped: Set<ConversationID> = []
+            for entry in round {
+                if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
+                if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
+                    stopped.insert(conversation)
+                }
+            }
+        }
+    }
+
+    /// One attempt; returns whether the entry was delivered. Throws a transient failure.
+    private func attempt(_ queued: OutboxEntry, startedAt now: Date) async throws -> Bool {
+        var entry = queued
+        entry.beginAttempt()
+        try await outbox.update(entry, durably: false)
+        // From here on the request may have gone out: its outcome is recorded even when this
+        // task is cancelled (the stream closed, the caller gave up), or the entry would stay in
+        // flight, never attempted again by this process.
+        let outbox = outbox
+        let cache = cache
+        do {
+            let changes = try await Self.perform(entry.action, key: entry.id, transport: transport)
+            let key = entry.id
+            try await Self.uncancelled {
+                try await cache.merge(changes)
+                try await outbox.remove(key, durably: false)
+            }
+            return true
+        } catch let error as PlusGuidanceAPIError where error.isPermanentRefusal {
+            entry.failPermanently(
+                OutboxFailure(
+                    code: error.domainError?.code ?? error.problemCode ?? error.code,
+                    reason: error.domainError?.shortDescription ?? "\(error)"))
+            let failed = entry
+            try await Self.uncancelled { try await outbox.update(failed, durably: false) }
+            return false
+        } catch {
+            // Offline, a server error, a cancelled task: the outcome is unknown, so the entry goes
+            // back to the queue and is replayed with its key (at once when only this task was
+            // cancelled, after a backoff otherwise).
+            let failure: OutboxFailure
+            var retryAt = now
+            if Task.isCancelled {
+                failure = OutboxFailure(code: "cancelled", reason: "the attempt was cancelled")
+            } else {
+                let backoff = retry.backoff(entry.attempts)
+                retryAt += TimeInterval(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
+                let api = error as? PlusGuidanceAPIError
+                failure = OutboxFailure(
+                    code: api?.transport?.code ?? api?.code ?? "local_error",
+                    reason: api.map { "\($0)" } ?? "\(type(of: error))")
+            }
+            entry.failTransiently(failure, retryAt: retryAt)
+            let waiting = entry
+            try? await Self.uncancelled { try await outbox.update(waiting, durably: false) }
+            throw error
+        }
+    }
+
+    /// Runs `work` to completion whatever happens to the calling task (GRDB refuses writes
+    /// from a cancelled task).
+    private static func uncancelled(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        try await Task { try await work() }.value
+    }
+
+    /// Sends one action; returns the changes the server's answer carries, for the cache.
+    private static func perform(
+        _ action: OutboxAction, key: IdempotencyKey, transport: any SyncTransport
+    ) async throws -> [Change] {
+        switch action {
+        case .sendMessage(let message): return [.message(try await transport.send(message, idempotencyKey: key))]
+        case .acceptOffer(let id):
+            let (offer, session) = try await transport.accept(id, idempotencyKey: key)
+            return [.offer(offer)] + (session.map { [.session($0)] } ?? [])
+        case .declineOffer(let id): return [.offer(try await transport.decline(id, idempotencyKey: key))]
+        case .stopSession(let id): return [.session(try await transport.stop(id, idempotencyKey: key))]
+        }
+    }
+}

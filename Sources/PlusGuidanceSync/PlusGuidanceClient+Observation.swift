@@ -1,0 +1,147 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+extension PlusGuidanceClient {
+    // MARK: Observing (every read as an async sequence)
+
+    /// ``contacts()`` now and each time it changes (a sync, a live presence event), until the
+    /// account signs out.
+    public func observeContacts() throws -> AsyncThrowingStream<[Contact], any Error> {
+        let account = try signedIn()
+        return observe(account, [account.cache.changes()]) {
+            try await account.cache.contacts()
+        }
+    }
+
+    /// ``messages(with:limit:)`` now and each time the cache or the outbox changes, whoever
+    /// changed them (a `pg send` in another process shows up here as pending, then sent).
+    public func observeMessages(with peer: UserID, limit: Int = 50) throws -> AsyncThrowingStream<[Message], any Error>
+    {
+        let account = try signedIn()
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
+        return observe(
+            account,
+            [
+                account.cache.changes(),
+                account.outbox.changes(),
+            ]
+        ) { try await Self.messages(in: conversation, limit: limit, account: account) }
+    }
+
+    /// ``offers()`` now and each time they change.
+    public func observeOffers() throws -> AsyncThrowingStream<[SessionOffer], any Error> {
+        let account = try signedIn()
+        return observe(account, [account.cache.changes()]) {
+            try await account.cache.offers()
+        }
+    }
+
+    /// ``upcomingSessions()`` now and each time they change: a session created or confirmed
+    /// appears without any refresh while live (R7).
+    public func observeUpcomingSessions() throws -> AsyncThrowingStream<[Session], any Error> {
+        let account = try signedIn()
+        let clock = configuration.localClock
+        return observe(account, [account.cache.changes()]) {
+            try await account.cache.upcomingSessions(at: clock.now())
+        }
+    }
+
+    /// ``session(_:)`` now and each time it changes (`nil` while not cached).
+    public func observeSession(_ id: SessionID) throws -> AsyncThrowingStream<Session?, any Error> {
+        let account = try signedIn()
+        return observe(account, [account.cache.changes()]) {
+            try await account.cache.session(id)
+        }
+    }
+
+    /// The session's ``countdown(for:)`` every `interval` (R6) on the server's clock, and at
+    /// once when the session changes (stopped by the therapist). Starts once the session is in
+    /// the cache (a session just created arrives with the next change).
+    public func observeCountdown(
+        of id: SessionID, every interval: Duration = .seconds(1)
+    ) throws
+        -> AsyncThrowingStream<SessionCountdown, any Error>
+    {
+        let account = try signedIn()
+        let ticks = AsyncThrowingStream<Void, any Error> { continuation in
+            let task = Task {
+                while !Task.isCancelled {
+                    continuation.yield()
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return observe(account, [account.cache.changes(), ticks]) {
+            guard let session = try await account.cache.session(id) else { return nil }
+            return session.countdown(at: await self.serverNow())
+        }
+    }
+
+    /// ``outbox()`` now and each time it changes, including entries other processes queue.
+    public func observeOutbox() throws -> AsyncThrowingStream<[OutboxEntry], any Error> {
+        let account = try signedIn()
+        return observe(account, [account.outbox.changes()]) {
+            try await account.outbox.entries()
+        }
+    }
+
+    /// ``currentUser`` now and each time an account signs in or out (`nil` when signed out).
+    public nonisolated func observeCurrentUser() -> AsyncThrowingStream<User?, any Error> {
+        DerivedObservation.values(triggers: [DerivedObservation.trigger(accountChanged.stream())]) {
+            .some(await self.currentUser)
+        }
+    }
+
+    /// ``status()`` now and each time it changes: the phase (connecting, syncing with its
+    /// progress, live, offline with its reason, signed out), the last successful sync (also one
+    /// made by another process on the profile) and the outbox counts. Unlike the other
+    /// observations it goes on across sign-out and sign-in.
+    public nonisolated func observeStatus() -> AsyncThrowingStream<SyncStatus, any Error> {
+        DerivedObservation.values(
+            triggers: [
+                DerivedObservation.trigger(phaseChanged.stream()), DerivedObservation.trigger(accountChanged.stream()),
+                accountStorageTriggers(),
+            ]
+        ) { try await self.status() }
+    }
+
+    /// Ticks on commits to the signed-in account's outbox and sync state, following sign-in and
+    /// sign-out.
+    private nonisolated func accountStorageTriggers() -> AsyncThrowingStream<Void, any Error> {
+        AsyncThrowingStream { continuation in
+            let accountChanges = accountChanged.stream()
+            let task = Task {
+                var changes = accountChanges.makeAsyncIterator()
+                while !Task.isCancelled {
+                    if let account = await self.account {
+                        await withTaskGroup(of: Void.self) { group in
+                            for trigger in [
+                                DerivedObservation.trigger(account.outbox.changes()),
+                                DerivedObservation.trigger(account.cache.changes()),
+                            ] {
+                                group.addTask {
+                                    do { for try await _ in trigger { continuation.yield() } } catch {}
+                                }
+                            }
+                            group.addTask { for await _ in account.ended.stream() {} }
+                            await group.next()
+                            group.cancelAll()
+                        }
+                    } else if await changes.next() == nil {
+                        return
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func observe<T: Equatable & Sendable>(
+        _ account: SignedInAccount, _ triggers: [AsyncThrowingStream<Void, any Error>],
+        fetch: @escaping @Sendable () async throws -> T?
+    ) -> AsyncThrowingStream<T, any Error> {
+        DerivedObservation.values(triggers: triggers, until: account.ended, fetch: fetch)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+extension PlusGuidanceClient {
+    // MARK: Reads (from the cache, online or not)
+
+    /// A therapist's clients, or a client's therapist, with the presence last seen.
+    public func contacts() async throws -> [Contact] {
+        try await signedIn().cache.contacts()
+    }
+
+    /// The conversation with `peer`, newest first: cached messages and this device's unsent ones
+    /// (`pending`, or `failed` until retried or discarded).
+    public func messages(with peer: UserID, limit: Int = 50) async throws -> [Message] {
+        let account = try signedIn()
+        return try await Self.messages(
+            in: CareRelation(user: account.user, peer: peer).conversationID, limit: limit, account: account)
+    }
+
+    static func messages(
+        in conversation: ConversationID, limit: Int, account: SignedInAccount
+    ) async throws
+        -> [Message]
+    {
+        let cached = try await account.cache.messages(in: conversation, limit: limit, before: nil)
+        let unsent = try await account.outbox.entries(in: conversation)
+        return Array(cached.merging(outbox: unsent, in: conversation).prefix(limit))
+    }
+
+    /// Fetches older messages than the oldest cached one into the cache. Returns how many
+    /// arrived; zero once the history is complete.
+    public func loadOlderMessages(with peer: UserID, limit: Int = 50) async throws -> Int {
+        let account = try signedIn()
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
+        if try await account.cache.isHistoryComplete(conversation) { return 0 }
+        let oldest = try await account.cache.messages(in: conversation, limit: .max, before: nil).last
+        let page = try await signingOutOnRefusal(account) {
+            try await account.api.messages(with: peer, limit: limit, before: oldest?.id)
+        }
+        try await account.cache.merge(page.messages.map(Change.message))
+        if !page.hasMore { try await account.cache.markHistoryComplete(conversation) }
+        return page.messages.count
+    }
+
+    public func offers() async throws -> [SessionOffer] { try await signedIn().cache.offers() }
+
+    /// Sessions not ended, by start time (R7), from the cache.
+    public func upcomingSessions() async throws -> [Session] {
+        try await signedIn().cache.upcomingSessions(at: serverNow())
+    }
+
+    public func session(_ id: SessionID) async throws -> Session? { try await signedIn().cache.session(id) }
+
+    /// The session window's countdown now, on the server's clock (R6), so a skewed local clock
+    /// does not change it.
+    public func countdown(for session: Session) async -> SessionCountdown { session.countdown(at: await serverNow()) }
+
+    public func outbox() async throws -> [OutboxEntry] { try await signedIn().outbox.entries() }
+
+    public func status() async throws -> SyncStatus {
+        guard let account else {
+            return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
+        }
+        let outbox = try await account.outbox.summary()
+        return SyncStatus(
+            phase: phase, lastSuccessfulSync: try await account.cache.syncState().lastSyncAt,
+            pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
+            liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+
+extension PlusGuidanceClient {
+    /// Delivers the outbox (entries waiting for a retry time included) and pulls the feed to
+    /// the end, now. Another process running the
+    /// engine (``SyncStatus/Phase/runByAnotherProcess``) makes this a no-op.
+    /// - Throws: ``PlusGuidanceAPIError`` `unreachable` when the server cannot be reached
+    ///   (everything stays queued); `signed_out` when the tokens were refused and could not be
+    ///   refreshed: the client is then signed out, with its cache and outbox kept for the next
+    ///   sign-in to the same account.
+    /// - Parameter progress: called after each feed page with the changes applied so far in this
+    ///   sync and, when the server counted them, the total.
+    public func syncNow(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
+        let account = try signedIn()
+        guard await takeEngine(account) else { return }
+        do {
+            try await signingOutOnRefusal(account) {
+                try await account.sender.deliver(ignoringBackoff: true)
+                try await pull(account, progress: progress)
+            }
+            if case .live = phase {} else { phase = .idle }
+        } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
+            phase = .offline(reason: error.offlineReason)
+            throw error
+        } catch let error as PlusGuidanceAPIError where error != .signedOut {
+            if case .live = phase {} else { phase = .error(reason: error.problemCode ?? error.code) }
+            throw error
+        }
+    }
+
+    /// Pulls the feed, showing its progress in the phase.
+    func pull(_ account: SignedInAccount, progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
+        try await account.puller.pull { [weak self] done in
+            await self?.setSyncing(done, of: account)
+            progress?(done)
+        }
+    }
+
+    private func setSyncing(_ progress: SyncProgress, of syncing: SignedInAccount) {
+        guard account === syncing else { return }
+        phase = .syncing(progress)
+    }
+
+    /// Delivers now when this process runs (or can take) the engine.
+    func deliverIfEngine(_ account: SignedInAccount) async throws {
+        guard await takeEngine(account) else { return }
+        do {
+            try await signingOutOnRefusal(account) { try await account.sender.deliver() }
+        } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
+            if case .live = phase {} else { phase = .offline(reason: error.offlineReason) }
+            throw error
+        }
+    }
+
+    // MARK: Live
+
+    /// Keeps the cache current through the event stream (R7) and the user online (R2) until
+    /// ``stopLive()``: reconnects with backoff after the last event id, detects a dead stream by
+    /// missed heartbeats, and catches up from the feed after every (re)connection. While live,
+    /// the outbox sender delivers what this process or another queues as soon as it is queued.
+    public func startLive() async throws {
+        let account = try signedIn()
+        guard liveTasks.isEmpty else { return }
+        guard await takeEngine(account) else { return }
+        let session = LiveSession(
+            transport: account.api, clock: configuration.localClock,
+            heartbeatTimeout: configuration.liveHeartbeatTimeout,
+            cursor: try await account.cache.syncState().cursor,
+            hooks: LiveSession.Hooks(
+                connecting: { [weak self] in await self?.liveConnecting(account) },
+                disconnected: { [weak self] in await self?.liveLost(account) },
+                catchUp: { [weak self] in await self?.catchUp(account) },
+                event: { [weak self] event in await self?.apply(event, to: account) }))
+        liveTasks = [
+            Task { await session.run() },
+            Task { await account.sender.run() },
+        ]
+    }
+
+    public func stopLive() {
+        for task in liveTasks { task.cancel() }
+        liveTasks = []
+        if case .live = phase { phase = .idle }
+    }
+
+    private func liveConnecting(_ live: SignedInAccount) {
+        guard account === live, !liveTasks.isEmpty else { return }
+        liveConnects += 1
+        phase = .connecting
+    }
+
+    private func liveLost(_ live: SignedInAccount) {
+        guard account === live, !liveTasks.isEmpty else { return }
+        phase = .offline(reason: "event_stream_lost")
+    }
+
+    /// After the stream (re)opened: what was queued goes out, what changed while not connected
+    /// comes in. A refusal of the tokens signs out (which stops the live tasks).
+    private func catchUp(_ live: SignedInAccount) async {
+        guard account === live, !liveTasks.isEmpty else { return }
+        phase = .live
+        live.sender.wake()
+        do {
+            try await signingOutOnRefusal(live) {
+                try await live.sender.deliver()
+                try await pull(live)
+            }
+        } catch {}
+        if !Task.isCancelled, account === live, !liveTasks.isEmpty { phase = .live }
+    }
+
+    private func apply(_ event: LiveEvent, to live: SignedInAccount) async {
+        switch event {
+        case .change(let change, _): try? await live.cache.merge([change])
+        case .presence(let user, let online):
+            try? await live.cache.updatePresence([
+                Presence(userID: user, isOnline: online, lastSeenAt: await serverNow())
+            ])
+        case .heartbeat: break
+        }
+    }
+}

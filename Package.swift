@@ -47,7 +47,7 @@ let package = Package(
             name: "PlusGuidanceSync",
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
         ),
-        .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain"]),
+        .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain", "PlusGuidanceNetworking"]),
         .target(
             name: "PlusGuidanceServer",
             dependencies: [
@@ -76,11 +76,10 @@ let package = Package(
         .executableTarget(
             name: "pg",
             dependencies: [
-                "PlusGuidanceSync", "PlusGuidanceNetworking", "PlusGuidanceDomain",
-                // Only for `pg demo`'s embedded reference server.
-                "PlusGuidanceServer",
+                // PlusGuidanceTesting for `pg demo`, which runs the built pg-server as a child
+                // process: pg links neither the reference server nor Hummingbird.
+                "PlusGuidanceSync", "PlusGuidanceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/pg"
         ),

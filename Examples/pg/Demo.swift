@@ -1,50 +1,17 @@
 import ArgumentParser
 import Foundation
-import Logging
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidanceServer
 import PlusGuidanceSync
+import PlusGuidanceTesting
 
-/// `pg demo`: the whole Instant Session flow for a therapist and a client, against an embedded
-/// reference server on a free loopback port with a temporary database and profiles.
+/// `pg demo`: the whole Instant Session flow for a therapist and a client, against the built
+/// reference server (`pg-server`, found beside `pg`, on `PATH`, or through `PG_SERVER_BINARY`),
+/// started as a child process on a free loopback port with a temporary database and profiles.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk through the Instant Session flow on an embedded server.")
 
     func run() async throws {
         try await runCommand { try await DemoScript().run() }
-    }
-}
-
-/// The embedded server, which the demo stops and starts again on the same port.
-private final class EmbeddedServer: Sendable {
-    let configuration: ServerConfiguration
-    private let task: Task<Void, any Error>
-    let url: URL
-
-    private init(configuration: ServerConfiguration, task: Task<Void, any Error>, url: URL) {
-        self.configuration = configuration
-        self.task = task
-        self.url = url
-    }
-
-    static func start(_ configuration: ServerConfiguration) async throws -> EmbeddedServer {
-        var quiet = Logger(label: "pg-server")
-        quiet.logLevel = .critical
-        let server = try PlusGuidanceReferenceServer(configuration: configuration, logger: quiet)
-        let (urls, continuation) = AsyncStream.makeStream(of: URL.self)
-        let task = Task { try await server.run { continuation.yield($0) } }
-        var iterator = urls.makeAsyncIterator()
-        guard let url = await iterator.next() else {
-            throw CLIError(code: 70, message: "the embedded server did not start")
-        }
-        return EmbeddedServer(configuration: configuration, task: task, url: url)
-    }
-
-    func stop() async {
-        task.cancel()
-        _ = await task.result
     }
 }
 
@@ -59,12 +26,10 @@ private struct DemoScript {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        var configuration = ServerConfiguration(databasePath: folder + "/server.sqlite")
-        configuration.port = 0
-        configuration.seed = .demo
-        configuration.testClock = true
-        configuration.accessTokenLifetime = 86_400
-        var server = try await EmbeddedServer.start(configuration)
+        let database = folder + "/server.sqlite"
+        var server = try await ReferenceServerProcess.launch(
+            databasePath: database, arguments: ["--seed", "demo", "--test-clock", "--access-token-lifetime", "86400"])
+        defer { server.stop() }
         print(
             "PlusGuidanceKit demo: a reference server on \(server.url.absoluteString), two people, one Instant Session."
         )
@@ -98,7 +63,7 @@ private struct DemoScript {
         say(therapist.name, "offered a video session of 50 minutes (\(offer.state.rawValue), answer within an hour)")
         try await waitFor { try await alice.offers().contains { $0.id == offer.id } }
         for message in try await alice.messages(with: therapist.id, limit: 2).reversed() {
-            say(client.name, "sees: \(message.body)")
+            say(client.name, "sees: \(Human.safe(message.body))")
         }
 
         step("Alice accepts")
@@ -124,8 +89,7 @@ private struct DemoScript {
         }
 
         step("55 minutes later (the server's test clock moves): the session runs into overtime")
-        let api = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
-        try await api.advanceTestClock(by: 55 * 60)
+        try await TestClock.advance(server.url, by: 55 * 60)
         // The clock estimate is a median of recent answers: a few calls let it follow the jump.
         for _ in 0..<6 { try await theo.syncNow() }
         say(therapist.name, "session window: \(Human.countdown(await theo.countdown(for: session)))")
@@ -143,17 +107,15 @@ private struct DemoScript {
         step("Offline: the server goes away, Alice writes anyway")
         await alice.stopLive()
         let port = server.url.port ?? 0
-        await server.stop()
+        server.stop()
         let queued = try await alice.send("Thank you, that helped a lot.", to: therapist.id)
         let shown = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued.id }
         say(client.name, "wrote \"\(queued.body)\" → \(shown?.deliveryState.rawValue ?? "?")")
         say(client.name, "outbox: \(try await alice.status().pendingOutbox) pending")
 
         step("Back online: delivered once, in order")
-        var restarted = server.configuration
-        restarted.port = port
-        restarted.seed = nil
-        server = try await EmbeddedServer.start(restarted)
+        server = try await ReferenceServerProcess.launch(
+            databasePath: database, port: port, arguments: ["--test-clock", "--access-token-lifetime", "86400"])
         try await waitFor {
             try? await alice.syncNow()
             return try await alice.outbox().isEmpty
@@ -166,7 +128,6 @@ private struct DemoScript {
             therapist.name,
             "received it \(received.count == 1 ? "once" : "\(received.count) times"): \(received.first?.body ?? "?")")
 
-        await server.stop()
         print("\nDone. Everything ran against a real HTTP server and real SQLite files, removed now.")
     }
 

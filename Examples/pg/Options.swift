@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
 import PlusGuidanceSync
 
 /// Options every command takes (BRIEF.md: `pg [--server URL] [--profile DIR] [--json] COMMAND`).
@@ -61,16 +59,20 @@ func exitCode(for error: any Error) -> (Int32, String) {
     switch error {
     case let error as CLIError: return (error.code, error.message)
     case let error as DomainError:
-        return (error.category == .invalidInput ? 64 : 65, "\(error.shortDescription) (\(error.code))")
+        return (error.category == .invalidInput ? 64 : 65, "refused: \(error.shortDescription) (\(error.code))")
     case let error as PlusGuidanceAPIError:
-        switch error.code {
-        case "rejected":
+        switch error.kind {
+        case .rejected:
             let domain = error.domainError ?? .notFound
             return (65, "refused: \(domain.shortDescription) (\(domain.code))")
-        case "bad_credentials": return (77, "wrong e-mail or password")
-        case "signed_out": return (77, "the session ended: sign in again")
-        case "unreachable": return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
-        default: return (70, "\(error)")
+        case .badCredentials: return (77, "wrong e-mail or password")
+        case .signedOut: return (77, "the session ended: sign in again")
+        case .unreachable: return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
+        case .requestRejected:
+            return (
+                70, "the server refused the request: \(Human.safe(error.reason ?? error.problemCode ?? "no reason"))"
+            )
+        case .cursorTooOld, .serverError, .invalidResponse: return (70, "\(error)")
         }
     case let error as PlusGuidanceClientError:
         switch error.code {
@@ -95,6 +97,49 @@ func runCommand(_ body: () async throws -> Void) async throws {
     }
 }
 
+extension GlobalOptions {
+    /// Runs a command on the signed-in account and prints its answer as JSON or text.
+    func run(_ body: (PlusGuidanceClient, User) async throws -> Answer) async throws {
+        try await runCommand {
+            let (client, user) = try await signedInClient()
+            try await body(client, user).print(json: json)
+        }
+    }
+}
+
+/// `--wait SECONDS` / `--no-wait` of the commands that queue an action (BRIEF.md).
+struct WaitOptions: ParsableArguments {
+    @Option(help: "Wait this long for the server's answer, whichever process delivers it.")
+    var wait: Double = 10
+    @Flag(help: "Return as soon as the action is durably queued.") var noWait = false
+
+    func validate() throws {
+        guard wait.isFinite, (0...3_600).contains(wait) else {
+            throw ValidationError("--wait must be 0...3600 seconds")
+        }
+    }
+
+    /// Waits for the outcome of `entry` and turns it into an answer: done (exit 0), refused
+    /// (exit 65; the failed entry is discarded, since this command reported it), or still
+    /// queued with the reason (exit 0).
+    func outcome(
+        of entry: OutboxEntry, on client: PlusGuidanceClient, done: String
+    ) async throws -> (delivered: Bool, text: String) {
+        if noWait { return (false, "Queued.") }
+        switch try await client.outcome(of: entry.id, waitingUpTo: .milliseconds(Int64(wait * 1_000))) {
+        case .delivered: return (true, done)
+        case .refused(let failure):
+            try? await client.discard(entry.id)
+            throw CLIError(code: 65, message: "refused: \(failure.reason) (\(failure.code))")
+        case .queued(let reason):
+            let why =
+                reason == "timed_out"
+                ? "no answer within \(wait.formatted()) s" : "the server is unreachable (\(reason))"
+            return (false, "Queued: \(why); it will be delivered when the server is reachable.")
+        }
+    }
+}
+
 /// Resolves a PEER or CLIENT argument (an e-mail or an id) against the cached contacts.
 func contact(_ text: String, in client: PlusGuidanceClient) async throws -> Contact {
     let contacts = try await client.contacts()
@@ -103,5 +148,5 @@ func contact(_ text: String, in client: PlusGuidanceClient) async throws -> Cont
     }) {
         return found
     }
-    throw CLIError(code: 65, message: "\(text) is not one of your contacts (run `pg sync` if it is new)")
+    throw CLIError(code: 65, message: "\(Human.safe(text)) is not one of your contacts (run `pg sync` if it is new)")
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PlusGuidanceDomain
+import Synchronization
 
 /// How a reference server runs. The defaults are the production-like ones `pg-server` uses.
 public struct ServerConfiguration: Sendable {
@@ -9,8 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 8080
     /// The SQLite database; created when missing, kept across restarts.
     public var databasePath: String
-    /// Enables `POST /v1/test/clock/advance` and drives every rule from a clock that only moves
-    /// when told to. Never enable in production.
+    /// Enables `POST /v1/test/clock/advance` and drives every rule from a test clock that runs
+    /// with real time from ``testClockStart`` plus what was advanced. Never enable in production.
     public var testClock: Bool = false
     /// R2: how long after an authenticated request a person still counts as online.
     public var presenceWindow: TimeInterval = PresencePolicy.defaultWindow
@@ -47,11 +48,11 @@ public struct ServerConfiguration: Sendable {
 /// exactly what clients see.
 struct ServerClock: Sendable {
     let base: any WallClock
-    let manual: ManualWallClock?
+    let manual: RunningTestClock?
 
     init(testClockStart: Date?) {
         if let testClockStart {
-            let manual = ManualWallClock(testClockStart)
+            let manual = RunningTestClock(start: testClockStart)
             self.base = manual
             self.manual = manual
         } else {
@@ -63,5 +64,28 @@ struct ServerClock: Sendable {
     func now() -> Date {
         let milliseconds = (base.now().timeIntervalSince1970 * 1_000).rounded(.down)
         return Date(timeIntervalSince1970: milliseconds / 1_000)
+    }
+}
+
+/// The `--test-clock` clock: starts at a fixed time, runs with real (monotonic) time, and jumps
+/// forward by what `POST /v1/test/clock/advance` adds. Presence, expiry, countdowns and the
+/// `Server-Time` header all read it, so they never disagree.
+final class RunningTestClock: WallClock, Sendable {
+    private let start: Date
+    private let started = ContinuousClock.now
+    private let advanced = Mutex<TimeInterval>(0)
+
+    init(start: Date) { self.start = start }
+
+    func now() -> Date {
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return start + seconds + advanced.withLock { $0 }
+    }
+
+    /// Moves the clock forward by `seconds` (negative values are ignored).
+    func advance(by seconds: TimeInterval) {
+        guard seconds > 0 else { return }
+        advanced.withLock { $0 += seconds }
     }
 }

@@ -50,7 +50,20 @@ extension PlusGuidanceClient {
         try await signedIn().cache.upcomingSessions(at: serverNow())
     }
 
-    public func session(_ id: SessionID) async throws -> Session? { try await signedIn().cache.session(id) }
+    /// One session: from the cache, or, when the cache does not have it, from the server (then
+    /// kept in the cache). `nil` when neither knows it, or the server cannot be reached.
+    public func session(_ id: SessionID) async throws -> Session? {
+        let account = try signedIn()
+        if let cached = try await account.cache.session(id) { return cached }
+        let fetched: Session
+        do {
+            fetched = try await signingOutOnRefusal(account) { try await account.api.session(id) }
+        } catch let error as PlusGuidanceAPIError where error != .signedOut {
+            return nil
+        }
+        try await account.cache.merge([.session(fetched)])
+        return fetched
+    }
 
     /// The session window's countdown now, on the server's clock (R6), so a skewed local clock
     /// does not change it.

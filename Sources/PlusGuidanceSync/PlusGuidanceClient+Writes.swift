@@ -20,17 +20,58 @@ extension PlusGuidanceClient {
         return message
     }
 
-    /// Queues the acceptance of an offer; the server decides (an accept after expiry fails as
-    /// `offer_expired` and stays visible in the outbox).
+    /// Queues the acceptance of an offer and tries to deliver it now; the server decides.
+    ///
+    /// What this device already knows is refused at once, queueing nothing: an offer addressed
+    /// to someone else, one the cache shows answered or expired, a second answer to the same
+    /// offer. A queued accept carries the offer's expiry: once server time passes it, the entry
+    /// fails with `offer_expired` and is not sent.
+    /// - Throws: ``DomainError`` `not_offer_recipient`, `offer_already_answered`, `offer_expired`.
     public func accept(_ offer: OfferID) async throws -> OutboxEntry {
-        try await enqueue(.acceptOffer(offer), in: signedIn())
+        let account = try signedIn()
+        let known = try await checkAnswerable(offer, accept: true, in: account)
+        return try await enqueue(.acceptOffer(offer), in: account, deadline: known?.expiresAt)
     }
+
+    /// Queues declining an offer; refused at once like ``accept(_:)``.
     public func decline(_ offer: OfferID) async throws -> OutboxEntry {
-        try await enqueue(.declineOffer(offer), in: signedIn())
+        let account = try signedIn()
+        _ = try await checkAnswerable(offer, accept: false, in: account)
+        return try await enqueue(.declineOffer(offer), in: account)
     }
-    /// Queues stopping a session (therapist only; the server decides).
+
+    /// Queues stopping a session (R6: only its therapist can). A client, or a session the cache
+    /// shows ended or another therapist's, is refused at once and nothing is queued.
+    /// - Throws: ``DomainError`` `not_session_therapist`, `session_already_ended`.
     public func stop(_ session: SessionID) async throws -> OutboxEntry {
-        try await enqueue(.stopSession(session), in: signedIn())
+        let account = try signedIn()
+        guard account.user.role == .therapist else { throw DomainError.notSessionTherapist }
+        if var cached = try await account.cache.session(session) {
+            _ = try cached.stop(by: account.user.id, at: await serverNow())
+        }
+        if try await account.outbox.entries().contains(where: { $0.action == .stopSession(session) }) {
+            throw DomainError.sessionAlreadyEnded
+        }
+        return try await enqueue(.stopSession(session), in: account)
+    }
+
+    /// Refuses locally what the Domain can tell from the cache and the outbox; returns the
+    /// cached offer, if any.
+    private func checkAnswerable(
+        _ id: OfferID, accept: Bool, in account: SignedInAccount
+    ) async throws -> SessionOffer? {
+        guard account.user.role == .client else { throw DomainError.notOfferRecipient }
+        let answered = try await account.outbox.entries().contains {
+            $0.action == .acceptOffer(id) || $0.action == .declineOffer(id)
+        }
+        if answered { throw DomainError.offerAlreadyAnswered }
+        guard let cached = try await account.cache.offer(id) else { return nil }
+        var answering = cached
+        let now = await serverNow()
+        _ =
+            try accept
+            ? answering.accept(by: account.user.id, at: now) : answering.decline(by: account.user.id, at: now)
+        return cached
     }
 
     /// Offers an Instant Session now. Needs the server and the client online: offline it fails
@@ -46,7 +87,12 @@ extension PlusGuidanceClient {
                 try await account.api.createOffer(
                     to: client, options: options, idempotencyKey: IdempotencyKey("k_" + Self.token()))
             }
-            try await account.cache.merge([.offer(offer)])
+            var changes: [Change] = [.offer(offer)]
+            // Without confirmation the session exists at once (R5): the next read shows it.
+            if let id = offer.sessionID, let session = try? await account.api.session(id) {
+                changes.append(.session(session))
+            }
+            try await account.cache.merge(changes)
             return offer
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.offlineReason)
@@ -76,10 +122,13 @@ extension PlusGuidanceClient {
 
     /// Queues `action` durably, then attempts it at once unless it waits behind an earlier
     /// message of its conversation (which the engine delivers first, then this one).
-    private func enqueue(_ action: OutboxAction, in account: SignedInAccount) async throws -> OutboxEntry {
+    private func enqueue(
+        _ action: OutboxAction, in account: SignedInAccount, deadline: Date? = nil
+    ) async throws -> OutboxEntry {
         let entry = try await account.outbox.enqueue(
             OutboxEntry(
-                id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now()))
+                id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now(),
+                deadline: deadline))
         guard try await !account.outbox.isQueuedBehindAnother(entry.id) else { return entry }
         _ = try? await deliverIfEngine(account)
         return try await account.outbox.entry(entry.id) ?? entry

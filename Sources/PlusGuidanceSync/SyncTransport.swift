@@ -24,6 +24,7 @@ package protocol SyncTransport: Sendable {
     func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?)
     func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer
     func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session
+    func session(_ id: SessionID) async throws -> Session
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage
     func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error>
 }

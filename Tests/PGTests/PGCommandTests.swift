@@ -118,10 +118,11 @@ import Testing
         #expect(sync.stderr.isEmpty)
         let messages = try #require(
             try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
-        #expect(messages.first?["body"] as? String == "Hello from the CLI")
-        #expect(messages.first?["deliveryState"] as? String == "sent")
-        #expect(messages.first?["kind"] as? String == "text")
-        let keys = Set(messages.first.map { Array($0.keys) } ?? [])
+        // Oldest first, newest last, as in the text output.
+        #expect(messages.last?["body"] as? String == "Hello from the CLI")
+        #expect(messages.last?["deliveryState"] as? String == "sent")
+        #expect(messages.last?["kind"] as? String == "text")
+        let keys = Set(messages.last.map { Array($0.keys) } ?? [])
         #expect(keys.isSuperset(of: ["id", "senderId", "recipientId", "kind", "body", "createdAt", "deliveryState"]))
 
         // Offline: sending queues (0), an offer cannot (69), sync says unreachable (69).
@@ -151,7 +152,7 @@ import Testing
         #expect((try await pg(base + ["--json", "outbox"]).json as? [Any])?.isEmpty == true)
         let delivered = try #require(
             try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
-        #expect(delivered.first?["body"] as? String == "Written offline")
-        #expect(delivered.first?["deliveryState"] as? String == "sent")
+        #expect(delivered.last?["body"] as? String == "Written offline")
+        #expect(delivered.last?["deliveryState"] as? String == "sent")
     }
 }

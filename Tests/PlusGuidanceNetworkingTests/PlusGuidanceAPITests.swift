@@ -159,7 +159,7 @@ import Testing
             let saved = TokenLog()
             let alice = try await signedIn("alice", on: server) { await saved.record($0) }
             #expect(await saved.count == 1)
-            try await alice.advanceTestClock(by: 901)
+            try await TestClock.advance(server.url, by: 901)
             let users = try await withThrowingTaskGroup(of: User.self) { group in
                 for _ in 0..<10 { group.addTask { try await alice.me() } }
                 return try await group.reduce(into: []) { $0.append($1) }

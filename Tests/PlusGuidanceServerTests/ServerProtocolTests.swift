@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import PlusGuidanceDomain
 import PlusGuidanceServer
 import Testing
 
@@ -249,8 +250,11 @@ actor Flag {
             #expect(unknown.headers.first(name: "Content-Type") == "application/problem+json")
             #expect(unknown.code == "not_found")
             #expect(unknown.headers.first(name: "Date") != nil)
-            // Server-Time is the test clock (it starts at 2027-01-15T08:00:00Z), Date the wall clock.
-            #expect(unknown.headers.first(name: "Server-Time")?.hasPrefix("2027-01-15T08:00:00") == true)
+            // Server-Time is the test clock (it starts at 2027-01-15T08:00:00Z and runs with real
+            // time), Date the wall clock.
+            let start = try #require(RFC3339.date("2027-01-15T08:00:00Z"))
+            let serverTime = try #require(unknown.headers.first(name: "Server-Time").flatMap(RFC3339.date))
+            #expect(serverTime >= start && serverTime < start + 600)
 
             let anonymous = try await api.request(.GET, "/v1/offers")
             #expect(anonymous.status == 401)

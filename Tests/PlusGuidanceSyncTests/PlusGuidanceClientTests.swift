@@ -120,7 +120,7 @@ import Testing
         let alice = try await client(server, folder, name: "alice")
         let offer = try await theo.createOffer(to: "usr_alice", options: OfferOptions(type: .chat, durationMinutes: 30))
         try await alice.syncNow()
-        try await PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient()).advanceTestClock(by: 3_601)
+        try await TestClock.advance(server.url, by: 3_601)
 
         let entry = try await alice.accept(offer.id)
         #expect(entry.state == .failed)

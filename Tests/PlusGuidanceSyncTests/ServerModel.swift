@@ -297,6 +297,12 @@ struct ModelTransport: SyncTransport {
     func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session {
         throw PlusGuidanceAPIError.rejected(.therapistOnly, status: 403)
     }
+    func session(_ id: SessionID) async throws -> Session {
+        guard let session = await model.sessions[id] else {
+            throw PlusGuidanceAPIError.rejected(.notFound, status: 404)
+        }
+        return session
+    }
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage {
         try await model.changes(after: cursor, limit: limit, countRemaining: countRemaining)
     }

@@ -127,6 +127,15 @@ public struct OutboxEntry: Identifiable, Hashable, Sendable, Codable {
         return true
     }
 
+    /// `pending` → `pending` without an attempt: an earlier attempt of the same round found the
+    /// server unreachable, so this entry waits too, with that failure as its reason and the same
+    /// retry time. `attempts` does not change.
+    public mutating func deferBehindOutage(_ failure: OutboxFailure, retryAt: Date?) {
+        guard state == .pending else { return }
+        lastError = failure
+        notBefore = retryAt
+    }
+
     /// `failed` → `pending`, on the user's request. Keeps the key and the last error.
     @discardableResult
     public mutating func retry() -> Bool {

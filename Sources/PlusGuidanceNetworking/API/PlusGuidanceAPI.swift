@@ -289,14 +289,6 @@ public actor PlusGuidanceAPI {
         }
     }
 
-    /// Test servers only (`pg-server --test-clock`): moves the server clock forward.
-    public func advanceTestClock(by seconds: Double) async throws {
-        _ = try success(
-            try await send(
-                .post, "/v1/test/clock/advance", body: try JSONSerialization.data(withJSONObject: ["seconds": seconds]),
-                authenticated: false))
-    }
-
     // MARK: Plumbing
 
     private func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }

@@ -32,8 +32,9 @@ struct Routes: Sendable {
                 var request = request
                 let (body, _) = try await request.decode(
                     AdvanceClockRequest.self, limit: configuration.maximumBodyBytes)
-                guard body.seconds.isFinite, body.seconds >= 0 else {
-                    throw APIError.invalidRequest("seconds must be a finite number, zero or more")
+                // A century at most: beyond it a date no longer converts to whole milliseconds.
+                guard body.seconds.isFinite, (0...3_153_600_000).contains(body.seconds) else {
+                    throw APIError.invalidRequest("seconds must be a number from 0 to 3153600000")
                 }
                 manual.advance(by: body.seconds)
                 if try await store.expireDueOffers() > 0 { await hub.changed() }

@@ -115,12 +115,27 @@ actor OutboxSender {
             attempted.formUnion(round.map(\.id))
             guard !round.isEmpty else { return }
             var stopped: Set<ConversationID> = []
-            for entry in round {
+            for (index, entry) in round.enumerated() {
                 if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
-                if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
-                    stopped.insert(conversation)
+                do {
+                    if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
+                        stopped.insert(conversation)
+                    }
+                } catch {
+                    // The server is out of reach: the rest of the round waits with the same reason,
+                    // so whoever waits for one of them learns it now rather than at a timeout.
+                    try? await deferRest(round[(index + 1)...], behind: entry.id)
+                    throw error
                 }
             }
+        }
+    }
+
+    private func deferRest(_ rest: ArraySlice<OutboxEntry>, behind failed: IdempotencyKey) async throws {
+        guard let failure = try await outbox.entry(failed), let reason = failure.lastError else { return }
+        for var entry in rest where entry.state == .pending {
+            entry.deferBehindOutage(reason, retryAt: failure.notBefore)
+            try await outbox.update(entry, durably: false)
         }
     }
 

@@ -1,7 +1,29 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
 import PlusGuidanceSync
+
+/// A command's answer, stated once: the JSON value of BRIEF.md's contract and the text lines
+/// for people. ``print(json:)`` prints the one the user asked for.
+struct Answer {
+    var json: Any
+    var text: [String]
+
+    init(json: Any, text: [String]) {
+        self.json = json
+        self.text = text
+    }
+
+    init(json: Any, text: String) { self.init(json: json, text: [text]) }
+
+    func print(json asJSON: Bool) throws {
+        if asJSON {
+            let data = try JSONSerialization.data(
+                withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else if !text.isEmpty {
+            FileHandle.standardOutput.write(Data((text.joined(separator: "\n") + "\n").utf8))
+        }
+    }
+}
 
 /// The JSON shapes of BRIEF.md's command-line contract (camelCase keys).
 enum JSONOutput {
@@ -41,6 +63,8 @@ enum JSONOutput {
         ["id": c.id.rawValue, "email": c.user.email, "name": c.user.name, "online": c.presence.isOnline]
     }
 
+    static func user(_ u: User) -> [String: Any] { ["id": u.id.rawValue, "email": u.email, "role": u.role.rawValue] }
+
     static func status(_ s: SyncStatus) -> [String: Any] {
         [
             "online": s.isOnline, "lastSyncAt": time(s.lastSuccessfulSync), "pendingOutbox": s.pendingOutbox,
@@ -62,18 +86,32 @@ enum JSONOutput {
             "enqueuedAt": time(e.enqueuedAt),
         ]
     }
-
-    static func print(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
-    }
 }
 
-/// Times for people: the local zone, minutes.
+/// Text for people: the local zone, minutes, and nothing a peer wrote can drive the terminal.
 enum Human {
     static func time(_ date: Date) -> String {
         date.formatted(
             .dateTime.year().month(.twoDigits).day(.twoDigits).hour(.twoDigits(amPM: .omitted)).minute(.twoDigits))
+    }
+
+    /// `text` with every control character (CR, ESC, OSC, DEL, C1, line and paragraph
+    /// separators, bidi overrides) shown as a visible escape, so a message cannot forge a line
+    /// or retitle the terminal.
+    static func safe(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let control =
+                value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+                || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            if control {
+                out += value == 0x0A ? "\\n" : String(format: "\\u{%X}", value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `12:31 left` or `+03:10 overtime`, as the session window shows it.
@@ -91,6 +129,6 @@ enum Human {
         let who = m.senderID == me ? "you" : "them"
         let state = m.deliveryState == .sent ? "" : " [\(m.deliveryState.rawValue)]"
         let label = m.kind == .text ? "" : " (\(m.kind.rawValue))"
-        return "\(time(m.createdAt))  \(who)\(label): \(m.body)\(state)"
+        return "\(time(m.createdAt))  \(who)\(label): \(safe(m.body))\(state)"
     }
 }

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import PlusGuidanceSync
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A progress line on stderr while a sync runs, only when stderr is a terminal.
+func syncWithProgress(_ client: PlusGuidanceClient) async throws {
+    guard isatty(STDERR_FILENO) != 0 else { return try await client.syncNow() }
+    defer { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    try await client.syncNow { progress in
+        let line =
+            if let total = progress.total {
+                "\rsyncing… \(progress.changesApplied) of \(total) changes"
+            } else {
+                "\rsyncing… \(progress.changesApplied) changes"
+            }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}
+
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign in (the password is read from stdin, never an argument).")
+    @ParentCommand var pg: PG
+    @Argument(help: "Your e-mail.") var email: String
+    @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
+
+    func run() async throws {
+        let globals = pg.globals
+        try await runCommand {
+            let password: String
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw CLIError.usage("no password on standard input")
+                }
+                password = line
+            } else if isatty(STDIN_FILENO) != 0, let typed = getpass("Password: ") {
+                password = String(cString: typed)
+            } else {
+                throw CLIError.usage("pass the password with --password-stdin")
+            }
+            let client = try await globals.client()
+            let user = try await client.signIn(email: email, password: password)
+            try? await syncWithProgress(client)
+            try Answer(
+                json: JSONOutput.user(user),
+                text: "Signed in as \(Human.safe(user.name)) <\(Human.safe(user.email))> (\(user.role.rawValue))."
+            )
+            .print(json: globals.json)
+        }
+    }
+}
+
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign out and remove this account's cached data from this machine.",
+        discussion: """
+            Unsent actions (the outbox) are kept and delivered when you sign in to the same \
+            account again, unless --discard-outbox.
+            """)
+    @ParentCommand var pg: PG
+    @Flag(help: "Also throw away the actions not yet delivered.") var discardOutbox = false
+
+    func run() async throws {
+        try await pg.globals.run { client, _ in
+            let status = try await client.status()
+            let unsent = discardOutbox ? 0 : status.pendingOutbox + status.failedOutbox
+            try await client.signOut(discardingOutbox: discardOutbox)
+            return Answer(
+                json: ["signedOut": true, "keptOutbox": unsent],
+                text: unsent > 0
+                    ? "Signed out. \(unsent) unsent action(s) kept; they are delivered when you sign in again."
+                    : "Signed out.")
+        }
+    }
+}
+
+struct WhoAmI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "The signed-in user.")
+    @ParentCommand var pg: PG
+
+    func run() async throws {
+        try await pg.globals.run { _, user in
+            Answer(
+                json: JSONOutput.user(user),
+                text: "\(Human.safe(user.name)) <\(Human.safe(user.email))>, \(user.role.rawValue)")
+        }
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Deliver queued actions and fetch what changed.")
+    @ParentCommand var pg: PG
+
+    func run() async throws {
+        try await pg.globals.run { client, _ in
+            try await syncWithProgress(client)
+            let status = try await client.status()
+            let text =
+                status.phase == .runByAnotherProcess
+                ? "Another process on this profile (pg-syncd) runs its sync. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
+                : "Synced. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
+            return Answer(json: JSONOutput.status(status), text: text)
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Connection and outbox status.")
+    @ParentCommand var pg: PG
+
+    func run() async throws {
+        try await pg.globals.run { client, _ in
+            // Probe the server: a cheap authenticated sync attempt (a no-op beside pg-syncd).
+            try? await client.syncNow()
+            let status = try await client.status()
+            return Answer(
+                json: JSONOutput.status(status),
+                text:
+                    "\(status.isOnline ? "online" : "offline"), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
+            )
+        }
+    }
+}

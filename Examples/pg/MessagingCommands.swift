@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import PlusGuidanceSync
+
+struct Clients: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Your clients (or your therapist), from the cache.")
+    @ParentCommand var pg: PG
+
+    func run() async throws {
+        try await pg.globals.run { client, _ in
+            let contacts = try await client.contacts()
+            return Answer(
+                json: contacts.map(JSONOutput.client),
+                text: contacts.map { contact in
+                    "\(contact.presence.isOnline ? "●" : "○") \(Human.safe(contact.user.name).padding(toLength: 18, withPad: " ", startingAt: 0)) \(Human.safe(contact.user.email))"
+                })
+        }
+    }
+}
+
+struct Messages: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The conversation with PEER (e-mail or id), oldest first (newest last).")
+    @ParentCommand var pg: PG
+    @Argument var peer: String
+    @Option(help: "Show the latest N messages.") var limit = 20
+
+    func validate() throws { guard limit > 0 else { throw ValidationError("--limit must be a positive number") } }
+
+    func run() async throws {
+        try await pg.globals.run { client, user in
+            let other = try await contact(peer, in: client)
+            let messages = try await client.messages(with: other.id, limit: limit).reversed()
+            return Answer(
+                json: messages.map(JSONOutput.message), text: messages.map { Human.message($0, me: user.id) })
+        }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send TEXT to PEER; waits for the server's answer, queued when offline (exit 0).")
+    @ParentCommand var pg: PG
+    @Argument var peer: String
+    @Argument var text: String
+    @OptionGroup var waiting: WaitOptions
+
+    func run() async throws {
+        try await pg.globals.run { client, _ in
+            let other = try await contact(peer, in: client)
+            let message = try await client.send(text, to: other.id)
+            let entry = try await client.outbox().first { $0.outgoingMessage?.id == message.id }
+            // No entry left: this process delivered it already.
+            var text = "Sent."
+            if let entry { text = try await waiting.outcome(of: entry, on: client, done: "Sent.").text }
+            let shown = try await client.messages(with: other.id, limit: 50).first { $0.id == message.id } ?? message
+            return Answer(json: JSONOutput.message(shown), text: text)
+        }
+    }
+}

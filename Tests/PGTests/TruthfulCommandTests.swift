@@ -23,10 +23,12 @@ import Testing
         init(server: RestartableReferenceServer) { self.server = server }
 
         /// A server whose database outlives restarts (kept in the kiosk's folder).
-        static func launch() async throws -> Kiosk {
+        static func launch(_ extra: [String] = []) async throws -> Kiosk {
             let folder = FileManager.default.temporaryDirectory.path + "/pg-truth-server-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            return Kiosk(server: try await RestartableReferenceServer.launch(databasePath: folder + "/server.sqlite"))
+            return Kiosk(
+                server: try await RestartableReferenceServer.launch(
+                    databasePath: folder + "/server.sqlite", arguments: ["--seed", "demo", "--test-clock"] + extra))
         }
 
         func binary(_ name: String) throws -> String {
@@ -223,5 +225,25 @@ import Testing
         #expect(run.status == 0)
         #expect(run.stdout.contains("Queued."))
         try await eventually { (try await kiosk.json("alice", ["outbox"]) as? [Any])?.isEmpty == true }
+    }
+
+    /// Hardening #1: `pg` and `pg-syncd` both refresh the short-lived tokens of one profile;
+    /// the single-use refresh token is never reused, so the sign-in is never revoked.
+    @Test func aKioskProfileStaysSignedInAcrossTokenRefreshesByBothProcesses() async throws {
+        let kiosk = try await Kiosk.launch(["--access-token-lifetime", "1"])
+        defer { kiosk.stop() }
+        try await kiosk.signIn()
+        try await kiosk.startDaemon()
+        for round in 0..<8 {
+            try await Task.sleep(for: .milliseconds(1_200))
+            let send = try await kiosk.pg("alice", ["send", "therapist@example.com", "round \(round)"])
+            #expect(send.status == 0, "round \(round): \(send.stderr)")
+            #expect(send.stdout.contains("Sent."), "round \(round): \(send.stdout)")
+        }
+        #expect(try await kiosk.pg("alice", ["whoami"]).status == 0)
+        // The daemon is still signed in and live: Alice is online for her therapist.
+        _ = try await kiosk.pg("theo", ["sync"])
+        let clients = try #require(try await kiosk.json("theo", ["clients"]) as? [[String: Any]])
+        #expect(clients.first { $0["email"] as? String == "alice@example.com" }?["online"] as? Bool == true)
     }
 }

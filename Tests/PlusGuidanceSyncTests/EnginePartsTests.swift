@@ -1,0 +1,160 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceNetworking
+import PlusGuidanceTesting
+import Testing
+
+@testable import PlusGuidanceSync
+
+/// The engine's parts alone: in-memory stores, the in-memory server model, a manual clock, no
+/// sockets.
+@Suite struct EnginePartsTests {
+    let model = ServerModel()
+    let outbox: any OutboxStore = InMemoryOutboxStore()
+    let cache: any CacheStore = InMemoryCacheStore()
+    let clock = ManualWallClock(Fixtures.epoch)
+
+    func sender(serverNow: Date? = nil) -> OutboxSender {
+        let clock = clock
+        return OutboxSender(
+            outbox: outbox, cache: cache, transport: ModelTransport(model: model, onTokensChanged: { _ in }),
+            retry: RetryPolicy(), clock: clock, serverNow: { serverNow ?? clock.now() })
+    }
+
+    func text(_ n: Int) -> OutboxEntry {
+        OutboxEntry(
+            id: IdempotencyKey("k_\(n)"), action: .sendMessage(Fixtures.message("msg_\(n)", at: Double(n))),
+            enqueuedAt: Fixtures.epoch)
+    }
+
+    static func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try await !condition() {
+            try #require(ContinuousClock.now < deadline, "condition not met in time")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test func theSenderDeliversInOrderAndKeepsTheServersAnswerInTheCache() async throws {
+        for n in 1...3 { _ = try await outbox.enqueue(text(n)) }
+        try await sender().deliver()
+        #expect(await model.messages.map(\.id.rawValue) == ["msg_1", "msg_2", "msg_3"])
+        #expect(try await outbox.entries().isEmpty)
+        #expect(try await cache.message("msg_2")?.deliveryState == .sent)
+    }
+
+    @Test func anAcceptPastItsDeadlineFailsWithoutBeingSent() async throws {
+        let offer = try await model.therapistOffers()
+        let entry = OutboxEntry(
+            id: "k_late", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch, deadline: Fixtures.epoch + 60)
+        _ = try await outbox.enqueue(entry)
+        try await sender(serverNow: Fixtures.epoch + 61).deliver()
+        let failed = try #require(try await outbox.entry("k_late"))
+        #expect(failed.state == .failed)
+        #expect(failed.lastError?.code == "offer_expired")
+        #expect(failed.attempts == 0)
+        #expect(await model.commits["k_late"] == nil)
+    }
+
+    @Test func beforeItsDeadlineAnAcceptIsSent() async throws {
+        let offer = try await model.therapistOffers()
+        _ = try await outbox.enqueue(
+            OutboxEntry(
+                id: "k_on_time", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch, deadline: .distantFuture))
+        try await sender().deliver()
+        #expect(try await outbox.entries().isEmpty)
+        #expect(await model.commits["k_on_time"] == 1)
+    }
+
+    @Test func theSendingTaskIsWokenByAnEntryQueuedLater() async throws {
+        let running = Task { [sender = sender()] in await sender.run() }
+        defer { running.cancel() }
+        _ = try await outbox.enqueue(text(1))
+        try await Self.eventually { await model.messages.count == 1 }
+        _ = try await outbox.enqueue(text(2))
+        try await Self.eventually { await model.messages.count == 2 }
+    }
+
+    @Test func aBackoffEndsOnTheInjectedClockAndTheEntryGoesOut() async throws {
+        await model.inject(.unreachable)
+        let running = Task { [sender = sender()] in await sender.run() }
+        defer { running.cancel() }
+        _ = try await outbox.enqueue(text(1))
+        // The first attempt fails; the retry sleeps on the manual clock, which nothing moves.
+        try await Self.eventually { try await outbox.entry("k_1")?.attempts == 1 && clock.sleeperCount > 0 }
+        #expect(await model.messages.isEmpty)
+        clock.advance(by: 3_600)
+        try await Self.eventually { await model.messages.count == 1 }
+    }
+
+    @Test func aRoundThatFindsTheServerDownDefersTheRestWithTheReason() async throws {
+        let offer = try await model.therapistOffers()
+        _ = try await outbox.enqueue(text(1))
+        _ = try await outbox.enqueue(
+            OutboxEntry(id: "k_accept", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch))
+        await model.inject(.unreachable)
+        await #expect(throws: PlusGuidanceAPIError.self) { try await sender().deliver() }
+        let deferred = try #require(try await outbox.entry("k_accept"))
+        #expect(deferred.attempts == 0)
+        #expect(deferred.lastError?.code == "cannot_connect")
+        #expect(deferred.state == .pending)
+    }
+
+    @Test func thePullerRefusesAFeedThatDoesNotMoveOn() async throws {
+        let puller = FeedPuller(cache: cache, transport: StuckFeed(), clock: clock)
+        await #expect(throws: PlusGuidanceAPIError.invalidResponseCode) { try await puller.pull() }
+        #expect(try await cache.syncState().cursor == nil)
+    }
+
+    @Test func theLiveSessionNoticesASilentStreamOnTheInjectedClockAndReconnects() async throws {
+        let connects = Counter()
+        let losses = Counter()
+        var session = LiveSession(
+            transport: StuckFeed(), clock: clock, heartbeatTimeout: 45, cursor: nil,
+            hooks: LiveSession.Hooks(
+                connecting: { await connects.increment() }, disconnected: { await losses.increment() },
+                catchUp: {}, event: { _ in }))
+        session.random = { 0 }
+        let running = Task { [session] in await session.run() }
+        defer { running.cancel() }
+        try await Self.eventually { await connects.value == 1 && clock.sleeperCount > 0 }
+        #expect(await losses.value == 0)
+        clock.advance(by: 46)
+        try await Self.eventually { await connects.value == 2 }
+        #expect(await losses.value == 1)
+    }
+}
+
+actor Counter {
+    private(set) var value = 0
+    func increment() { value += 1 }
+}
+
+/// A server whose feed answers "more" without moving on, and whose event stream opens and then
+/// says nothing at all.
+struct StuckFeed: SyncTransport {
+    struct Unused: Error {}
+    var serverClockOffset: TimeInterval? { 0 }
+    func login(email: String, password: String) async throws -> User { throw Unused() }
+    func logout() async throws {}
+    func contacts() async throws -> [Contact] { [] }
+    func messages(with peer: UserID, limit: Int, before: MessageID?) async throws -> MessagesPage { throw Unused() }
+    func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message { throw Unused() }
+    func createOffer(
+        to client: UserID, options: OfferOptions, idempotencyKey: IdempotencyKey
+    ) async throws
+        -> SessionOffer
+    { throw Unused() }
+    func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?) {
+        throw Unused()
+    }
+    func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer { throw Unused() }
+    func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session { throw Unused() }
+    func session(_ id: SessionID) async throws -> Session { throw Unused() }
+    func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage {
+        ChangePage(changes: [], cursor: cursor ?? FeedCursor("c_1"), hasMore: true)
+    }
+    func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error> {
+        AsyncThrowingStream { _ in }
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# pg start-up and command latency, release build, side by side (BENCH_RUNS sends each):
+#  - `pg --help` and `pg messages PEER` against `sqlite3` running the same query on the cache;
+#  - `pg send` wall time on a profile that pg-syncd keeps live, beside a profile without one
+#    (p50/p99 over BENCH_SENDS sends each, from process start to exit).
+# Usage: Benchmarks/cli/command-latency.sh   (builds the release binaries first)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${BENCH_RUNS:-30}
+sends=${BENCH_SENDS:-200}
+swift build -c release --product pg >/dev/null
+swift build -c release --product pg-syncd >/dev/null
+swift build -c release --product pg-server >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin/pg-server" --port 0 --database "$work/server.sqlite" --seed demo --log-level warning >"$work/server.out" &
+for _ in $(seq 200); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+export PG_SERVER=$(head -1 "$work/server.out" | sed 's/listening on //')
+pg() { "$bin/pg" "$@"; }
+echo alice-pass | pg --profile "$work/daemon" login alice@example.com --password-stdin >/dev/null
+echo alice-pass | pg --profile "$work/plain" login alice@example.com --password-stdin >/dev/null
+for i in $(seq 20); do pg --profile "$work/plain" send therapist@example.com "warm-up $i" >/dev/null; done
+cache=$(ls "$work"/plain/accounts/*/cache.sqlite)
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/startup.json" \
+    "$bin/pg --help" \
+    "$bin/pg --profile $work/plain messages therapist@example.com" \
+    "sqlite3 $cache 'SELECT body FROM message WHERE conversationID = (SELECT conversationID FROM message LIMIT 1) ORDER BY createdAt DESC LIMIT 20'"
+
+"$bin/pg-syncd" --profile "$work/daemon" 2>/dev/null &
+sleep 2
+measure() {
+    local profile=$1 out=$2
+    for i in $(seq "$sends"); do
+        local start end
+        start=$(date +%s%N)
+        pg --profile "$profile" send therapist@example.com "latency $i" >/dev/null
+        end=$(date +%s%N)
+        echo $(((end - start) / 1000)) >>"$out"
+    done
+}
+measure "$work/daemon" "$work/daemon.us"
+measure "$work/plain" "$work/plain.us"
+python3 - "$work/daemon.us" "$work/plain.us" <<'PY'
+import sys, statistics
+for label, path in zip(["pg send on a pg-syncd profile", "pg send on a plain profile"], sys.argv[1:]):
+    values = sorted(int(line) / 1000 for line in open(path))
+    p = lambda q: values[min(len(values) - 1, int(q * len(values)))]
+    print(f"{label}: p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, n={len(values)}")
+PY

@@ -27,7 +27,9 @@ public struct PlusGuidanceReferenceServer: Sendable {
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "pg-server")) throws {
         self.configuration = configuration
         self.logger = logger
-        let clock = ServerClock(testClockStart: configuration.testClock ? configuration.testClockStart : nil)
+        let clock = ServerClock(
+            testClockStart: configuration.testClock ? configuration.testClockStart : nil,
+            runs: configuration.testClockRuns)
         store = try ServerStore(configuration: configuration, clock: clock)
         hub = LiveHub(policy: PresencePolicy(window: configuration.presenceWindow))
     }

@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var seed: Seed?
     /// The start time of the test clock.
     public var testClockStart: Date = Date(timeIntervalSince1970: 1_800_000_000)
+    /// Whether the test clock runs with real time between advances (as `pg-server --test-clock`
+    /// does); `false` holds it still, for in-process rule tests that check exact seconds.
+    public var testClockRuns: Bool = true
 
     /// Built-in data sets.
     public enum Seed: String, Sendable, CaseIterable {
@@ -50,9 +53,9 @@ struct ServerClock: Sendable {
     let base: any WallClock
     let manual: RunningTestClock?
 
-    init(testClockStart: Date?) {
+    init(testClockStart: Date?, runs: Bool = true) {
         if let testClockStart {
-            let manual = RunningTestClock(start: testClockStart)
+            let manual = RunningTestClock(start: testClockStart, runs: runs)
             self.base = manual
             self.manual = manual
         } else {
@@ -72,13 +75,17 @@ struct ServerClock: Sendable {
 /// `Server-Time` header all read it, so they never disagree.
 final class RunningTestClock: WallClock, Sendable {
     private let start: Date
+    private let runs: Bool
     private let started = ContinuousClock.now
     private let advanced = Mutex<TimeInterval>(0)
 
-    init(start: Date) { self.start = start }
+    init(start: Date, runs: Bool = true) {
+        self.start = start
+        self.runs = runs
+    }
 
     func now() -> Date {
-        let elapsed = ContinuousClock.now - started
+        let elapsed = runs ? ContinuousClock.now - started : .zero
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return start + seconds + advanced.withLock { $0 }
     }

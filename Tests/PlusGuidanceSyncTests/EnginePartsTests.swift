@@ -109,15 +109,20 @@ import Testing
     @Test func theLiveSessionNoticesASilentStreamOnTheInjectedClockAndReconnects() async throws {
         let connects = Counter()
         let losses = Counter()
+        let catchUps = Counter()
         var session = LiveSession(
             transport: StuckFeed(), clock: clock, heartbeatTimeout: 45, cursor: nil,
             hooks: LiveSession.Hooks(
                 connecting: { await connects.increment() }, disconnected: { await losses.increment() },
-                catchUp: {}, event: { _ in }))
+                catchUp: { await catchUps.increment() }, event: { _ in }))
         session.random = { 0 }
         let running = Task { [session] in await session.run() }
         defer { running.cancel() }
-        try await Self.eventually { await connects.value == 1 && clock.sleeperCount > 0 }
+        // Open (the catch-up ran), so the heartbeat deadline is armed from the connection time.
+        try await Self.eventually {
+            let opened = await catchUps.value
+            return await connects.value == 1 && opened == 1
+        }
         #expect(await losses.value == 0)
         clock.advance(by: 46)
         try await Self.eventually { await connects.value == 2 }

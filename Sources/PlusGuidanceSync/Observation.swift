@@ -52,19 +52,4 @@ enum DerivedObservation {
             }
         }
     }
-
-    /// `stream` with its values dropped: a trigger.
-    static func trigger<S: AsyncSequence & Sendable>(_ sequence: S) -> AsyncThrowingStream<Void, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    for try await _ in sequence { continuation.yield() }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-    }
 }

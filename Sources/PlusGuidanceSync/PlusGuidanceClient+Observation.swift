@@ -89,7 +89,7 @@ extension PlusGuidanceClient {
 
     /// ``currentUser`` now and each time an account signs in or out (`nil` when signed out).
     public nonisolated func observeCurrentUser() -> AsyncThrowingStream<User?, any Error> {
-        DerivedObservation.values(triggers: [DerivedObservation.trigger(accountChanged.stream())]) {
+        DerivedObservation.values(triggers: [accountChanged.changes()]) {
             .some(await self.currentUser)
         }
     }
@@ -101,7 +101,7 @@ extension PlusGuidanceClient {
     public nonisolated func observeStatus() -> AsyncThrowingStream<SyncStatus, any Error> {
         DerivedObservation.values(
             triggers: [
-                DerivedObservation.trigger(phaseChanged.stream()), DerivedObservation.trigger(accountChanged.stream()),
+                phaseChanged.changes(), accountChanged.changes(),
                 accountStorageTriggers(),
             ]
         ) { try await self.status() }
@@ -117,10 +117,7 @@ extension PlusGuidanceClient {
                 while !Task.isCancelled {
                     if let account = await self.account {
                         await withTaskGroup(of: Void.self) { group in
-                            for trigger in [
-                                DerivedObservation.trigger(account.outbox.changes()),
-                                DerivedObservation.trigger(account.cache.changes()),
-                            ] {
+                            for trigger in [account.outbox.changes(), account.cache.changes()] {
                                 group.addTask {
                                     do { for try await _ in trigger { continuation.yield() } } catch {}
                                 }

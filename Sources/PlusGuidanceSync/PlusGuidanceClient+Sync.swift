@@ -47,7 +47,7 @@ extension PlusGuidanceClient {
     func deliverIfEngine(_ account: SignedInAccount) async throws {
         guard await takeEngine(account) else { return }
         do {
-            try await signingOutOnRefusal(account) { try await account.sender.deliver() }
+            _ = try await signingOutOnRefusal(account) { try await account.sender.deliver() }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             if case .live = phase {} else { phase = .offline(reason: error.offlineReason) }
             throw error
@@ -101,7 +101,6 @@ extension PlusGuidanceClient {
     private func catchUp(_ live: SignedInAccount) async {
         guard account === live, !liveTasks.isEmpty else { return }
         phase = .live
-        live.sender.wake()
         do {
             try await signingOutOnRefusal(live) {
                 try await live.sender.deliver()

@@ -106,11 +106,10 @@ public actor PlusGuidanceClient {
     /// Observations of the account end.
     public func signOut(keepCache: Bool = false, discardingOutbox: Bool = false) async throws {
         guard let account else { return }
-        account.ended.finish()
-        stopLive()
-        engineLock = nil
-        try await AccountSession.signOut(account, keepCache: keepCache, discardingOutbox: discardingOutbox)
+        // Signed out first, files second: a read that runs meanwhile (the status observation,
+        // through actor reentrancy) sees no account rather than a closed database.
         try endSession(account)
+        try await AccountSession.signOut(account, keepCache: keepCache, discardingOutbox: discardingOutbox)
     }
 
     /// Stops the live stream and hands the engine to other processes (releases the engine
@@ -165,9 +164,6 @@ public actor PlusGuidanceClient {
             return false
         }
     }
-
-    /// Whether this process holds the engine lock now (without taking it).
-    var runsEngine: Bool { engineLock != nil }
 
     /// The server's time now: the local clock plus the offset estimated from the server's
     /// answers (or the one saved at the last sync).

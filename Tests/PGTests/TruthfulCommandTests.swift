@@ -126,6 +126,11 @@ import Testing
         _ = try await kiosk.pg("theo", ["sync"])
         let theoOffers = try #require(try await kiosk.json("theo", ["offers"]) as? [[String: Any]])
         #expect(theoOffers.first { $0["id"] as? String == firstID }?["state"] as? String == "declined")
+        // R1: only the offered client answers; the therapist is refused at once, nothing queued.
+        let notTheirs = try await kiosk.pg("theo", ["accept", firstID])
+        #expect(notTheirs.status == 65)
+        #expect(notTheirs.stderr.contains("not_offer_recipient"))
+        #expect((try await kiosk.json("theo", ["outbox"]) as? [Any])?.isEmpty == true)
         // A second answer to the same offer is refused at once (65), nothing queued.
         let again = try await kiosk.pg("alice", ["accept", firstID])
         #expect(again.status == 65)

@@ -50,12 +50,22 @@ public final class ChangeSignal: Sendable {
 
 extension ChangeSignal {
     /// ``stream()`` as the throwing stream the store seams' `changes()` return.
-    public func changes() -> AsyncThrowingStream<Void, any Error> {
-        let ticks = stream()
-        return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+    public func changes() -> AsyncThrowingStream<Void, any Error> { stream().ticks() }
+}
+
+extension AsyncSequence where Self: Sendable {
+    /// This sequence with its values dropped: one tick per element, ticks that arrive while the
+    /// reader is busy coalesced into one, an error passed on. The shape of every "something
+    /// changed" trigger (the store seams' `changes()`, an observation's triggers).
+    public func ticks() -> AsyncThrowingStream<Void, any Error> {
+        AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             let task = Task {
-                for await _ in ticks { continuation.yield() }
-                continuation.finish()
+                do {
+                    for try await _ in self { continuation.yield() }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
             }
             continuation.onTermination = { _ in task.cancel() }
         }

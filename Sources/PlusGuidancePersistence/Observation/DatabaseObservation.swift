@@ -20,15 +20,16 @@ enum DatabaseObservation {
     /// How often other processes' commits are looked for: the upper bound of their latency.
     static let defaultPollInterval: Duration = .milliseconds(100)
 
-    static func values<T: Equatable & Sendable>(
-        in pool: DatabasePool, pollInterval: Duration = defaultPollInterval,
-        fetch: @escaping @Sendable (Database) throws -> T
-    ) -> AsyncThrowingStream<T, any Error> {
-        AsyncThrowingStream { continuation in
-            let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// A tick after every commit to `pool`, whoever made it: the store seams' `changes()`.
+    ///
+    /// The first tick comes once the `data_version` baseline is read, so a reader that fetches
+    /// on every tick fetches after the baseline, and a commit made before it is in that fetch.
+    static func changes(
+        in pool: DatabasePool, pollInterval: Duration = defaultPollInterval
+    ) -> AsyncThrowingStream<Void, any Error> {
+        AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             let inProcess = DatabaseRegionObservation(tracking: .fullDatabase).start(
-                in: pool, onError: { continuation.finish(throwing: $0) }, onChange: { _ in tick.yield() })
-
+                in: pool, onError: { continuation.finish(throwing: $0) }, onChange: { _ in continuation.yield() })
             let poller = Task {
                 do {
                     var configuration = Configuration()
@@ -39,13 +40,13 @@ enum DatabaseObservation {
                         try await connection.read { try Int.fetchOne($0, sql: "PRAGMA data_version") }
                     }
                     var last = try await version()
-                    tick.yield()  // the first fetch, after the baseline
+                    continuation.yield()  // the baseline is read
                     while !Task.isCancelled {
                         try await Task.sleep(for: pollInterval)
                         let current = try await version()
                         if current != last {
                             last = current
-                            tick.yield()
+                            continuation.yield()
                         }
                     }
                 } catch is CancellationError {
@@ -53,28 +54,38 @@ enum DatabaseObservation {
                     continuation.finish(throwing: error)
                 }
             }
+            continuation.onTermination = { _ in
+                inProcess.cancel()
+                poller.cancel()
+            }
+        }
+    }
 
+    /// `fetch` after every tick of ``changes(in:pollInterval:)``, emitted when it differs from
+    /// the last value. One loop fetches, so values come in commit order and never go back to an
+    /// older snapshot.
+    static func values<T: Equatable & Sendable>(
+        in pool: DatabasePool, pollInterval: Duration = defaultPollInterval,
+        fetch: @escaping @Sendable (Database) throws -> T
+    ) -> AsyncThrowingStream<T, any Error> {
+        let ticks = changes(in: pool, pollInterval: pollInterval)
+        return AsyncThrowingStream { continuation in
             let fetcher = Task {
                 do {
                     var last: T?
-                    for await _ in ticks {
+                    for try await _ in ticks {
                         let value = try await pool.read(fetch)
                         if value != last {
                             last = value
                             continuation.yield(value)
                         }
                     }
+                    continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
                 }
             }
-
-            continuation.onTermination = { _ in
-                inProcess.cancel()
-                poller.cancel()
-                fetcher.cancel()
-                tick.finish()
-            }
+            continuation.onTermination = { _ in fetcher.cancel() }
         }
     }
 }
@@ -138,27 +149,6 @@ extension SQLiteOutboxStore {
     /// The outbox's counts each time they change, including entries other processes add.
     public func observeSummary() -> AsyncThrowingStream<OutboxSummary, any Error> {
         DatabaseObservation.values(in: database, fetch: Self.summary)
-    }
-}
-
-extension DatabaseObservation {
-    /// A tick after every commit to `pool`, whoever made it: the store seams' `changes()`.
-    ///
-    /// The first tick comes once the `data_version` baseline is read, so a reader that fetched
-    /// before it fetches once more and a commit made in between is never lost.
-    static func changes(in pool: DatabasePool) -> AsyncThrowingStream<Void, any Error> {
-        let versions = values(in: pool) { _ in UUID() }
-        return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
-            let task = Task {
-                do {
-                    for try await _ in versions { continuation.yield() }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
     }
 }
 

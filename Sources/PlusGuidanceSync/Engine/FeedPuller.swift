@@ -25,7 +25,7 @@ actor FeedPuller {
     private let cache: any CacheStore
     private let transport: any SyncTransport
     private let clock: any WallClock
-    private var running: Task<Void, any Error>?
+    private let turns = OneAtATime()
 
     init(cache: any CacheStore, transport: any SyncTransport, clock: any WallClock) {
         self.cache = cache
@@ -36,15 +36,7 @@ actor FeedPuller {
     /// Pulls the feed to its end, then refreshes presence (not part of the feed, R2) and records
     /// the sync.
     func pull(progress: (@Sendable (SyncProgress) async -> Void)? = nil) async throws {
-        while let running { _ = await running.result }
-        let task = Task { try await self.pullOnce(progress: progress) }
-        running = task
-        defer { running = nil }
-        try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
-        }
+        try await turns.run { try await self.pullOnce(progress: progress) }
     }
 
     private func pullOnce(progress: (@Sendable (SyncProgress) async -> Void)?) async throws {

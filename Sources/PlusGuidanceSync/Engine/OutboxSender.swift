@@ -21,8 +21,8 @@ import PlusGuidanceNetworking
 ///
 /// ``run()`` is the sending task of a process that keeps the account live: it sleeps until it is
 /// woken — an entry queued by this process or another (the outbox's ``OutboxStore/changes()``),
-/// ``wake()`` when the network comes back, or the end of the earliest backoff on the injected
-/// clock — and never polls.
+/// or the end of the earliest backoff on the injected clock — and never polls. When the live
+/// stream reconnects, its catch-up calls ``deliver(ignoringBackoff:)`` itself.
 actor OutboxSender {
     private let outbox: any OutboxStore
     private let cache: any CacheStore
@@ -34,8 +34,7 @@ actor OutboxSender {
     /// pending (replayed with their key) before the first delivery, and only then: later an
     /// in-flight entry is a real attempt of this process.
     private var needsInFlightRecovery = false
-    private var delivery: Task<Void, any Error>?
-    private let (wakes, waker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private let turns = OneAtATime()
 
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
@@ -52,35 +51,33 @@ actor OutboxSender {
     /// This process now runs the engine: recover what a crash left in flight first.
     func engineAcquired() { needsInFlightRecovery = true }
 
-    /// Wakes ``run()``: the network is back, or something was queued.
-    nonisolated func wake() { waker.yield() }
-
     /// Attempts every due entry now and returns when they are done; stops at the first sign of
     /// being offline and throws it. With `ignoringBackoff` (the user asked to sync now), entries
-    /// waiting for a retry time go too.
-    func deliver(ignoringBackoff: Bool = false) async throws {
-        while let running = delivery { _ = await running.result }
-        let task = Task { try await self.deliverRounds(ignoringBackoff: ignoringBackoff) }
-        delivery = task
-        defer { delivery = nil }
-        try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
-        }
+    /// waiting for a retry time go too. Returns the earliest end of a backoff among the entries
+    /// still waiting, the sending task's next deadline.
+    @discardableResult
+    func deliver(ignoringBackoff: Bool = false) async throws -> Date? {
+        try await turns.run { try await self.deliverRounds(ignoringBackoff: ignoringBackoff) }
     }
 
     /// The sending task: delivers, then sleeps until woken, until cancelled.
     func run() async {
-        let watcher = Task { [outbox, waker] in
+        let (wakes, waker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let watcher = Task { [outbox] in
             do { for try await _ in outbox.changes() { waker.yield() } } catch {}
         }
         defer { watcher.cancel() }
         var iterator = wakes.makeAsyncIterator()
         while !Task.isCancelled {
-            try? await deliver()
-            let timer = await nextRetry().map { deadline in
-                Task { [clock, waker] in
+            let next: Date?
+            do {
+                next = try await deliver()
+            } catch {
+                // Offline: the failed entry's backoff (and the deferred ones') is the next deadline.
+                next = Self.nextRetry(in: (try? await outbox.entries()) ?? [])
+            }
+            let timer = next.map { deadline in
+                Task { [clock] in
                     try await clock.sleep(until: deadline)
                     waker.yield()
                 }
@@ -91,11 +88,11 @@ actor OutboxSender {
     }
 
     /// The earliest end of a backoff among waiting entries.
-    private func nextRetry() async -> Date? {
-        (try? await outbox.entries())?.compactMap { $0.state == .pending ? $0.notBefore : nil }.min()
+    private static func nextRetry(in entries: [OutboxEntry]) -> Date? {
+        entries.compactMap { $0.state == .pending ? $0.notBefore : nil }.min()
     }
 
-    private func deliverRounds(ignoringBackoff: Bool) async throws {
+    private func deliverRounds(ignoringBackoff: Bool) async throws -> Date? {
         if needsInFlightRecovery {
             needsInFlightRecovery = false
             _ = try await outbox.recoverInFlight()
@@ -107,13 +104,14 @@ actor OutboxSender {
             let now = clock.now()
             let serverTime = await serverNow()
             var entries = try await outbox.entries()
-            for index in entries.indices where entries[index].failIfPastDeadline(serverNow: serverTime) {
+            for index in entries.indices {
+                guard entries[index].failIfPastDeadline(serverNow: serverTime) else { continue }
                 try await outbox.update(entries[index], durably: true)
             }
             let round = OutboxSchedule.deliverable(entries, at: ignoringBackoff ? .distantFuture : now)
                 .filter { !attempted.contains($0.id) }
             attempted.formUnion(round.map(\.id))
-            guard !round.isEmpty else { return }
+            guard !round.isEmpty else { return Self.nextRetry(in: entries) }
             var stopped: Set<ConversationID> = []
             for (index, entry) in round.enumerated() {
                 if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }

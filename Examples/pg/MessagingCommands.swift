@@ -49,7 +49,7 @@ struct Send: AsyncParsableCommand {
         try await pg.globals.run { client, _ in
             let other = try await contact(peer, in: client)
             let message = try await client.send(text, to: other.id)
-            let entry = try await client.outbox().first { $0.outgoingMessage?.id == message.id }
+            let entry = try await client.outboxEntry(for: message)
             // No entry left: this process delivered it already.
             var text = "Sent."
             if let entry { text = try await waiting.outcome(of: entry, on: client, done: "Sent.").text }

@@ -67,7 +67,7 @@ struct AnswerAction {
                 case .stop: try await client.stop(SessionID(id))
                 }
             let (delivered, text) = try await waiting.outcome(of: entry, on: client, done: "Done.")
-            let now = try await client.outbox().first { $0.id == entry.id } ?? entry
+            let now = try await client.outboxEntry(entry.id) ?? entry
             var json = JSONOutput.outbox(now)
             json["delivered"] = delivered
             return Answer(json: json, text: text)

@@ -71,6 +71,17 @@ extension PlusGuidanceClient {
 
     public func outbox() async throws -> [OutboxEntry] { try await signedIn().outbox.entries() }
 
+    /// One outbox entry; `nil` once it left the outbox (delivered or discarded).
+    public func outboxEntry(_ key: IdempotencyKey) async throws -> OutboxEntry? {
+        try await signedIn().outbox.entry(key)
+    }
+
+    /// The outbox entry that delivers `message`; `nil` once the server confirmed it. Reads only
+    /// the message's conversation (an index range), however long the outbox is.
+    public func outboxEntry(for message: Message) async throws -> OutboxEntry? {
+        try await signedIn().outbox.entries(in: message.conversationID).first { $0.outgoingMessage?.id == message.id }
+    }
+
     public func status() async throws -> SyncStatus {
         guard let account else {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)

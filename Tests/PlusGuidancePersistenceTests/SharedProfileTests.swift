@@ -23,12 +23,13 @@ import Testing
     @Test func aHolderKilledWithSIGKILLReleasesTheLock() async throws {
         let profile = try TemporaryFolder()
         let storage = try AccountStorage(profile: profile.path, account: "a")
-        // One process that takes the lock, says so, and sleeps holding it.
+        // One process that takes the lock, says so, and sleeps holding it (for longer than the
+        // suite can take on a loaded machine: it is killed below).
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = [
             "python3", "-c",
-            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(3600)",
             storage.engineLockPath,
         ]
         let output = Pipe()

@@ -87,11 +87,23 @@ import Testing
             case .accept(let n), .decline(let n):
                 let offers = try await client.offers()
                 guard !offers.isEmpty else { return }
-                let offer = offers[n % offers.count].id
-                if case .accept = command {
-                    _ = try await client.accept(offer)
-                } else {
-                    _ = try await client.decline(offer)
+                let offer = offers[n % offers.count]
+                let answeredHere = try await client.outbox().contains {
+                    $0.action == .acceptOffer(offer.id) || $0.action == .declineOffer(offer.id)
+                }
+                let serverNow = await client.serverNow()
+                let closedHere = offer.state != .pending || serverNow > offer.expiresAt
+                do {
+                    if case .accept = command {
+                        _ = try await client.accept(offer.id)
+                    } else {
+                        _ = try await client.decline(offer.id)
+                    }
+                    // Queued: nothing on this device said it could only be refused.
+                    #expect(!answeredHere && !closedHere, "queued an answer the cache already refuses")
+                } catch let refusal as DomainError {
+                    // Refused at once (R9): only what the cache and outbox already show.
+                    #expect(answeredHere || closedHere, "refused (\(refusal)) with nothing here to show why")
                 }
             case .sync: _ = try? await client.syncNow()
             case .fault(let fault): await model.inject(fault)

@@ -74,6 +74,7 @@ actor TokenVault {
     ) async throws -> APITokens {
         guard let storage else { return try await refresh() }
         let lock = try await storage.acquireTokenLock()
+        // Held to the end of the refresh: Swift may otherwise release (unlock) it after its last use.
         defer { withExtendedLifetime(lock) {} }
         let stored = Self.read(storage)
         if let stored, stored != stale { return stored }

@@ -163,3 +163,40 @@ struct StuckFeed: SyncTransport {
         AsyncThrowingStream { _ in }
     }
 }
+
+@Suite struct OneAtATimeTests {
+    actor Overlap {
+        var running = 0
+        var most = 0
+        var order: [Int] = []
+        func enter(_ n: Int) {
+            running += 1
+            most = max(most, running)
+            order.append(n)
+        }
+        func leave() { running -= 1 }
+    }
+
+    /// Many callers at once (the livelock `pg demo` hit had a waiter spinning on the actor):
+    /// every one finishes with its own result, and no two operations overlap.
+    @Test func operationsRunOneAfterAnotherAndEveryCallerGetsItsResult() async throws {
+        let turns = OneAtATime()
+        let overlap = Overlap()
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<50 {
+                group.addTask {
+                    try await turns.run {
+                        await overlap.enter(n)
+                        try await Task.sleep(for: .milliseconds(1))
+                        await overlap.leave()
+                        return n * 2
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.sorted() == (0..<50).map { $0 * 2 })
+        #expect(await overlap.most == 1)
+        #expect(await overlap.order.count == 50)
+    }
+}

@@ -5,15 +5,22 @@ import Foundation
 ///
 /// The engine's parts use it where two overlapping runs would conflict: two deliveries could send
 /// the same pending entry twice, two pulls could store their cursors out of order. Cancelling a
-/// caller cancels its operation, which still finishes before the next one starts.
+/// caller cancels its operation, which still starts only after the one before it has finished.
+///
+/// Each operation waits for its predecessor inside its own task, never on this actor: waiting in
+/// a loop here on the predecessor's task, once completed, returns without suspending and would
+/// keep the actor busy for ever (a livelock seen in `pg demo`).
 actor OneAtATime {
-    private var running: Task<Void, Never>?
+    /// Finishes when the last operation asked for has finished.
+    private var tail: Task<Void, Never>?
 
     func run<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        while let running { await running.value }
-        let task = Task { try await operation() }
-        running = Task { _ = await task.result }
-        defer { running = nil }
+        let previous = tail
+        let task = Task {
+            await previous?.value
+            return try await operation()
+        }
+        tail = Task { _ = await task.result }
         return try await withTaskCancellationHandler {
             try await task.value
         } onCancel: {

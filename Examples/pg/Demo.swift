@@ -68,7 +68,12 @@ private struct DemoScript {
 
         step("Alice accepts")
         _ = try await alice.accept(offer.id)
-        try await waitFor { try await alice.upcomingSessions().count == 1 }
+        // The accept's answer caches the session at once; the "ready" message follows on the feed.
+        try await waitFor {
+            let ready = try await alice.messages(with: therapist.id, limit: 5).contains { $0.kind == .sessionReady }
+            let sessions = try await alice.upcomingSessions()
+            return ready && sessions.count == 1
+        }
         let ready = try await alice.messages(with: therapist.id, limit: 5).first { $0.kind == .sessionReady }
         say(client.name, "sees: \(ready?.body ?? "?")")
         try await theo.syncNow()
@@ -99,9 +104,14 @@ private struct DemoScript {
 
         step("Only the therapist can stop it")
         _ = try await theo.stop(session.id)
-        try await waitFor { try await alice.upcomingSessions().isEmpty }
+        try await waitFor {
+            let ended = try await alice.messages(with: therapist.id, limit: 5).contains { $0.kind == .sessionEnded }
+            let sessions = try await alice.upcomingSessions()
+            return ended && sessions.isEmpty
+        }
+        let ended = try await alice.messages(with: therapist.id, limit: 5).first { $0.kind == .sessionEnded }
         say(therapist.name, "stopped the session")
-        say(client.name, "sees: \(try await alice.messages(with: therapist.id, limit: 1).first?.body ?? "?")")
+        say(client.name, "sees: \(ended?.body ?? "?")")
         say(client.name, "upcoming sessions: none")
 
         step("Offline: the server goes away, Alice writes anyway")

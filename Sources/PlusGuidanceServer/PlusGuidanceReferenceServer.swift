@@ -57,11 +57,12 @@ public struct PlusGuidanceReferenceServer: Sendable {
                 await onListening(URL(string: "http://\(shown):\(port)")!)
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: app), .init(service: Maintenance(store: store, hub: hub, logger: logger))],
-                gracefulShutdownSignals: shutdownSignals, logger: logger))
-        try await group.run()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: Maintenance(store: store, hub: hub, logger: logger))],
+            gracefulShutdownSignals: shutdownSignals, logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        groupConfiguration.maximumCancellationDuration = configuration.shutdownGrace
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }
 

@@ -46,7 +46,7 @@ import Testing
             try sync.run()
             try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &generator)))
             if sync.isRunning { kill(sync.processIdentifier, SIGKILL) }
-            _ = try await onDedicatedThread { waitForExit(sync) }
+            _ = try await onDedicatedThread { waitForExit(sync, deadline: .now + .seconds(60)) }
         }
         // Whatever the kills left (in flight, pending, backing off) is delivered by later syncs.
         for _ in 0..<40 {

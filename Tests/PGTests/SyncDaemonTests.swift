@@ -124,7 +124,7 @@ import Testing
         #expect(health.status == 200)
 
         kill(daemon.processIdentifier, SIGTERM)
-        #expect(try await onDedicatedThread { waitForExit(daemon) } == 0)
+        #expect(try await onDedicatedThread { waitForExit(daemon, deadline: .now + .seconds(60)) } == 0)
         #expect(notify.messages.contains { $0.hasPrefix("STOPPING=1") })
         let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.body == "delivered by the daemon" }
         #expect(texts.count == 1)

@@ -91,7 +91,7 @@ import Testing
         func stop() {
             if let daemon, daemon.isRunning {
                 kill(daemon.processIdentifier, SIGTERM)
-                _ = waitForExit(daemon)
+                _ = waitForExit(daemon, deadline: .now + .seconds(30))
             }
             server.stop()
             try? FileManager.default.removeItem(atPath: folder)

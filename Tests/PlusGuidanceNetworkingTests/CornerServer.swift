@@ -63,22 +63,12 @@ struct CornerServer: Sendable {
         return CornerServer(base: URL(string: "\(scheme)://127.0.0.1:\(port)")!, certificatePath: certificate, pin: pin)
     }
 
-    /// Runs a shell command on a thread of its own (see `onDedicatedThread`).
+    /// Runs a shell command to completion (killed after five minutes) and returns its output.
     @discardableResult
     static func shell(_ command: String) async throws -> String {
-        try await onDedicatedThread { try shellBlocking(command) }
-    }
-
-    private static func shellBlocking(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        guard waitForExit(process) == 0 else { throw Failure("\(command) failed") }
-        return String(decoding: data, as: UTF8.self)
+        let outcome = try await runProcess("/bin/sh", ["-c", command])
+        guard outcome.status == 0 else { throw Failure("\(command) failed") }
+        return outcome.stdout
     }
 }
 

@@ -82,7 +82,7 @@ import Testing
         try input.fileHandleForWriting.close()
         try await Task.sleep(for: .milliseconds(300))
         _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
-        #expect(try await onDedicatedThread { waitForExit(other) } == 0)
+        #expect(try await onDedicatedThread { waitForExit(other, deadline: .now + .seconds(60)) } == 0)
         #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
     }
 }

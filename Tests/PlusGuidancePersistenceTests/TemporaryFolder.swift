@@ -13,27 +13,12 @@ final class TemporaryFolder: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Runs a program to completion and returns its exit status and standard output. The wait is
-/// on a thread of its own, never on one of the few cooperative threads other tests need.
+/// Runs a program to completion (killed after five minutes) and returns its exit status and
+/// standard output.
 @discardableResult
 func run(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
-    try await onDedicatedThread { try runBlocking(arguments, input: input) }
-}
-
-private func runBlocking(_ arguments: [String], input: String?) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    let inputPipe = Pipe()
-    process.standardInput = inputPipe
-    try process.run()
-    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inputPipe.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    return (waitForExit(process), String(decoding: data, as: UTF8.self))
+    let outcome = try await runProcess("/usr/bin/env", arguments, stdin: input)
+    return (outcome.status, outcome.stdout)
 }
 
 func fileMode(_ path: String) -> Int? {

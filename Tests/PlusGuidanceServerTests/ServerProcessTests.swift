@@ -40,7 +40,7 @@ import Testing
         let sleeper = try #require(
             Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(sleeper, SIGKILL) }
-        #expect(try await onDedicatedThread { waitForExit(process) } == 3)
+        #expect(try await onDedicatedThread { waitForExit(process, deadline: .now + .seconds(60)) } == 3)
     }
 
     @Test func badArgumentsAreAUsageError() async throws {
@@ -51,6 +51,6 @@ import Testing
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        #expect(try await onDedicatedThread { waitForExit(process) } == 64)
+        #expect(try await onDedicatedThread { waitForExit(process, deadline: .now + .seconds(60)) } == 64)
     }
 }

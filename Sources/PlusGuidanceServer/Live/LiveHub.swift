@@ -25,6 +25,8 @@ actor LiveHub {
     private var subscribers: [UUID: Subscriber] = [:]
     private var liveConnections: [UserID: Int] = [:]
     private var lastActivity: [UserID: Date] = [:]
+    /// Set by ``closeAll()``: a stream that opens during shutdown ends at once.
+    private var closed = false
     let policy: PresencePolicy
 
     init(policy: PresencePolicy) { self.policy = policy }
@@ -41,6 +43,10 @@ actor LiveHub {
     /// Registers an event-stream connection; `user` counts as online while it is open.
     func subscribe(_ user: UserID, counterparts: [UserID], continuation: AsyncStream<LiveSignal>.Continuation) -> UUID {
         let id = UUID()
+        if closed {
+            continuation.finish()
+            return id
+        }
         subscribers[id] = Subscriber(user: user, counterparts: Set(counterparts), continuation: continuation)
         liveConnections[user, default: 0] += 1
         if liveConnections[user] == 1 { announce(user, online: true) }
@@ -74,6 +80,7 @@ actor LiveHub {
 
     /// Ends every event stream, so a graceful shutdown does not wait for clients that never hang up.
     func closeAll() {
+        closed = true
         for subscriber in subscribers.values { subscriber.continuation.finish() }
     }
 }

@@ -22,10 +22,17 @@ public func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws
 /// the exit goes unnoticed while the other one lives (swift-corelibs-foundation#4795). Seen
 /// here as a test spinning for good in `waitUntilExit()` on a `pg-server` that was already a
 /// zombie. `waitid` with `WNOWAIT` asks the kernel instead and leaves the reaping to Foundation.
+///
+/// With a `deadline`, a process still running then is sent SIGKILL (and reported as 128 + 9), so
+/// that a hung child fails its test instead of hanging the whole run.
 @discardableResult
-public func waitForExit(_ process: Process) -> Int32 {
+public func waitForExit(_ process: Process, deadline: ContinuousClock.Instant? = nil) -> Int32 {
     let pid = process.processIdentifier
     while process.isRunning {
+        if let deadline, ContinuousClock.now >= deadline {
+            kill(pid, SIGKILL)
+            return waitForExit(process)
+        }
         var info = siginfo_t()
         if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid {
             let status = info._sifields._sigchld.si_status
@@ -45,8 +52,13 @@ public struct ProcessOutcome: Sendable {
 
 /// Runs `executable` with `arguments` to completion, feeding `stdin`, without blocking a
 /// cooperative thread.
-public func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil) async throws -> ProcessOutcome
-{
+///
+/// A process still running after `timeout` is killed (status 137). Its output is read until the
+/// process exits and then for at most a second more: a grandchild that inherited a pipe (a
+/// server the command started) cannot keep the caller waiting.
+public func runProcess(
+    _ executable: String, _ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(300)
+) async throws -> ProcessOutcome {
     try await onDedicatedThread {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -60,31 +72,37 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Strin
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
-        // Read stderr on another thread so a chatty process cannot fill one pipe while we wait on the other.
-        let errors = ErrorCollector()
-        let reader = Thread { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let status = waitForExit(process)
-        while !errors.done { usleep(1_000) }
+        // Each pipe is drained on a thread of its own, so a chatty process cannot fill one pipe
+        // while we wait on the other.
+        let outputs = [PipeCollector(out), PipeCollector(err)]
+        let status = waitForExit(process, deadline: .now + timeout)
+        let grace = ContinuousClock.now + .seconds(1)
+        while outputs.contains(where: { !$0.done }) && ContinuousClock.now < grace { usleep(1_000) }
         return ProcessOutcome(
-            status: status, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: errors.data, as: UTF8.self))
+            status: status, stdout: String(decoding: outputs[0].data, as: UTF8.self),
+            stderr: String(decoding: outputs[1].data, as: UTF8.self))
     }
 }
 
-private final class ErrorCollector: @unchecked Sendable {
-    // @unchecked: `data` is written once by the reader thread before `done` is set under `lock`.
+/// Reads a pipe to its end on a thread of its own, keeping what has arrived so far.
+private final class PipeCollector: @unchecked Sendable {
+    // @unchecked: `storage` and `finished` are only touched under `lock`.
     private let lock = NSLock()
     private var storage = Data()
     private var finished = false
-    var data: Data {
-        get { lock.withLock { storage } }
-        set {
-            lock.withLock {
-                storage = newValue; finished = true
-            }
-        }
-    }
+    var data: Data { lock.withLock { storage } }
     var done: Bool { lock.withLock { finished } }
+
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        let reader = Thread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.withLock { storage.append(chunk) }
+            }
+            lock.withLock { finished = true }
+        }
+        reader.start()
+    }
 }

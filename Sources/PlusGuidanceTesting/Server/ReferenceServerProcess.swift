@@ -102,11 +102,12 @@ public final class ReferenceServerProcess: Sendable {
     /// The process id, e.g. to send it signals.
     public var processIdentifier: Int32 { process.processIdentifier }
 
-    /// Sends SIGTERM, waits for the exit and returns its status.
+    /// Sends SIGTERM, waits for the exit and returns its status. A server still running 20 s
+    /// later (past its own shutdown bound) is killed, and 137 returned.
     @discardableResult
     public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
-        let status = waitForExit(process)
+        let status = waitForExit(process, deadline: .now + .seconds(20))
         if ownsDatabase {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         }

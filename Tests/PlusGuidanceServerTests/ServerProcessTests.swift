@@ -27,6 +27,52 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// SIGTERM ends the server within its shutdown bound even while a client holds a request
+    /// open for good (a body that never arrives) and another holds the event stream.
+    @Test func sigtermEndsTheServerWhateverItsClientsDo() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        let theo = try await TestAPI(base: server.url).login("therapist")
+        let stalled = try connect(to: server.url)
+        defer { close(stalled) }
+        send(
+            stalled,
+            "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        let stream = try connect(to: server.url)
+        defer { close(stream) }
+        send(
+            stream,
+            "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer \(theo)\r\n\r\n")
+        let head = try await onDedicatedThread { () -> String in
+            var bytes = [UInt8](repeating: 0, count: 12)
+            let count = recv(stream, &bytes, bytes.count, Int32(MSG_WAITALL))
+            return String(decoding: bytes.prefix(max(0, count)), as: UTF8.self)
+        }
+        #expect(head == "HTTP/1.1 200")
+        // Killed (137) if it is still running 20 s after SIGTERM.
+        #expect(server.stop() == 0)
+    }
+
+    private func connect(to url: URL) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(url.port ?? 0).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        return descriptor
+    }
+
+    private func send(_ descriptor: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(Glibc.send(descriptor, bytes, bytes.count, 0) == bytes.count)
+    }
+
     /// The trap `waitForExit` avoids: a child whose exit-detection socket (Foundation's) lives
     /// on in a process it started. Foundation then never sees the child exit.
     @Test func waitForExitSeesAnExitFoundationMisses() async throws {

@@ -40,7 +40,8 @@ public func waitForExit(_ process: Process, deadline: ContinuousClock.Instant? =
         }
         usleep(2_000)
     }
-    return process.terminationStatus
+    let status = process.terminationStatus
+    return process.terminationReason == .uncaughtSignal ? 128 + status : status
 }
 
 /// The outcome of a finished process.

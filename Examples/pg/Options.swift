@@ -72,7 +72,9 @@ func exitCode(for error: any Error) -> (Int32, String) {
             return (
                 70, "the server refused the request: \(Human.safe(error.reason ?? error.problemCode ?? "no reason"))"
             )
-        case .cursorTooOld, .serverError, .invalidResponse: return (70, "\(error)")
+        case .invalidResponse:
+            return (70, "the server's answer is outside the API contract: \(Human.safe(error.reason ?? "undecodable"))")
+        case .cursorTooOld, .serverError: return (70, "\(error)")
         }
     case let error as PlusGuidanceClientError:
         switch error.code {

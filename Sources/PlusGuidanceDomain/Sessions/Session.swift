@@ -46,7 +46,8 @@ public struct Session: Identifiable, Hashable, Sendable, Codable {
     public var relation: CareRelation { CareRelation(therapistID: therapistID, clientID: clientID) }
 
     /// When the countdown reaches zero; the session does not end there (R6).
-    public var scheduledEnd: Date { startsAt + TimeInterval(durationMinutes * 60) }
+    /// In floating point: no duration, however far outside the contract, can overflow it.
+    public var scheduledEnd: Date { startsAt + TimeInterval(durationMinutes) * 60 }
 
     /// The path of the attend link shown in `sessionReady` and `sessionLink` messages.
     public var attendPath: String { "/sessions/\(id.rawValue)/attend" }
@@ -66,9 +67,16 @@ public struct Session: Identifiable, Hashable, Sendable, Codable {
         let toEnd = scheduledEnd.timeIntervalSince(clamped)
         return SessionCountdown(
             state: state(at: now),
-            remainingSeconds: max(0, Int(toEnd.rounded(.up))),
-            overtimeSeconds: max(0, Int((-toEnd).rounded(.down))),
-            startsInSeconds: max(0, Int(startsAt.timeIntervalSince(now).rounded(.up))))
+            remainingSeconds: Self.seconds(toEnd.rounded(.up)),
+            overtimeSeconds: Self.seconds((-toEnd).rounded(.down)),
+            startsInSeconds: Self.seconds(startsAt.timeIntervalSince(now).rounded(.up)))
+    }
+
+    /// Whole seconds, at least zero, for any interval: `Int(_:)` traps on values it cannot hold
+    /// (a cached record from outside the contract must not crash a read).
+    private static func seconds(_ interval: TimeInterval) -> Int {
+        guard interval.isFinite, interval > 0 else { return 0 }
+        return interval < 1e15 ? Int(interval) : Int(1e15)
     }
 
     /// The therapist stops the session (R6). Only the session's therapist can; once ended it

@@ -110,10 +110,11 @@ public actor PlusGuidanceAPI {
         let response = try await send(.post, "/v1/auth/login", body: body, authenticated: false)
         if response.status == 401 { throw PlusGuidanceAPIError.badCredentials }
         let dto: TokensDTO = try decode(try success(response))
-        let newTokens = APITokens(accessToken: dto.accessToken, refreshToken: dto.refreshToken)
+        let newTokens = try dto.tokens()
+        let user = try dto.user.domain()
         try await onTokensChanged(newTokens)
         tokens = newTokens
-        return try dto.user.domain()
+        return user
     }
 
     /// Revokes the tokens on the server (best effort) and forgets them.
@@ -226,8 +227,9 @@ public actor PlusGuidanceAPI {
         if countRemaining { path += "&count=true" }
         let dto: FeedPageDTO = try decode(try await call(.get, path))
         return ChangePage(
-            changes: try dto.changes.map { try $0.domain() }, cursor: FeedCursor(dto.cursor), hasMore: dto.hasMore,
-            remaining: dto.remaining.map { max(0, $0) })
+            changes: try dto.changes.map { try $0.domain() },
+            cursor: FeedCursor(try WireContract.identifier(dto.cursor, "cursor")), hasMore: dto.hasMore,
+            remaining: try dto.remaining.map { try WireContract.check($0, in: 0...Int.max, "remaining") })
     }
 
     /// The live event stream, resuming after `lastEventID`. Ends when the connection does; the
@@ -351,7 +353,7 @@ public actor PlusGuidanceAPI {
             }
             guard response.status == 200 else { throw PlusGuidanceAPIError.signedOut }
             let dto: TokensDTO = try self.decode(response)
-            return APITokens(accessToken: dto.accessToken, refreshToken: dto.refreshToken)
+            return try dto.tokens()
         }
         let coordinator = refreshCoordinator
         let task = Task { () throws -> APITokens in
@@ -365,8 +367,11 @@ public actor PlusGuidanceAPI {
             if coordinator == nil { try await onTokensChanged(renewed) }
             tokens = renewed
             return renewed
-        } catch let error as PlusGuidanceAPIError where error.kind == .unreachable || error.kind == .serverError {
-            // The refresh did not get a verdict: the tokens stay, the call fails as offline.
+        } catch let error as PlusGuidanceAPIError
+            where [.unreachable, .serverError, .invalidResponse].contains(error.kind)
+        {
+            // The refresh did not get a verdict (no answer, a server failure, or an answer outside
+            // the contract): the tokens stay, the call fails without signing out.
             throw error
         } catch {
             tokens = nil

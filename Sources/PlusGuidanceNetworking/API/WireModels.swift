@@ -3,8 +3,9 @@ import PlusGuidanceDomain
 
 // The JSON shapes of Documentation/openapi.yaml as the SDK reads them, and their mapping to
 // Domain values. Decoding is strict about what the contract requires and tolerant of members it
-// does not know; a value that does not map (an unknown enum, a malformed time) fails the whole
-// answer with `invalid_response`, never a crash.
+// does not know; a value that does not map (an unknown enum, a malformed time) or lies outside
+// the contract's ranges (``WireContract``) fails the whole answer with `invalid_response`, never
+// a crash, and never reaches the cache.
 
 /// RFC 3339 times as the API writes them.
 public enum WireDecoding {
@@ -35,6 +36,41 @@ public enum WireDecoding {
     }
 }
 
+/// The ranges of Documentation/openapi.yaml that values from the wire are checked against, so
+/// that no later computation on a cached value can overflow or print nonsense.
+public enum WireContract {
+    /// Ids, e-mails, names and cursors: 1 to 255 bytes of UTF-8.
+    public static let identifierBytes = 1...255
+    /// Message bodies, system messages included: the most a person may write (8 KiB).
+    public static let bodyBytes = 0...MessageBody.maximumByteCount
+    /// Offers and sessions: the durations an offer may ask for.
+    public static let durationMinutes = OfferOptions.durationRange
+    /// Token lifetimes in seconds: at least one second, at most ten years.
+    public static let tokenLifetimeSeconds = 1...(10 * 366 * 86_400)
+    /// Access and refresh tokens: opaque, 1 to 8 KiB.
+    public static let tokenBytes = 1...8_192
+
+    static func check(_ value: Int, in range: ClosedRange<Int>, _ field: String) throws -> Int {
+        guard range.contains(value) else {
+            throw PlusGuidanceAPIError.invalidResponse(
+                "\(field) \(value) outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    static func check(_ text: String, bytes range: ClosedRange<Int>, _ field: String) throws -> String {
+        guard range.contains(text.utf8.count) else {
+            throw PlusGuidanceAPIError.invalidResponse(
+                "\(field) of \(text.utf8.count) bytes outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return text
+    }
+
+    static func identifier(_ text: String, _ field: String) throws -> String {
+        try check(text, bytes: identifierBytes, field)
+    }
+}
+
 struct UserDTO: Decodable {
     var id: String
     var email: String
@@ -42,7 +78,9 @@ struct UserDTO: Decodable {
     var role: String
 
     func domain() throws -> User {
-        User(id: UserID(id), email: email, name: name, role: try WireDecoding.value(role, "role"))
+        User(
+            id: UserID(try WireContract.identifier(id, "user id")), email: try WireContract.identifier(email, "email"),
+            name: try WireContract.identifier(name, "name"), role: try WireDecoding.value(role, "role"))
     }
 }
 
@@ -55,7 +93,7 @@ struct ContactDTO: Decodable {
     var lastSeenAt: Date?
 
     func domain() throws -> Contact {
-        let user = User(id: UserID(id), email: email, name: name, role: try WireDecoding.value(role, "role"))
+        let user = try UserDTO(id: id, email: email, name: name, role: role).domain()
         return Contact(user: user, presence: Presence(userID: user.id, isOnline: online, lastSeenAt: lastSeenAt))
     }
 }
@@ -76,10 +114,14 @@ struct MessageDTO: Decodable {
             throw PlusGuidanceAPIError.invalidResponse("malformed conversationId")
         }
         return Message(
-            id: MessageID(id), conversationID: conversation, senderID: UserID(senderId),
-            recipientID: UserID(recipientId),
-            kind: try WireDecoding.value(kind, "message kind"), body: body, createdAt: createdAt,
-            offerID: offerId.map { OfferID($0) }, sessionID: sessionId.map { SessionID($0) }, deliveryState: .sent)
+            id: MessageID(try WireContract.identifier(id, "message id")), conversationID: conversation,
+            senderID: UserID(try WireContract.identifier(senderId, "senderId")),
+            recipientID: UserID(try WireContract.identifier(recipientId, "recipientId")),
+            kind: try WireDecoding.value(kind, "message kind"),
+            body: try WireContract.check(body, bytes: WireContract.bodyBytes, "body"), createdAt: createdAt,
+            offerID: try offerId.map { OfferID(try WireContract.identifier($0, "offerId")) },
+            sessionID: try sessionId.map { SessionID(try WireContract.identifier($0, "sessionId")) },
+            deliveryState: .sent)
     }
 }
 
@@ -99,10 +141,15 @@ struct OfferDTO: Decodable {
 
     func domain() throws -> SessionOffer {
         SessionOffer(
-            id: OfferID(id), therapistID: UserID(therapistId), clientID: UserID(clientId),
-            type: try WireDecoding.value(type, "session type"), startsAt: startsAt, durationMinutes: durationMinutes,
+            id: OfferID(try WireContract.identifier(id, "offer id")),
+            therapistID: UserID(try WireContract.identifier(therapistId, "therapistId")),
+            clientID: UserID(try WireContract.identifier(clientId, "clientId")),
+            type: try WireDecoding.value(type, "session type"), startsAt: startsAt,
+            durationMinutes: try WireContract.check(
+                durationMinutes, in: WireContract.durationMinutes, "durationMinutes"),
             requiresConfirmation: requiresConfirmation, state: try WireDecoding.value(state, "offer state"),
-            createdAt: createdAt, expiresAt: expiresAt, closedAt: closedAt, sessionID: sessionId.map { SessionID($0) })
+            createdAt: createdAt, expiresAt: expiresAt, closedAt: closedAt,
+            sessionID: try sessionId.map { SessionID(try WireContract.identifier($0, "sessionId")) })
     }
 }
 
@@ -119,9 +166,14 @@ struct SessionDTO: Decodable {
 
     func domain() throws -> Session {
         Session(
-            id: SessionID(id), offerID: OfferID(offerId), therapistID: UserID(therapistId), clientID: UserID(clientId),
-            type: try WireDecoding.value(type, "session type"), startsAt: startsAt, durationMinutes: durationMinutes,
-            endedAt: endedAt, endedBy: endedBy.map { UserID($0) })
+            id: SessionID(try WireContract.identifier(id, "session id")),
+            offerID: OfferID(try WireContract.identifier(offerId, "offerId")),
+            therapistID: UserID(try WireContract.identifier(therapistId, "therapistId")),
+            clientID: UserID(try WireContract.identifier(clientId, "clientId")),
+            type: try WireDecoding.value(type, "session type"), startsAt: startsAt,
+            durationMinutes: try WireContract.check(
+                durationMinutes, in: WireContract.durationMinutes, "durationMinutes"),
+            endedAt: endedAt, endedBy: try endedBy.map { UserID(try WireContract.identifier($0, "endedBy")) })
     }
 }
 
@@ -135,6 +187,7 @@ struct ChangeDTO: Decodable {
     var session: SessionDTO?
 
     func domain() throws -> Change {
+        let id = try WireContract.identifier(id, "change id")
         switch (op, entity) {
         case ("delete", "user"): return .deleted(.user(UserID(id)))
         case ("delete", "message"): return .deleted(.message(MessageID(id)))
@@ -171,6 +224,14 @@ struct TokensDTO: Decodable {
     var expiresIn: Int
     var refreshExpiresIn: Int
     var user: UserDTO
+
+    func tokens() throws -> APITokens {
+        _ = try WireContract.check(expiresIn, in: WireContract.tokenLifetimeSeconds, "expiresIn")
+        _ = try WireContract.check(refreshExpiresIn, in: WireContract.tokenLifetimeSeconds, "refreshExpiresIn")
+        return APITokens(
+            accessToken: try WireContract.check(accessToken, bytes: WireContract.tokenBytes, "accessToken"),
+            refreshToken: try WireContract.check(refreshToken, bytes: WireContract.tokenBytes, "refreshToken"))
+    }
 }
 
 struct MessagesPageDTO: Decodable {

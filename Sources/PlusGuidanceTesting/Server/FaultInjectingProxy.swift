@@ -30,30 +30,14 @@ public final class FaultInjectingProxy: @unchecked Sendable {
 
     public init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0, listen(fd, 128) == 0 else {
-            close(fd)
-            throw ProxyError(description: "cannot listen on loopback")
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let (fd, port) = try LoopbackSocket.listen()
         listener = fd
-        url = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
+        url = URL(string: "http://127.0.0.1:\(port)")!
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
 
     deinit { stop() }
-
-    public struct ProxyError: Error, CustomStringConvertible { public let description: String }
 
     /// Loses the answers to `count` more requests (added to any still to lose), after the server
     /// processed them.
@@ -90,14 +74,6 @@ public final class FaultInjectingProxy: @unchecked Sendable {
         if first { shutdown(listener, Int32(SHUT_RDWR)) }
     }
 
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        return address
-    }
-
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
@@ -118,17 +94,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             lock.withLock { _ = relayed.remove(client) }
             close(client)
         }
-        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: UInt16(lock.withLock { upstreamPort }))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(upstream)
-            return
-        }
+        guard let upstream = LoopbackSocket.connect(port: lock.withLock { upstreamPort }) else { return }
         let forward = Thread { [self] in pump(from: client, to: upstream, inspect: nil) }
         forward.start()
         pump(from: upstream, to: client) { [self] in
@@ -154,14 +120,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             guard count > 0 else { break }
             while lock.withLock({ stalled && !stopped }) { usleep(10_000) }
             if let inspect, inspect() { break }
-            var sent = 0
-            while sent < count {
-                let written = buffer.withUnsafeBytes {
-                    send(destination, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL))
-                }
-                guard written > 0 else { return }
-                sent += written
-            }
+            guard LoopbackSocket.send(destination, buffer.prefix(count)) else { return }
         }
         shutdown(destination, Int32(SHUT_WR))
     }

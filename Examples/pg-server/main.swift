@@ -21,6 +21,8 @@ struct PGServer: AsyncParsableCommand {
     @Option(help: "Seconds between event-stream heartbeats.") var heartbeat: Double = 15
     @Option(help: "Access token lifetime in seconds.") var accessTokenLifetime: Double = 900
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Flag(help: "Shut down when standard input closes (a parent that started the server and died).")
+    var exitWithStdin = false
 
     func validate() throws {
         if let seed, ServerConfiguration.Seed(rawValue: seed) == nil {
@@ -49,6 +51,22 @@ struct PGServer: AsyncParsableCommand {
             return handler
         }
         let server = try PlusGuidanceReferenceServer(configuration: configuration)
+        if exitWithStdin {
+            Thread.detachNewThread {
+                _ = FileHandle.standardInput.readDataToEndOfFile()
+                kill(getpid(), SIGTERM)
+            }
+        }
+        // A bound on SIGTERM whatever clients do: the graceful shutdown cancels what is still in
+        // flight after `shutdownGrace`; should even that hang, the process ends here.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        Task.detached {
+            for await _ in signals {
+                try? await Task.sleep(for: .seconds(10))
+                FileHandle.standardError.write(Data("pg-server: shutdown took over 10 s; exiting\n".utf8))
+                Foundation.exit(0)
+            }
+        }
         try await server.run(shutdownSignals: [.sigterm, .sigint]) { url in
             // Written unbuffered: scripts wait for this line before connecting.
             FileHandle.standardOutput.write(Data("listening on \(url.absoluteString)\n".utf8))

@@ -64,16 +64,26 @@ struct PGSyncd: AsyncParsableCommand {
 }
 
 /// Runs the engine live until graceful shutdown, then drains the outbox for a few seconds.
+///
+/// SIGTERM ends it within ``drainBound`` plus a request's connect time whatever the network
+/// does: the start-up sync is cancelled by the shutdown, and the drain (and everything after
+/// it) is cut off at the bound.
 struct SyncService: Service {
     let client: PlusGuidanceClient
     let logger: Logger
     let notifier: SystemdNotifier
+    /// How long the drain after SIGTERM may take.
+    var drainBound: Duration = .seconds(5)
 
     func run() async throws {
-        try? await client.syncNow()
-        try await client.startLive()
-        notifier.notify("READY=1\nSTATUS=live")
-        logger.info("syncing", metadata: ["server": "\(client.configuration.serverURL.host ?? "?")"])
+        let client = self.client
+        // Catch up before going live, unless the daemon is told to stop first.
+        _ = try? await cancelWhenGracefulShutdown { try await client.syncNow() }
+        if !Task.isShuttingDownGracefully {
+            try await client.startLive()
+            notifier.notify("READY=1\nSTATUS=live")
+            logger.info("syncing", metadata: ["server": "\(client.configuration.serverURL.host ?? "?")"])
+        }
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 if notifier.watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
@@ -82,12 +92,15 @@ struct SyncService: Service {
         } onGracefulShutdown: {
         }
         notifier.notify("STOPPING=1\nSTATUS=draining the outbox")
-        await client.stopLive()
         // Drain briefly: deliver what can be delivered now; the rest stays queued for next time.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline, let status = try? await client.status(), status.pendingOutbox > 0 {
-            do { try await client.syncNow() } catch { break }
+        let drained = try? await withTimeLimit(drainBound) {
+            await client.stopLive()
+            while let status = try? await client.status(), status.pendingOutbox > 0 {
+                do { try await client.syncNow() } catch { break }
+            }
+            return true
         }
+        if drained == nil { logger.notice("drain cut off at its bound", metadata: ["bound": "\(drainBound)"]) }
         let pending = (try? await client.status().pendingOutbox) ?? -1
         await client.close()
         logger.info("stopped", metadata: ["outbox.pending": "\(pending)"])

@@ -110,13 +110,22 @@ struct Sync: AsyncParsableCommand {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Connection and outbox status.")
+    /// The longest `pg status` waits on the network, and on one request of its probe.
+    static let probeBound: Duration = .seconds(4)
+    static let requestBound: Duration = .seconds(3)
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
-            // Probe the server: a cheap authenticated sync attempt (a no-op beside pg-syncd).
-            try? await client.syncNow()
-            let status = try await client.status()
+        try await pg.globals.run(quickDeadline: Status.requestBound) { client, _ in
+            // Probe the server: a sync attempt (a no-op beside pg-syncd), never longer than the bound.
+            var answered = true
+            do { try await withTimeLimit(Status.probeBound) { try await client.syncNow() } } catch let error
+                as HTTPClientError where error == .timeout
+            {
+                answered = false
+            } catch {}
+            var status = try await client.status()
+            if !answered { status.phase = .offline(reason: "timeout") }
             return Answer(
                 json: JSONOutput.status(status),
                 text:

@@ -13,6 +13,18 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print one JSON value on stdout.")
     var json = false
 
+    @Option(
+        help:
+            "Give up on a request after this many seconds, retries included (default 30 for reads and actions, 60 for sign-in)."
+    )
+    var requestTimeout: Double?
+
+    func validate() throws {
+        if let requestTimeout, !(requestTimeout.isFinite && (0.1...3_600).contains(requestTimeout)) {
+            throw ValidationError("--request-timeout must be 0.1...3600 seconds")
+        }
+    }
+
     var serverURL: URL {
         get throws {
             let text = server ?? ProcessInfo.processInfo.environment["PG_SERVER"] ?? "http://127.0.0.1:8080"
@@ -31,13 +43,22 @@ struct GlobalOptions: ParsableArguments {
         return NSHomeDirectory() + "/.local/share/plusguidance"
     }
 
-    func client() async throws -> PlusGuidanceClient {
-        try await PlusGuidanceClient.open(ClientConfiguration(serverURL: try serverURL, profile: profilePath))
+    /// The client for this profile; `quickDeadline`, when given, caps every request's deadline.
+    func client(quickDeadline: Duration? = nil) async throws -> PlusGuidanceClient {
+        var configuration = ClientConfiguration(serverURL: try serverURL, profile: profilePath)
+        if let requestTimeout {
+            configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(requestTimeout * 1_000)))
+        }
+        if let quickDeadline {
+            configuration.deadlines = RequestDeadlines(
+                all: min(quickDeadline, configuration.deadlines.read, configuration.deadlines.signIn))
+        }
+        return try await PlusGuidanceClient.open(configuration)
     }
 
     /// A client with an account signed in, or exit 77.
-    func signedInClient() async throws -> (PlusGuidanceClient, User) {
-        let client = try await client()
+    func signedInClient(quickDeadline: Duration? = nil) async throws -> (PlusGuidanceClient, User) {
+        let client = try await client(quickDeadline: quickDeadline)
         guard let user = await client.currentUser else { throw CLIError.notSignedIn }
         return (client, user)
     }
@@ -101,9 +122,11 @@ func runCommand(_ body: () async throws -> Void) async throws {
 
 extension GlobalOptions {
     /// Runs a command on the signed-in account and prints its answer as JSON or text.
-    func run(_ body: (PlusGuidanceClient, User) async throws -> Answer) async throws {
+    func run(
+        quickDeadline: Duration? = nil, _ body: (PlusGuidanceClient, User) async throws -> Answer
+    ) async throws {
         try await runCommand {
-            let (client, user) = try await signedInClient()
+            let (client, user) = try await signedInClient(quickDeadline: quickDeadline)
             try await body(client, user).print(json: json)
         }
     }

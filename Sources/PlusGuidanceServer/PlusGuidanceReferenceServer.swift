@@ -61,7 +61,6 @@ public struct PlusGuidanceReferenceServer: Sendable {
             services: [.init(service: app), .init(service: Maintenance(store: store, hub: hub, logger: logger))],
             gracefulShutdownSignals: shutdownSignals, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
-        groupConfiguration.maximumCancellationDuration = configuration.shutdownGrace
         try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }

@@ -36,8 +36,8 @@ public struct ServerConfiguration: Sendable {
     /// Whether the test clock runs with real time between advances (as `pg-server --test-clock`
     /// does); `false` holds it still, for in-process rule tests that check exact seconds.
     public var testClockRuns: Bool = true
-    /// How long a graceful shutdown may wait for in-flight requests before they are cancelled;
-    /// after as long again the process ends regardless (a bound on SIGTERM whatever clients do).
+    /// How long a graceful shutdown may wait for in-flight requests before they are cancelled
+    /// (`pg-server` also exits regardless 10 s after SIGTERM, whatever clients do).
     public var shutdownGrace: Duration = .seconds(5)
 
     /// Built-in data sets.

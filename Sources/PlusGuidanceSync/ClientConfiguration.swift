@@ -10,6 +10,8 @@ public struct ClientConfiguration: Sendable {
     public var profile: String
     public var http = HTTPClientConfiguration()
     public var retry = RetryPolicy()
+    /// How long each kind of API call may take in all, retries included.
+    public var deadlines = RequestDeadlines()
     /// This machine's clock; shown times add the server clock offset to it.
     public var localClock: any WallClock = SystemWallClock()
     /// How long the live event stream may stay silent (no event, no heartbeat), or a

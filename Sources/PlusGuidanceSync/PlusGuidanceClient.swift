@@ -57,7 +57,8 @@ public actor PlusGuidanceClient {
         return try await open(configuration) { credentials in
             PlusGuidanceAPI(
                 baseURL: configuration.serverURL, http: http, tokens: credentials.tokens, retry: configuration.retry,
-                localClock: configuration.localClock, onTokensChanged: credentials.save,
+                deadlines: configuration.deadlines, localClock: configuration.localClock,
+                onTokensChanged: credentials.save,
                 refreshCoordinator: credentials.coordinateRefresh)
         }
     }

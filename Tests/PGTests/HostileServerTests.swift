@@ -100,4 +100,109 @@ import Testing
         let honest = try await stage.pg("alice", ["--json", "sessions"])
         #expect(honest.status == 0 && honest.stdout.contains("\"durationMinutes\":45"), "\(honest.stdout)")
     }
+
+    enum Slowness: String, CaseIterable, Sendable {
+        case trickle, stallHeaders
+        var behaviour: HostileServer.Behaviour {
+            switch self {
+            case .trickle: .trickle(every: .milliseconds(500))
+            case .stallHeaders: .stallHeaders
+            }
+        }
+    }
+
+    /// Defect 3: a server that trickles its answer or never sends its headers held `pg sync`,
+    /// `pg send` and `pg status` for minutes. Every request now has a total deadline: the
+    /// commands end with a timeout (the watchdog here kills at 120 s, which they used to reach).
+    @Test(arguments: Slowness.allCases)
+    func aSlowServerCannotHoldACommand(slowness: Slowness) async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        stage.hostile.setRule { _ in slowness.behaviour }
+
+        let sync = try await runProcess(
+            try stage.binary("pg"),
+            [
+                "--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "--request-timeout",
+                "2", "sync",
+            ],
+            timeout: .seconds(120))
+        #expect(sync.status == 69, "\(sync.stderr)")
+        #expect(sync.stderr.contains("timeout"), "\(sync.stderr)")
+
+        let send = try await runProcess(
+            try stage.binary("pg"),
+            [
+                "--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "--request-timeout",
+                "2",
+                "send", "usr_alice", "are you there?",
+            ],
+            timeout: .seconds(120))
+        #expect(send.status == 0, "\(send.stderr)")
+        #expect(send.stdout.hasPrefix("Queued") && send.stdout.contains("timeout"), "\(send.stdout)")
+
+        let status = try await runProcess(
+            try stage.binary("pg"),
+            ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "status"],
+            timeout: .seconds(120))
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.hasPrefix("offline"), "\(status.stdout)")
+        #expect(status.stdout.contains("1 pending"), "\(status.stdout)")
+    }
+
+    /// Defect 3: `pg-syncd` was alive 204 s after SIGTERM against a trickling server. It now
+    /// drains within its bound whatever the network does, and exits 0.
+    @Test(arguments: Slowness.allCases)
+    func sigtermEndsTheDaemonWhateverTheNetworkDoes(slowness: Slowness) async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        stage.hostile.setRule { _ in slowness.behaviour }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: try stage.binary("pg-syncd"))
+        daemon.arguments = ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/alice"]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        try await Self.eventually { !stage.hostile.requests.isEmpty }
+        kill(daemon.processIdentifier, SIGTERM)
+        // Killed (137) if still running a minute later.
+        #expect(try await onDedicatedThread { waitForExit(daemon, deadline: .now + .seconds(60)) } == 0)
+    }
+
+    /// Defect 4: an event-stream line that never ended grew `pg-syncd` to 384 MB in 30 s. The
+    /// line is bounded now: past it the connection is dropped and the stream opened again.
+    @Test func anEndlessEventLineIsDroppedAndTheStreamOpenedAgain() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        stage.hostile.setRule { request in request.path.hasPrefix("/v1/events") ? .endlessEventLine : .forward }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: try stage.binary("pg-syncd"))
+        daemon.arguments = ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/alice"]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            waitForExit(daemon, deadline: .now + .seconds(30))
+        }
+        try await Self.eventually { stage.hostile.requests.filter { $0.hasPrefix("GET /v1/events") }.count >= 3 }
+        let rss = try #require(Self.residentKiB(daemon.processIdentifier))
+        #expect(rss < 150 * 1_024, "pg-syncd resident \(rss) KiB")
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
+    static func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw Failure(description: "condition not met in time") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
 }

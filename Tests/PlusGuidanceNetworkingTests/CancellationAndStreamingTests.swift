@@ -62,7 +62,7 @@ import Testing
             var parser = ServerSentEventParser()
             var events: [ServerSentEvent] = []
             for try await data in response.body {
-                for case .event(let event) in parser.feed(data) { events.append(event) }
+                for case .event(let event) in try parser.feed(data) { events.append(event) }
             }
             #expect(events.count == 40, "chunk \(chunk)")
             #expect(events.last?.lastEventID == "39")
@@ -96,7 +96,7 @@ import Testing
             var parser = ServerSentEventParser()
             var seen = 0
             for try await data in response.body {
-                seen += parser.feed(data).count
+                seen += try parser.feed(data).count
             }
             return seen
         }

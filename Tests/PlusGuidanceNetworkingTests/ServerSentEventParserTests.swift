@@ -6,7 +6,26 @@ import Testing
 @Suite struct ServerSentEventParserTests {
     func parse(_ text: String) -> [ServerSentEventItem] {
         var parser = ServerSentEventParser()
-        return parser.feed(Data(text.utf8))
+        return (try? parser.feed(Data(text.utf8))) ?? []
+    }
+
+    /// An unterminated line, or an event of endless data lines, is refused at the bound instead
+    /// of growing memory; whatever came before the bound was delivered.
+    @Test func aLineOrAnEventPastTheBoundsIsRefused() throws {
+        var parser = ServerSentEventParser()
+        parser.maximumLineBytes = 1_000
+        #expect(try parser.feed(Data(": hb\n\n".utf8)) == [.comment("hb")])
+        let endless = Data("data: ".utf8) + Data(repeating: UInt8(ascii: "x"), count: 600)
+        #expect(try parser.feed(endless).isEmpty)
+        #expect(throws: ServerSentEventParser.Overflow(limit: 1_000)) { try parser.feed(endless) }
+
+        var events = ServerSentEventParser()
+        events.maximumEventBytes = 2_000
+        let line = Data("data: \(String(repeating: "y", count: 500))\n".utf8)
+        #expect(try events.feed(line + line + Data("\n".utf8)).count == 1)
+        #expect(throws: ServerSentEventParser.Overflow(limit: 2_000)) {
+            for _ in 0..<5 { _ = try events.feed(line) }
+        }
     }
 
     @Test func fieldsDataLinesIdsAndDefaults() {
@@ -38,19 +57,19 @@ import Testing
         #expect(items.last == .event(ServerSentEvent(type: "message", data: "b", lastEventID: "good", retry: nil)))
     }
 
-    @Test func anyChunkingGivesTheSameItems() async {
+    @Test func anyChunkingGivesTheSameItems() async throws {
         let stream =
             "retry: 1500\n\n: hb\n\nid: 1\nevent: change\ndata: Grüße 🙂\n\nid: 2\r\ndata: two\r\ndata: lines\r\n\r\n: hb\n\ndata: crlf\r\rdata: last\n\n"
         let bytes = Array(stream.utf8)
         var whole = ServerSentEventParser()
-        let expected = whole.feed(Data(bytes))
+        let expected = try whole.feed(Data(bytes))
         #expect(expected.count == 7)
         await propertyCheck(count: 500, input: Gen.int(in: 1...bytes.count).array(of: 0...12)) { cuts in
             var parser = ServerSentEventParser()
             var items: [ServerSentEventItem] = []
             var start = 0
             for cut in (cuts.sorted() + [bytes.count]) where cut > start {
-                items += parser.feed(Data(bytes[start..<cut]))
+                items += (try? parser.feed(Data(bytes[start..<cut]))) ?? []
                 start = cut
             }
             #expect(items == expected)

@@ -64,6 +64,7 @@ public actor PlusGuidanceAPI {
     public nonisolated let baseURL: URL
     private let http: CurlHTTPClient
     private let retry: RetryPolicy
+    private let deadlines: RequestDeadlines
     private var tokens: APITokens?
     private var refreshing: Task<APITokens, any Error>?
     private let onTokensChanged: @Sendable (APITokens?) async throws -> Void
@@ -77,13 +78,14 @@ public actor PlusGuidanceAPI {
     ///   - tokens: tokens from an earlier sign-in, if any.
     ///   - onTokensChanged: called with new tokens before they are used (and with `nil` when
     ///     they are revoked), to persist them.
+    ///   - deadlines: how long each kind of call may take in all, retries included.
     ///   - localClock: the clock ``serverClockOffset`` is measured against.
     ///   - refreshCoordinator: shares refreshes with other holders of the same tokens (other
     ///     processes on a profile); with one, it persists refreshed tokens and `onTokensChanged`
     ///     is called for sign-in and sign-out only.
     public init(
         baseURL: URL, http: CurlHTTPClient, tokens: APITokens? = nil, retry: RetryPolicy = RetryPolicy(),
-        localClock: any WallClock = SystemWallClock(),
+        deadlines: RequestDeadlines = RequestDeadlines(), localClock: any WallClock = SystemWallClock(),
         onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void = { _ in },
         refreshCoordinator: RefreshCoordinator? = nil
     ) {
@@ -93,6 +95,7 @@ public actor PlusGuidanceAPI {
         self.http = http
         self.tokens = tokens
         self.retry = retry
+        self.deadlines = deadlines
         self.onTokensChanged = onTokensChanged
     }
 
@@ -240,10 +243,16 @@ public actor PlusGuidanceAPI {
         let headers = extraHeaders
         let eventsURL = url("/v1/events")
         let http = self.http
+        let connectLimit = deadlines.streamConnect
         let response = try await withFreshToken { token in
-            try await http.stream(
-                HTTPRequest(
-                    url: eventsURL, headers: headers + [("Authorization", "Bearer \(token)")], totalTimeout: .zero))
+            // No total timeout (the stream stays open), but its head must come in time.
+            let request = HTTPRequest(
+                url: eventsURL, headers: headers + [("Authorization", "Bearer \(token)")], totalTimeout: .zero)
+            do {
+                return try await withTimeLimit(connectLimit) { try await http.stream(request) }
+            } catch let error as HTTPClientError {
+                throw PlusGuidanceAPIError.unreachable(error)
+            }
         } status: {
             $0.status
         }
@@ -257,7 +266,7 @@ public actor PlusGuidanceAPI {
                 var parser = ServerSentEventParser(lastEventID: lastEventID?.rawValue ?? "")
                 do {
                     for try await chunk in response.body {
-                        for item in parser.feed(chunk) {
+                        for item in try parser.feed(chunk) {
                             if let event = try Self.liveEvent(item) { continuation.yield(event) }
                         }
                     }
@@ -384,7 +393,10 @@ public actor PlusGuidanceAPI {
     private func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
         do {
             let sent = localClock.now()
-            let response = try await (policy ?? retry).run(request) { try await self.http.execute($0) }
+            let deadline = ContinuousClock.now + deadlines[RequestDeadlines.kind(of: request)]
+            let response = try await (policy ?? retry).run(request, deadline: deadline) {
+                try await self.http.execute($0)
+            }
             // Server-Time (the clock the rules use, in milliseconds) when present, else Date.
             if let time = response.header("Server-Time").flatMap(WireDecoding.time) {
                 clock.record(serverDate: time, sentAt: sent, receivedAt: localClock.now(), resolution: 0.001)

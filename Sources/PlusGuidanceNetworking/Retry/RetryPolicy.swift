@@ -30,8 +30,13 @@ public struct RetryPolicy: Sendable {
     ///
     /// `attempt` returns a response or throws; a response with a retryable status counts as a
     /// transient failure (the last one is returned, not thrown, when the budget runs out).
+    ///
+    /// With a `deadline`, no attempt runs past it (each gets at most the time left as its
+    /// total timeout), no wait between attempts ends after it, and an attempt that would start
+    /// after it fails with `timeout`.
     public func run(
-        _ request: HTTPRequest, _ attempt: @Sendable (HTTPRequest) async throws -> HTTPResponse
+        _ request: HTTPRequest, deadline: ContinuousClock.Instant? = nil,
+        _ attempt: @Sendable (HTTPRequest) async throws -> HTTPResponse
     )
         async throws -> HTTPResponse
     {
@@ -39,17 +44,25 @@ public struct RetryPolicy: Sendable {
         var attemptNumber = 1
         while true {
             let delay: Duration
+            var bounded = request
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                guard left > .milliseconds(1) else {
+                    throw HTTPClientError.timeout.with(host: request.url.host, reason: "the request's deadline passed")
+                }
+                if let own = request.totalTimeout, own != .zero, own < left {} else { bounded.totalTimeout = left }
+            }
             do {
-                let response = try await attempt(request)
+                let response = try await attempt(bounded)
                 guard request.isRetrySafe, Self.retryableStatuses.contains(response.status),
                     attemptNumber < maximumAttempts
                 else { return response }
                 delay = retryAfter(response) ?? backoff(attemptNumber)
-                if waited + delay > delayBudget { return response }
+                if waited + delay > delayBudget || !fits(delay, before: deadline) { return response }
             } catch let error as HTTPClientError where error.isTransient && request.isRetrySafe {
                 guard attemptNumber < maximumAttempts else { throw error }
                 delay = backoff(attemptNumber)
-                if waited + delay > delayBudget { throw error }
+                if waited + delay > delayBudget || !fits(delay, before: deadline) { throw error }
             }
             try Task.checkCancellation()
             try await sleep(delay)
@@ -59,6 +72,12 @@ public struct RetryPolicy: Sendable {
     }
 
     static let retryableStatuses: Set<Int> = [408, 429, 502, 503, 504]
+
+    /// Whether a wait of `delay` leaves time for another attempt before `deadline`.
+    private func fits(_ delay: Duration, before deadline: ContinuousClock.Instant?) -> Bool {
+        guard let deadline else { return true }
+        return ContinuousClock.now + delay + .milliseconds(50) < deadline
+    }
 
     /// The delay before the attempt after attempt number `attempt` (1-based), with full jitter:
     /// uniform in [0, min(maximumBackoff, initialBackoff × 2^(attempt-1))]. Also what the sync

@@ -37,7 +37,23 @@ public enum ServerSentEventItem: Hashable, Sendable {
 ///     for item in parser.feed(chunk) { handle(item) }
 /// }
 /// ```
+///
+/// A line longer than ``maximumLineBytes`` or an event whose data grows past
+/// ``maximumEventBytes`` makes ``feed(_:)`` throw ``Overflow``: a stream that never ends its
+/// line cannot grow memory without bound. The caller drops the connection and opens another.
 public struct ServerSentEventParser: Sendable {
+    /// A line or an event past the parser's bounds.
+    public struct Overflow: Error, Hashable, Sendable, CustomStringConvertible {
+        public var limit: Int
+        public init(limit: Int) { self.limit = limit }
+        public var description: String { "an event-stream line or event over \(limit) bytes" }
+    }
+
+    /// The longest line accepted: far above any change the API sends (a message is at most 8 KiB).
+    public var maximumLineBytes = 256 << 10
+    /// The most data one event may gather over its lines.
+    public var maximumEventBytes = 1 << 20
+    private var eventBytes = 0
     private var pending = Data()
     private var sawCR = false
     private var startOfStream = true
@@ -54,7 +70,9 @@ public struct ServerSentEventParser: Sendable {
     public var currentLastEventID: String { lastEventID }
 
     /// Feeds bytes and returns what they completed.
-    public mutating func feed(_ chunk: Data) -> [ServerSentEventItem] {
+    /// - Throws: ``Overflow`` past ``maximumLineBytes`` or ``maximumEventBytes``; the parser is
+    ///   of no further use then.
+    public mutating func feed(_ chunk: Data) throws(Overflow) -> [ServerSentEventItem] {
         var items: [ServerSentEventItem] = []
         for byte in chunk {
             if sawCR {
@@ -68,9 +86,11 @@ public struct ServerSentEventParser: Sendable {
             case UInt8(ascii: "\n"):
                 line(&items)
             default:
+                guard pending.count < maximumLineBytes else { throw Overflow(limit: maximumLineBytes) }
                 pending.append(byte)
             }
         }
+        guard eventBytes <= maximumEventBytes else { throw Overflow(limit: maximumEventBytes) }
         return items
     }
 
@@ -79,6 +99,7 @@ public struct ServerSentEventParser: Sendable {
     public mutating func finish() {
         pending = Data()
         dataLines = []
+        eventBytes = 0
         hasData = false
         eventType = ""
         retry = nil
@@ -116,6 +137,7 @@ public struct ServerSentEventParser: Sendable {
         case "event": eventType = String(value)
         case "data":
             dataLines.append(String(value))
+            eventBytes += value.utf8.count + 1
             hasData = true
         case "id": if !value.contains("\u{0}") { lastEventID = String(value) }
         case "retry":
@@ -129,6 +151,7 @@ public struct ServerSentEventParser: Sendable {
     private mutating func dispatch(_ items: inout [ServerSentEventItem]) {
         defer {
             dataLines = []
+            eventBytes = 0
             hasData = false
             eventType = ""
             retry = nil

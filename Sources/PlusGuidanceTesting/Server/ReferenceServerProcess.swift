@@ -17,6 +17,8 @@ public final class ReferenceServerProcess: Sendable {
     /// The database file; kept after ``stop()`` when it was passed in.
     public let databasePath: String
     private let process: Process
+    /// The server's stdin; closed when this process ends (see ``launch(databasePath:port:arguments:)``).
+    private let lifeline: Pipe
     private let ownsDatabase: Bool
 
     public enum LaunchError: Error, CustomStringConvertible {
@@ -33,7 +35,8 @@ public final class ReferenceServerProcess: Sendable {
         }
     }
 
-    private init(url: URL, databasePath: String, process: Process, ownsDatabase: Bool) {
+    private init(url: URL, databasePath: String, process: Process, lifeline: Pipe, ownsDatabase: Bool) {
+        self.lifeline = lifeline
         self.url = url
         self.databasePath = databasePath
         self.process = process
@@ -75,10 +78,17 @@ public final class ReferenceServerProcess: Sendable {
             databasePath ?? FileManager.default.temporaryDirectory.path + "/pg-server-\(UUID().uuidString).sqlite"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", "\(port)", "--database", database, "--log-level", "warning"] + arguments
+        process.arguments =
+            ["--port", "\(port)", "--database", database, "--log-level", "warning", "--exit-with-stdin"] + arguments
         let output = Pipe()
         process.standardOutput = output
+        // The write end stays open in this process only: should it die without stopping the
+        // server (a crash, SIGKILL), the server sees its stdin close and shuts down, instead of
+        // living on and holding the pipes of whoever waits for this process.
+        let lifeline = Pipe()
+        process.standardInput = lifeline
         try process.run()
+        try? lifeline.fileHandleForReading.close()
         let line = try await onDedicatedThread { () -> String in
             var bytes: [UInt8] = []
             while true {
@@ -96,7 +106,7 @@ public final class ReferenceServerProcess: Sendable {
             throw LaunchError.unexpectedFirstLine(line)
         }
         return ReferenceServerProcess(
-            url: url, databasePath: database, process: process, ownsDatabase: databasePath == nil)
+            url: url, databasePath: database, process: process, lifeline: lifeline, ownsDatabase: databasePath == nil)
     }
 
     /// The process id, e.g. to send it signals.

@@ -105,6 +105,14 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "handoff-benchmark",
+            dependencies: [
+                "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/HandoffBenchmark"
+        ),
+
+        .executableTarget(
             name: "networking-benchmark",
             dependencies: ["PlusGuidanceNetworking"],
             path: "Benchmarks/NetworkingBenchmark"

@@ -24,8 +24,14 @@ import Testing
                 "cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm", "outbox.sqlite", "outbox.sqlite-wal",
                 "outbox.sqlite-shm", "engine.lock",
             ]))
-        for file in files {
-            #expect(fileMode(storage.folder + "/" + file) == 0o600, "\(file)")
+        // Every folder in it (the change markers beside each database) 0700, every file 0600.
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: storage.folder + "/outbox.sqlite-changes") == ["outbox"]
+        )
+        for file in try FileManager.default.subpathsOfDirectory(atPath: storage.folder) {
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: storage.folder + "/" + file, isDirectory: &isFolder)
+            #expect(fileMode(storage.folder + "/" + file) == (isFolder.boolValue ? 0o700 : 0o600), "\(file)")
         }
         _ = lock
     }

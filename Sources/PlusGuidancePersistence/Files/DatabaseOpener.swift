@@ -50,6 +50,8 @@ struct DatabaseOpener {
             throw PersistenceError.newerSchema(path: path)
         }
         try migrator.migrate(pool)
+        // Every commit of this pool tells the observations of every process (ChangeNotifier).
+        pool.add(transactionObserver: try ChangeMarker(databasePath: path), extent: .databaseLifetime)
         try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)
         return pool
     }

@@ -23,9 +23,11 @@ struct Messages: AsyncParsableCommand {
         abstract: "The conversation with PEER (e-mail or id), oldest first (newest last).")
     @ParentCommand var pg: PG
     @Argument var peer: String
-    @Option(help: "Show the latest N messages.") var limit = 20
+    @Option(parsing: .unconditional, help: "Show the latest N messages.") var limit = 20
 
-    func validate() throws { guard limit > 0 else { throw ValidationError("--limit must be a positive number") } }
+    func validate() throws {
+        guard (1...1_000).contains(limit) else { throw ValidationError("--limit must be 1...1000, not \(limit)") }
+    }
 
     func run() async throws {
         try await pg.globals.run { client, user in
@@ -39,13 +41,34 @@ struct Messages: AsyncParsableCommand {
 
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send TEXT to PEER; waits for the server's answer, queued when offline (exit 0).")
+        abstract: "Send TEXT to PEER; waits for the server's answer, queued when offline (exit 0).",
+        discussion:
+            "TEXT `-` or --stdin reads the text from standard input (as `git commit -F -`), past the 128 KiB limit of one argument."
+    )
     @ParentCommand var pg: PG
     @Argument var peer: String
-    @Argument var text: String
+    @Argument var text: String?
+    @Flag(help: "Read the text from standard input.") var stdin = false
     @OptionGroup var waiting: WaitOptions
 
+    func validate() throws {
+        if stdin, let text, text != "-" { throw ValidationError("give TEXT or --stdin, not both") }
+        if !stdin, text == nil { throw ValidationError("missing TEXT (or --stdin)") }
+    }
+
+    /// The text to send: the argument, or standard input without its final newline.
+    func body() throws -> String {
+        guard stdin || text == "-" else { return text ?? "" }
+        var data = FileHandle.standardInput.readDataToEndOfFile()
+        if data.last == UInt8(ascii: "\n") { data.removeLast() }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError.usage("standard input is not UTF-8 text")
+        }
+        return text
+    }
+
     func run() async throws {
+        let text = try body()
         try await pg.globals.run { client, _ in
             let other = try await contact(peer, in: client)
             let message = try await client.send(text, to: other.id)

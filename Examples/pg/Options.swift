@@ -88,7 +88,13 @@ func exitCode(for error: any Error) -> (Int32, String) {
             return (65, "refused: \(domain.shortDescription) (\(domain.code))")
         case .badCredentials: return (77, "wrong e-mail or password")
         case .signedOut: return (77, "the session ended: sign in again")
+        case .unreachable where error.transport == .responseTooLarge:
+            return (70, "the server's answer is too large (a body over 16 MiB or headers over 100 KiB)")
+        case .unreachable where error.transport == .tooManyRedirects:
+            return (70, "the server redirects too often: is --server right?")
         case .unreachable: return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
+        case .requestRejected where error.status == 404:
+            return (70, "the server has no such endpoint: is --server the API's base URL?")
         case .requestRejected:
             return (
                 70, "the server refused the request: \(Human.safe(error.reason ?? error.problemCode ?? "no reason"))"

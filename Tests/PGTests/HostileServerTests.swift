@@ -205,4 +205,64 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
     }
+
+    /// Defect 8: wrong categories and lines. Each now gets the right exit code and says what is
+    /// wrong.
+    @Test func eachFailureSaysWhatIsWrong() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+
+        // A 17 MiB answer was "server unreachable" (69).
+        let huge = Data(repeating: UInt8(ascii: " "), count: 17 << 20)
+        stage.hostile.setRule { request in
+            request.path.hasPrefix("/v1/changes")
+                ? .answer(status: 200, contentType: "application/json", body: huge) : .forward
+        }
+        let big = try await stage.pg("theo", ["sync"])
+        #expect(big.status == 70, "\(big.stderr)")
+        #expect(big.stderr.contains("answer is too large"), "\(big.stderr)")
+
+        // A wrong base path was "refused: Not found" (65).
+        let wrongBase = try await runProcess(
+            try stage.binary("pg"),
+            ["--server", stage.server.url.absoluteString + "/api", "--profile", stage.folder + "/theo", "sync"])
+        #expect(wrongBase.status == 70, "\(wrongBase.stderr)")
+        #expect(wrongBase.stderr.contains("no such endpoint"), "\(wrongBase.stderr)")
+
+        // `--limit -1` was "Missing value".
+        let negative = try await stage.pg("theo", ["messages", "alice@example.com", "--limit", "-1"], direct: true)
+        #expect(negative.status == 64)
+        #expect(negative.stderr.contains("--limit must be 1...1000, not -1"), "\(negative.stderr)")
+    }
+
+    /// Defect 9: `pg send` took its text only as an argument. `--stdin` (or TEXT `-`) reads it
+    /// from standard input, newlines and all; and once the outbox drains, the delivered text is
+    /// in neither outbox file (defect 8: it lingered in `outbox.sqlite-wal`).
+    @Test func sendReadsStandardInputAndLeavesNoTraceInTheOutbox() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        let canary = "canary-\(UUID().uuidString)"
+        let text = "first line\nsecond line \(canary)"
+        let sent = try await stage.pg(
+            "theo", ["send", "alice@example.com", "--stdin"], direct: true, stdin: text + "\n")
+        #expect(sent.status == 0 && sent.stdout.hasPrefix("Sent."), "\(sent.stdout) \(sent.stderr)")
+        let dash = try await stage.pg(
+            "theo", ["--json", "send", "alice@example.com", "-"], direct: true, stdin: "dash")
+        #expect(dash.status == 0 && dash.stdout.contains("\"body\":\"dash\""), "\(dash.stdout)")
+        let both = try await stage.pg("theo", ["send", "alice@example.com", "text", "--stdin"], direct: true)
+        #expect(both.status == 64)
+
+        let messages = try await stage.pg("theo", ["--json", "messages", "alice@example.com"], direct: true)
+        let list = try JSONSerialization.jsonObject(with: Data(messages.stdout.utf8)) as? [[String: Any]]
+        #expect(list?.contains { $0["body"] as? String == text } == true)
+
+        let accounts = stage.folder + "/theo/accounts"
+        let account = try #require(try FileManager.default.contentsOfDirectory(atPath: accounts).first)
+        for file in ["outbox.sqlite", "outbox.sqlite-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: "\(accounts)/\(account)/\(file)"))) ?? Data()
+            #expect(bytes.range(of: Data(canary.utf8)) == nil, "the text lingers in \(file)")
+        }
+    }
 }

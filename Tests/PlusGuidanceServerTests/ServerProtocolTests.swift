@@ -248,7 +248,7 @@ actor Flag {
             let unknown = try await api.request(.GET, "/v1/no-such-thing")
             #expect(unknown.status == 404)
             #expect(unknown.headers.first(name: "Content-Type") == "application/problem+json")
-            #expect(unknown.code == "not_found")
+            #expect(unknown.code == "no_such_endpoint")
             #expect(unknown.headers.first(name: "Date") != nil)
             // Server-Time is the test clock (it starts at 2027-01-15T08:00:00Z and runs with real
             // time), Date the wall clock.

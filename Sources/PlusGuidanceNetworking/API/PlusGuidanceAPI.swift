@@ -420,6 +420,10 @@ public actor PlusGuidanceAPI {
         switch (status, problem?.code) {
         case (401, _): return .signedOut
         case (410, _), (_, "cursor_too_old"): return .cursorTooOld
+        // A 404 that is not the API's own (no problem document, or the server's router saying
+        // the path does not exist): a wrong base URL, not a missing record.
+        case (404, nil), (404, "no_such_endpoint"):
+            return .requestRejected(status: status, problemCode: problem?.code, reason: problem?.title)
         case (404, _): return .rejected(.notFound, status: status)
         case (500..., let code): return .serverError(status: status, problemCode: code)
         case (_, let code): return .requestRejected(status: status, problemCode: code, reason: problem?.title)

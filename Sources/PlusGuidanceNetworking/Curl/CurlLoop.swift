@@ -14,6 +14,10 @@ final class CurlLoop: @unchecked Sendable {
     // @unchecked: `multi`, `share`, `active` and `idleHandles` are confined to the loop thread
     // (see above); `queue` is only touched under `queueLock`, a pthread mutex (NSLock) rather
     // than Synchronization.Mutex so that ThreadSanitizer sees the hand-off of each Transfer.
+    /// The longest the loop sleeps when libcurl has no timer due (milliseconds); commands wake
+    /// it at once.
+    static let idleWait = 60_000
+
     enum Command {
         case start(Transfer)
         case cancel(UInt64)
@@ -100,7 +104,11 @@ final class CurlLoop: @unchecked Sendable {
                 let transfer = Unmanaged<Transfer>.fromOpaque(pointer).takeUnretainedValue()
                 finish(transfer.id, with: outcome(of: transfer, code: pg_multi_message_result(message)))
             }
-            curl_multi_poll(multi, nil, 0, 1_000, nil)
+            // Sleep until a socket is ready, libcurl's next timer is due, or a command arrives
+            // (`curl_multi_wakeup`): an idle client does not wake up for this loop.
+            var due = -1
+            curl_multi_timeout(multi, &due)
+            curl_multi_poll(multi, nil, 0, Int32(due < 0 ? Self.idleWait : min(due, Self.idleWait)), nil)
         }
         shutdown()
     }

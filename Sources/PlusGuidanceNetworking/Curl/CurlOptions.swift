@@ -127,7 +127,8 @@ enum CurlErrors {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM,
             CURLE_SSL_CIPHER, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE:
             .tlsFailure
-        case CURLE_FILESIZE_EXCEEDED: .responseTooLarge
+        // libcurl before 8.6 reports headers over its 100 KiB limit as "out of memory".
+        case CURLE_FILESIZE_EXCEEDED, CURLE_OUT_OF_MEMORY: .responseTooLarge
         case CURLE_PARTIAL_FILE: .truncatedBody
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM: .connectionLost
         case CURLE_TOO_MANY_REDIRECTS: .tooManyRedirects

@@ -25,6 +25,9 @@ struct DatabaseOpener {
     /// WAL pages between automatic checkpoints; `nil` keeps SQLite's default (1,000). The WAL
     /// file is truncated back to this size after a checkpoint.
     var walAutocheckpointPages: Int?
+    /// Zero deleted content on the writer (`PRAGMA secure_delete`): for files whose deleted
+    /// rows are health data that must not linger in free pages.
+    var secureDelete = false
 
     /// Opens (creating when missing) and migrates the database.
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is
@@ -40,6 +43,7 @@ struct DatabaseOpener {
         let synchronous = durability == .full ? "FULL" : "NORMAL"
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            if secureDelete { try db.execute(sql: "PRAGMA secure_delete = ON") }
             if let writerCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)") }
             if let walAutocheckpointPages {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walAutocheckpointPages)")

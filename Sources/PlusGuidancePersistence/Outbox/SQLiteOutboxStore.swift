@@ -18,7 +18,9 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or a GRDB error for a file that is not
     ///   a SQLite database.
     public init(path: String) throws {
-        database = try DatabaseOpener(path: path, migrator: Self.migrator, durability: .full).open()
+        var opener = DatabaseOpener(path: path, migrator: Self.migrator, durability: .full)
+        opener.secureDelete = true
+        database = try opener.open()
     }
 
     static var migrator: DatabaseMigrator {
@@ -145,6 +147,17 @@ public final class SQLiteOutboxStore: OutboxStore {
     public func removeAll() async throws {
         try await database.write { db in try db.execute(sql: "DELETE FROM outbox") }
         actions.removeAll()
+        try await forgetDelivered()
+    }
+
+    /// Once the outbox is empty, nothing of what it held may stay on disk: deleted rows are
+    /// zeroed (`secure_delete`, set when the store opens), and the WAL, which still holds the
+    /// pages as they were, is checkpointed and truncated to nothing.
+    private func forgetDelivered() async throws {
+        try await database.writeWithoutTransaction { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox") == 0 else { return }
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// Whether an earlier entry of the same conversation is still in the outbox: then `key`
@@ -207,6 +220,7 @@ public final class SQLiteOutboxStore: OutboxStore {
             try db.execute(sql: "DELETE FROM outbox WHERE key = ?", arguments: [key.rawValue])
         }
         actions[key.rawValue] = nil
+        try await forgetDelivered()
     }
 
     private func write(durably: Bool, _ body: @escaping @Sendable (Database) throws -> Void) async throws {

@@ -91,7 +91,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let code: String =
                 switch error.status {
-                case .notFound: "not_found"
+                // The router found no route: a wrong path, not a missing record.
+                case .notFound: "no_such_endpoint"
                 case .methodNotAllowed: "method_not_allowed"
                 case .contentTooLarge: "body_too_large"
                 case .badRequest: "bad_request"

@@ -230,6 +230,16 @@ import Testing
         #expect(wrongBase.status == 70, "\(wrongBase.stderr)")
         #expect(wrongBase.stderr.contains("no such endpoint"), "\(wrongBase.stderr)")
 
+        // A throttled sign-in (defect 5) is one clear line.
+        let problem = Data(
+            #"{"type":"about:blank","title":"Too many sign-in attempts","status":429,"code":"too_many_attempts","detail":"Try again in 42 s"}"#
+                .utf8)
+        stage.hostile.setRule { _ in .answer(status: 429, contentType: "application/problem+json", body: problem) }
+        let throttled = try await stage.pg(
+            "bob", ["login", "bob@example.com", "--password-stdin"], stdin: "bob-pass\n")
+        #expect(throttled.status == 70)
+        #expect(throttled.stderr == "pg: too many sign-in attempts: Try again in 42 s\n", "\(throttled.stderr)")
+
         // `--limit -1` was "Missing value".
         let negative = try await stage.pg("theo", ["messages", "alice@example.com", "--limit", "-1"], direct: true)
         #expect(negative.status == 64)

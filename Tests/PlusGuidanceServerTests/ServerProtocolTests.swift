@@ -286,6 +286,28 @@ actor Flag {
         }
     }
 
+    /// Hardening #5: 2,000 wrong passwords in a row were all answered 401. Past ten failures
+    /// an account is throttled (429 with Retry-After, the right password too, no hashing),
+    /// other accounts are not; past fifty failures from one address, every account is.
+    @Test func failedSignInsAreThrottledPerAccountAndPerAddress() async throws {
+        try await withServer(configure: longTokens) { api in
+            func login(_ email: String, _ password: String) async throws -> Answer {
+                try await api.request(.POST, "/v1/auth/login", json: ["email": email, "password": password])
+            }
+            for _ in 0..<10 { #expect(try await login("alice@example.com", "guess").status == 401) }
+            let throttled = try await login("alice@example.com", "alice-pass")
+            #expect(throttled.status == 429)
+            #expect(throttled.code == "too_many_attempts")
+            let retryAfter = try #require(throttled.headers.first(name: "Retry-After").flatMap(Int.init))
+            #expect((1...301).contains(retryAfter))
+            #expect(try await login("bob@example.com", "bob-pass").status == 200)
+
+            // Unknown e-mails count against the address: 40 more failures make 50.
+            for index in 0..<40 { #expect(try await login("nobody\(index)@example.com", "guess").status == 401) }
+            #expect(try await login("bob@example.com", "bob-pass").status == 429)
+        }
+    }
+
     @Test func tokensExpireOnServerTimeAndRefreshRotates() async throws {
         try await withServer { api in
             let login = try await api.request(

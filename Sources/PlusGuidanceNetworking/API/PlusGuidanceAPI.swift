@@ -425,6 +425,8 @@ public actor PlusGuidanceAPI {
         case (404, nil), (404, "no_such_endpoint"):
             return .requestRejected(status: status, problemCode: problem?.code, reason: problem?.title)
         case (404, _): return .rejected(.notFound, status: status)
+        case (429, "too_many_attempts"):
+            return .requestRejected(status: status, problemCode: "too_many_attempts", reason: problem?.detail)
         case (500..., let code): return .serverError(status: status, problemCode: code)
         case (_, let code): return .requestRejected(status: status, problemCode: code, reason: problem?.title)
         }

@@ -11,8 +11,13 @@ struct APIContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     var user: User?
     var tokenFamily: String?
+    /// The client's IP address (for the sign-in throttle), when known.
+    let clientAddress: String?
 
-    init(source: Source) { coreContext = .init(source: source) }
+    init(source: Source) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
+    }
 
     func requireUser() throws -> User {
         guard let user else { throw APIError.unauthorized }

@@ -65,6 +65,14 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static let messageIDTaken = APIError(.conflict, "message_id_taken", "This message id is already used")
     static let internalError = APIError(.internalServerError, "internal_error", "Internal server error")
 
+    static func tooManySignIns(retryAfter seconds: Int) -> APIError {
+        var error = APIError(
+            .tooManyRequests, "too_many_attempts", "Too many sign-in attempts",
+            detail: "Try again in \(seconds) s")
+        error.headers[.retryAfter] = "\(seconds)"
+        return error
+    }
+
     static func bodyTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, "body_too_large", "The request body is too large", detail: "at most \(limit) bytes")
     }

@@ -13,10 +13,21 @@ struct Routes: Sendable {
 
     func register(on router: Router<APIContext>) {
         router.get("/v1/health") { _, _ in try Response.json(["status": "ok"]) }
-        router.post("/v1/auth/login") { request, _ in
+        router.post("/v1/auth/login") { request, context in
             var request = request
             let (body, _) = try await request.decode(LoginRequest.self, limit: configuration.maximumBodyBytes)
-            let tokens = try await store.login(email: body.email, password: body.password)
+            let throttle = store.loginThrottle
+            if let wait = await throttle.retryAfter(account: body.email, address: context.clientAddress) {
+                throw APIError.tooManySignIns(retryAfter: wait)
+            }
+            let tokens: TokensWire
+            do {
+                tokens = try await store.login(email: body.email, password: body.password)
+            } catch let error as APIError where error.code == APIError.invalidCredentials.code {
+                await throttle.failed(account: body.email, address: context.clientAddress)
+                throw error
+            }
+            await throttle.succeeded(account: body.email)
             await hub.touch(UserID(tokens.user.id), at: store.clock.now())
             return try Response.json(tokens)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HTTPTypes
+import NIOPosix
 import PlusGuidanceDomain
 
 /// An answer of a state-changing request, as stored for `Idempotency-Key` replays.
@@ -20,11 +21,19 @@ final class ServerStore: Sendable {
     let clock: ServerClock
     let configuration: ServerConfiguration
     let hasher: PasswordHasher
+    /// Verified against when an e-mail is unknown: a hash of the configured cost that matches
+    /// no password.
+    private let unknownAccountHash: String
+    /// Failed sign-ins per account and per address.
+    let loginThrottle = LoginThrottle()
 
     init(configuration: ServerConfiguration, clock: ServerClock) throws {
         self.configuration = configuration
         self.clock = clock
         self.hasher = PasswordHasher(cost: configuration.passwordCost)
+        let cost = configuration.passwordCost
+        unknownAccountHash =
+            "scrypt$\(cost.rounds)$\(cost.blockSize)$\(cost.parallelism)$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
@@ -92,9 +101,13 @@ final class ServerStore: Sendable {
             )
             .map { (try ServerRows.user($0), $0[4]) }
         }
-        // Hash even when the e-mail is unknown, so timing does not tell which e-mails exist.
-        let stored = found?.1 ?? "scrypt$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-        guard hasher.verify(password, against: stored), let (user, _) = found else { throw APIError.invalidCredentials }
+        // Hash even when the e-mail is unknown, at the same cost as a real account's hash, so
+        // timing does not tell which e-mails exist. Hashing runs on NIO's blocking-work pool,
+        // never on the threads that serve other requests.
+        let stored = found?.1 ?? unknownAccountHash
+        let hasher = self.hasher
+        let matches = try await NIOThreadPool.singleton.runIfActive { hasher.verify(password, against: stored) }
+        guard matches, let (user, _) = found else { throw APIError.invalidCredentials }
         return try await issueTokens(for: user, family: BearerToken.identifier("fam"))
     }
 

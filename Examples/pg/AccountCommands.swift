@@ -101,7 +101,7 @@ struct Sync: AsyncParsableCommand {
             let status = try await client.status()
             let text =
                 status.phase == .runByAnotherProcess
-                ? "Another process on this profile (pg-syncd) runs its sync. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
+                ? "Not synced by this command: another process on this profile (pg-syncd, or another pg) runs its sync. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
                 : "Synced. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
             return Answer(json: JSONOutput.status(status), text: text)
         }

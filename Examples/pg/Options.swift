@@ -45,6 +45,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// The client for this profile; `quickDeadline`, when given, caps every request's deadline.
     func client(quickDeadline: Duration? = nil) async throws -> PlusGuidanceClient {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: profilePath, isDirectory: &isFolder), !isFolder.boolValue {
+            throw CLIError.usage("the profile \(Human.safe(profilePath)) is a file, not a folder")
+        }
         var configuration = ClientConfiguration(serverURL: try serverURL, profile: profilePath)
         if let requestTimeout {
             configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(requestTimeout * 1_000)))

@@ -240,6 +240,13 @@ import Testing
         #expect(throttled.status == 70)
         #expect(throttled.stderr == "pg: too many sign-in attempts: Try again in 42 s\n", "\(throttled.stderr)")
 
+        // A profile path that is a file said "not signed in".
+        let file = stage.folder + "/a-file"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let notFolder = try await runProcess(try stage.binary("pg"), ["--profile", file, "whoami"])
+        #expect(notFolder.status == 64)
+        #expect(notFolder.stderr.contains("is a file, not a folder"), "\(notFolder.stderr)")
+
         // `--limit -1` was "Missing value".
         let negative = try await stage.pg("theo", ["messages", "alice@example.com", "--limit", "-1"], direct: true)
         #expect(negative.status == 64)

@@ -4,19 +4,9 @@
 #  - `pg send` wall time on a profile that pg-syncd keeps live, beside a profile without one
 #    (p50/p99 over BENCH_SENDS sends each, from process start to exit).
 # Usage: Benchmarks/cli/command-latency.sh   (builds the release binaries first)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 runs=${BENCH_RUNS:-30}
 sends=${BENCH_SENDS:-200}
-swift build -c release --product pg >/dev/null
-swift build -c release --product pg-syncd >/dev/null
-swift build -c release --product pg-server >/dev/null
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin/pg-server" --port 0 --database "$work/server.sqlite" --seed demo --log-level warning >"$work/server.out" &
-for _ in $(seq 200); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.05; done
-export PG_SERVER=$(head -1 "$work/server.out" | sed 's/listening on //')
+source "$(dirname "$0")/lib.sh"
 pg() { "$bin/pg" "$@"; }
 echo alice-pass | pg --profile "$work/daemon" login alice@example.com --password-stdin >/dev/null
 echo alice-pass | pg --profile "$work/plain" login alice@example.com --password-stdin >/dev/null

@@ -47,6 +47,16 @@ import Testing
             guard run.status == 0 else { throw Failure(description: "login \(email): \(run.stderr)") }
         }
 
+        /// `pg-syncd` on `who`'s profile, through the hostile proxy.
+        func startDaemon(_ who: String) throws -> Process {
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
+            daemon.arguments = ["--server", hostile.url.absoluteString, "--profile", folder + "/" + who]
+            daemon.standardError = FileHandle.nullDevice
+            try daemon.run()
+            return daemon
+        }
+
         func stop() {
             hostile.stop()
             server.stop()
@@ -159,11 +169,7 @@ import Testing
         defer { stage.stop() }
         try await stage.signIn("alice", "alice@example.com")
         stage.hostile.setRule { _ in slowness.behaviour }
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: try stage.binary("pg-syncd"))
-        daemon.arguments = ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/alice"]
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try stage.startDaemon("alice")
         try await Self.eventually { !stage.hostile.requests.isEmpty }
         kill(daemon.processIdentifier, SIGTERM)
         // Killed (137) if still running a minute later.
@@ -177,11 +183,7 @@ import Testing
         defer { stage.stop() }
         try await stage.signIn("alice", "alice@example.com")
         stage.hostile.setRule { request in request.path.hasPrefix("/v1/events") ? .endlessEventLine : .forward }
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: try stage.binary("pg-syncd"))
-        daemon.arguments = ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/alice"]
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try stage.startDaemon("alice")
         defer {
             kill(daemon.processIdentifier, SIGKILL)
             waitForExit(daemon, deadline: .now + .seconds(30))

@@ -26,7 +26,9 @@ enum CurlOptions {
         check(
             pg_easy_setopt_long(
                 easy, CURLOPT_TIMEOUT_MS, milliseconds(request.totalTimeout ?? configuration.totalTimeout)))
-        if let stall = configuration.stallDetection {
+        // A long-lived stream (no total timeout) is watched by its reader's heartbeat timeout
+        // instead: libcurl's speed check would wake its loop every second for the stream's life.
+        if let stall = configuration.stallDetection, request.totalTimeout != .zero {
             check(pg_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, stall.bytesPerSecond))
             check(pg_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, milliseconds(stall.duration) / 1_000)))
         }

@@ -7,7 +7,8 @@ public struct HTTPClientConfiguration: Sendable {
     /// Limit for a whole request; `.zero` for none. Streams set their own (usually none).
     public var totalTimeout: Duration = .seconds(60)
     /// A transfer slower than ``LowSpeed/bytesPerSecond`` for ``LowSpeed/duration`` is stalled
-    /// and fails with `timeout`. `nil` disables stall detection.
+    /// and fails with `timeout`. `nil` disables stall detection. Not applied to streams without
+    /// a total timeout (`HTTPRequest.totalTimeout == .zero`), whose reader watches heartbeats.
     public var stallDetection: LowSpeed? = LowSpeed(bytesPerSecond: 1, duration: .seconds(30))
     /// The largest response body accepted; larger ones fail with `responseTooLarge`.
     public var maximumResponseBytes: Int = 16 << 20

@@ -31,14 +31,13 @@ import Testing
 
         /// `pg` on `who`'s profile, through the hostile proxy unless `direct`.
         func pg(
-            _ who: String, _ arguments: [String], direct: Bool = false, stdin: String? = nil
-        ) async throws
-            -> ProcessOutcome
-        {
+            _ who: String, _ arguments: [String], direct: Bool = false, stdin: String? = nil,
+            timeout: Duration = .seconds(300)
+        ) async throws -> ProcessOutcome {
             let url = direct ? server.url : hostile.url
             return try await runProcess(
                 try binary("pg"), ["--server", url.absoluteString, "--profile", folder + "/" + who] + arguments,
-                stdin: stdin)
+                stdin: stdin, timeout: timeout)
         }
 
         func signIn(_ who: String, _ email: String) async throws {
@@ -131,31 +130,17 @@ import Testing
         try await stage.signIn("theo", "therapist@example.com")
         stage.hostile.setRule { _ in slowness.behaviour }
 
-        let sync = try await runProcess(
-            try stage.binary("pg"),
-            [
-                "--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "--request-timeout",
-                "2", "sync",
-            ],
-            timeout: .seconds(120))
+        // The watchdog kills at 120 s, which these commands used to reach.
+        let sync = try await stage.pg("theo", ["--request-timeout", "2", "sync"], timeout: .seconds(120))
         #expect(sync.status == 69, "\(sync.stderr)")
         #expect(sync.stderr.contains("timeout"), "\(sync.stderr)")
 
-        let send = try await runProcess(
-            try stage.binary("pg"),
-            [
-                "--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "--request-timeout",
-                "2",
-                "send", "usr_alice", "are you there?",
-            ],
-            timeout: .seconds(120))
+        let send = try await stage.pg(
+            "theo", ["--request-timeout", "2", "send", "usr_alice", "are you there?"], timeout: .seconds(120))
         #expect(send.status == 0, "\(send.stderr)")
         #expect(send.stdout.hasPrefix("Queued") && send.stdout.contains("timeout"), "\(send.stdout)")
 
-        let status = try await runProcess(
-            try stage.binary("pg"),
-            ["--server", stage.hostile.url.absoluteString, "--profile", stage.folder + "/theo", "status"],
-            timeout: .seconds(120))
+        let status = try await stage.pg("theo", ["status"], timeout: .seconds(120))
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.hasPrefix("offline"), "\(status.stdout)")
         #expect(status.stdout.contains("1 pending"), "\(status.stdout)")

@@ -50,7 +50,8 @@ public struct RetryPolicy: Sendable {
                 guard left > .milliseconds(1) else {
                     throw HTTPClientError.timeout.with(host: request.url.host, reason: "the request's deadline passed")
                 }
-                if let own = request.totalTimeout, own != .zero, own < left {} else { bounded.totalTimeout = left }
+                // The request's own limit stands when it is shorter; `.zero` (none) does not.
+                bounded.totalTimeout = min(request.totalTimeout.flatMap { $0 == .zero ? nil : $0 } ?? left, left)
             }
             do {
                 let response = try await attempt(bounded)

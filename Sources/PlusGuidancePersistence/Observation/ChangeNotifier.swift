@@ -88,7 +88,10 @@ final class ChangeNotifier: @unchecked Sendable {
         configuration.readonly = true
         connection = try DatabaseQueue(path: databasePath, configuration: configuration)
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw PersistenceError.insecurePermissions(path: databasePath, errno: errno) }
+        guard pipe(&fds) == 0 else {
+            throw DatabaseError(
+                resultCode: .SQLITE_CANTOPEN, message: "no pipe for the change notifier (errno \(errno))")
+        }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wake = (fds[0], fds[1])
         let markers = Self.markersFolder(of: databasePath)

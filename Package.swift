@@ -36,7 +36,11 @@ let package = Package(
         .target(name: "PlusGuidanceDomain"),
         .target(
             name: "PlusGuidancePersistence",
-            dependencies: ["PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                // AES-256-GCM for the data at rest (BoringSSL on Linux).
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
@@ -79,7 +83,7 @@ let package = Package(
             dependencies: [
                 // PlusGuidanceTesting for `pg demo`, which runs the built pg-server as a child
                 // process: pg links neither the reference server nor Hummingbird.
-                "PlusGuidanceSync", "PlusGuidanceTesting",
+                "PlusGuidanceSync", "PlusGuidancePersistence", "PlusGuidanceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pg"
@@ -87,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "pg-syncd",
             dependencies: [
-                "PlusGuidanceSync", "PlusGuidanceNetworking", "PlusGuidanceDomain",
+                "PlusGuidanceSync", "PlusGuidancePersistence", "PlusGuidanceNetworking", "PlusGuidanceDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,7 +154,9 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "PGTests", dependencies: ["PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceDomain"]),
+            name: "PGTests", dependencies: ["PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceDomain"],
+            // Fixtures read from the source tree (#filePath): a profile of an earlier release.
+            exclude: ["Resources"]),
         .testTarget(
             name: "PlusGuidanceNetworkingTests",
             dependencies: [
@@ -162,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "PlusGuidanceSyncTests",
             dependencies: [
-                "PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking",
+                "PlusGuidanceSync", "PlusGuidancePersistence", "PlusGuidanceTesting", "PlusGuidanceNetworking",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -30,7 +30,8 @@ if arguments.first == "--listen", arguments.count == 3 {
     // The observing process: print the monotonic time of every change it hears of.
     let path = arguments[2]
     if arguments[1] == "notifier" {
-        let store = try SQLiteOutboxStore(path: path)
+        // It only listens for changes: no entry is opened, so its key does not matter.
+        let store = try SQLiteOutboxStore(path: path, cipher: .ephemeral())
         var first = true
         for try await _ in store.changes() {
             say(first ? "ready" : "\(monotonicNanoseconds())")
@@ -60,7 +61,7 @@ defer { try? FileManager.default.removeItem(atPath: folder) }
 /// Commit start to heard, and commit duration (an outbox commit fsyncs), in milliseconds.
 func measure(_ mode: String) async throws -> (heard: [Double], commit: [Double]) {
     let path = folder + "/\(mode).sqlite"
-    let outbox = try SQLiteOutboxStore(path: path)
+    let outbox = try SQLiteOutboxStore(path: path, cipher: .ephemeral())
     let child = Process()
     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
     child.arguments = ["--listen", mode, path]

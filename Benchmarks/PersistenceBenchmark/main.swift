@@ -62,6 +62,7 @@ let clock = ContinuousClock()
 let work = FileManager.default.temporaryDirectory.path + "/pg-persistence-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
+let keys = FileKeyProvider(path: work + "/key")
 print(
     "PlusGuidanceKit persistence benchmark: \(messageCount) messages, \(conversationCount) conversations, \(sessionCount) sessions, pages of \(pageSize)"
 )
@@ -70,7 +71,7 @@ print(
 //    their cursor. Live sync commits every page; an initial sync commits 10 pages at a time
 //    (`apply(_ pages:)`), which is still atomic with the last cursor.
 func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double, storage: AccountStorage) {
-    let storage = try AccountStorage(profile: work + "/profile", account: account)
+    let storage = try AccountStorage(profile: work + "/profile", account: account, keys: keys)
     var elapsed = Duration.zero
     var batch: [ChangePage] = []
     var page: [Change] = []
@@ -169,7 +170,7 @@ storage = nil
 var opens: [Double] = []
 for _ in 0..<5 {
     let started = clock.now
-    let reopened = try AccountStorage(profile: work + "/profile", account: "bench")
+    let reopened = try AccountStorage(profile: work + "/profile", account: "bench", keys: keys)
     _ = try await reopened.cache.messages(in: conversations[0], limit: 50, before: nil)
     opens.append(seconds(clock.now - started) * 1_000)
 }

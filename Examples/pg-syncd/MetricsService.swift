@@ -71,7 +71,7 @@ struct MetricsService: Service {
                 }
                 if case .live = status.phase { live.record(1) } else { live.record(0) }
             }
-            if let entries = try? await client.outbox() {
+            if let entries = try? await client.outbox(recordingActivity: false) {
                 var counts: [String: Int] = [:]
                 for entry in entries { if let code = entry.lastError?.code { counts[code, default: 0] += 1 } }
                 for code in Set(failuresByCode.keys).union(counts.keys) {

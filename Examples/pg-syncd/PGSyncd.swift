@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidancePersistence
 import PlusGuidanceSync
 import Prometheus
 import ServiceLifecycle
@@ -20,10 +21,23 @@ struct PGSyncd: AsyncParsableCommand {
     @Option(help: "The profile folder (env PG_PROFILE; default $XDG_DATA_HOME/plusguidance).") var profile: String?
     @Option(help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this loopback port.")
     var metricsPort: Int?
+    @Option(
+        help: ArgumentHelp(
+            "The key that unlocks the profile (env PG_KEY_FILE; default: the systemd credential plusguidance.key, else ~/.config/plusguidance/key).",
+            valueName: "path"))
+    var keyFile: String?
+    @Option(
+        help: ArgumentHelp(
+            "Sign out after this many minutes without user activity (a pg command, an app's read or write), keeping the outbox; then wait for the next sign-in. For shared devices.",
+            valueName: "minutes"))
+    var idleSignOut: Double?
 
     func validate() throws {
         if let metricsPort, !(1...65_535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be 1...65535")
+        }
+        if let idleSignOut, !(idleSignOut.isFinite && idleSignOut > 0 && idleSignOut <= 10_080) {
+            throw ValidationError("--idle-sign-out must be more than 0 and at most 10080 minutes")
         }
     }
 
@@ -42,7 +56,16 @@ struct PGSyncd: AsyncParsableCommand {
             profile ?? environment["PG_PROFILE"]
             ?? (environment["XDG_DATA_HOME"].map { $0 + "/plusguidance" } ?? NSHomeDirectory()
                 + "/.local/share/plusguidance")
-        let client = try await PlusGuidanceClient.open(ClientConfiguration(serverURL: url, profile: folder))
+        var configuration = ClientConfiguration(serverURL: url, profile: folder)
+        configuration.keys = KeySource.provider(keyFile: keyFile)
+        if let idleSignOut { configuration.idleSignOut = .milliseconds(Int64(idleSignOut * 60_000)) }
+        let client: PlusGuidanceClient
+        do {
+            client = try await PlusGuidanceClient.open(configuration)
+        } catch let error as PersistenceError where error == .keyUnavailableCode {
+            FileHandle.standardError.write(Data("pg-syncd: \(error.reason) (\(error.path ?? "no key"))\n".utf8))
+            throw ExitCode(77)
+        }
         guard await client.currentUser != nil else {
             FileHandle.standardError.write(
                 Data("pg-syncd: not signed in: run `pg login EMAIL --password-stdin` first\n".utf8))
@@ -74,6 +97,8 @@ struct SyncService: Service {
     let notifier: SystemdNotifier
     /// How long the drain after SIGTERM may take.
     var drainBound: Duration = .seconds(5)
+    /// Whether the account was seen signed out (logged once per sign-out).
+    let wasSignedOut = Flag()
 
     func run() async throws {
         let client = self.client
@@ -87,7 +112,8 @@ struct SyncService: Service {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 if notifier.watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
-                try? await Task.sleep(for: notifier.watchdogInterval ?? .seconds(5))
+                try? await Task.sleep(for: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
+                await followSignIns()
             }
         } onGracefulShutdown: {
         }
@@ -104,6 +130,35 @@ struct SyncService: Service {
         let pending = (try? await client.status().pendingOutbox) ?? -1
         await client.close()
         logger.info("stopped", metadata: ["outbox.pending": "\(pending)"])
+    }
+}
+
+extension SyncService {
+    /// After a sign-out (idle, `pg logout`, refused tokens) the daemon keeps running and
+    /// waits for the next `pg login` on the profile, then syncs and goes live again.
+    func followSignIns() async {
+        if await client.currentUser != nil { return }
+        if !wasSignedOut.swap(true) { logger.notice("signed out; waiting for the next sign-in on the profile") }
+        guard (try? await client.reloadAccount()) != nil else { return }
+        wasSignedOut.swap(false)
+        _ = try? await client.syncNow()
+        try? await client.startLive()
+        logger.info("signed in again; syncing")
+    }
+}
+
+/// A flag shared by the daemon's loop iterations.
+final class Flag: Sendable {
+    private let lock = NSLock()
+    private nonisolated(unsafe) var value = false
+
+    /// Sets the flag and returns what it was.
+    @discardableResult func swap(_ new: Bool) -> Bool {
+        lock.withLock {
+            let old = value
+            value = new
+            return old
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PlusGuidancePersistence
 import PlusGuidanceSync
 
 /// Options every command takes (BRIEF.md: `pg [--server URL] [--profile DIR] [--json] COMMAND`).
@@ -18,6 +19,12 @@ struct GlobalOptions: ParsableArguments {
             "Give up on a request after this many seconds, retries included (default 30 for reads and actions, 60 for sign-in)."
     )
     var requestTimeout: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The key that unlocks the profile's encrypted data (env PG_KEY_FILE; default: the systemd credential plusguidance.key, else ~/.config/plusguidance/key); created 0600 on first use.",
+            valueName: "path"))
+    var keyFile: String?
 
     func validate() throws {
         if let requestTimeout, !(requestTimeout.isFinite && (0.1...3_600).contains(requestTimeout)) {
@@ -50,6 +57,7 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError.usage("the profile \(Human.safe(profilePath)) is a file, not a folder")
         }
         var configuration = ClientConfiguration(serverURL: try serverURL, profile: profilePath)
+        configuration.keys = keys
         if let requestTimeout {
             configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(requestTimeout * 1_000)))
         }
@@ -57,8 +65,14 @@ struct GlobalOptions: ParsableArguments {
             configuration.deadlines = RequestDeadlines(
                 all: min(quickDeadline, configuration.deadlines.read, configuration.deadlines.signIn))
         }
-        return try await PlusGuidanceClient.open(configuration)
+        let client = try await PlusGuidanceClient.open(configuration)
+        // Every command is the user's activity: a daemon's idle sign-out counts from it.
+        await client.recordActivity()
+        return client
     }
+
+    /// The key-encryption key's provider: `--key-file`, `PG_KEY_FILE`, systemd credential, default.
+    var keys: FileKeyProvider { KeySource.provider(keyFile: keyFile) }
 
     /// A client with an account signed in, or exit 77.
     func signedInClient(quickDeadline: Duration? = nil) async throws -> (PlusGuidanceClient, User) {
@@ -109,6 +123,8 @@ func exitCode(for error: any Error) -> (Int32, String) {
             return (70, "the server's answer is outside the API contract: \(Human.safe(error.reason ?? "undecodable"))")
         case .cursorTooOld, .serverError: return (70, "\(error)")
         }
+    case let error as PersistenceError where error == .keyUnavailableCode:
+        return (77, "\(error.reason) (\(Human.safe(error.path ?? "no key")))")
     case let error as PlusGuidanceClientError:
         switch error.code {
         case .notSignedIn: return (77, CLIError.notSignedIn.message)

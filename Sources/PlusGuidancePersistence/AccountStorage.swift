@@ -2,6 +2,14 @@ import Foundation
 import GRDB
 import PlusGuidanceDomain
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Everything stored on this machine for one signed-in account, in one private folder of the
 /// profile:
 ///
@@ -10,9 +18,18 @@ import PlusGuidanceDomain
 ///     cache.sqlite (+ -wal, -shm)       0600   server data, rebuilt from the server when corrupt
 ///     outbox.sqlite (+ -wal, -shm)      0600   the user's unconfirmed actions, never rebuilt
 ///     engine.lock                       0600   held by the one process running the sync engine
-///     tokens.json, tokens.lock          0600   the bearer tokens; held while one process refreshes them
+///     tokens, user, tokens.lock         0600   the bearer tokens and the user (sealed); held while one process refreshes them
+///     cache.key, outbox.key             0600   the data keys, wrapped by the profile's key-encryption key
+///     activity                          0600   its time is the user's last activity (idle sign-out)
 ///     cache.sqlite.corrupt-<time>       0600   a corrupt cache moved aside, kept for diagnosis
 /// ```
+///
+/// Nothing readable is on disk: message bodies, outbox actions and tokens are sealed
+/// (AES-256-GCM, ``FieldCipher``) under the account's data keys, which are wrapped by the
+/// key-encryption key of a ``KeyProvider`` kept outside the profile. The cache and the tokens
+/// share one data key, the outbox has its own: signing out destroys the cache's key first
+/// (crypto-shred) and keeps the outbox's while the outbox holds anything. A profile from before
+/// encryption is encrypted when first opened, each file rewritten into a new one.
 ///
 /// The cache and the outbox are separate files on purpose: a cache that fails its integrity
 /// check is moved aside and replaced by an empty one (the next sync refills it from the server,
@@ -46,6 +63,8 @@ public final class AccountStorage: Sendable {
     public var cachePath: String { folder + "/cache.sqlite" }
     public var outboxPath: String { folder + "/outbox.sqlite" }
     public var engineLockPath: String { folder + "/engine.lock" }
+    private let secrets: FieldCipher
+    private var cacheKey: WrappedKeyFile { WrappedKeyFile(path: folder + "/cache.key", purpose: "cache") }
     var rebuildMarkerPath: String { folder + "/cache.sqlite.needs-rebuild" }
 
     /// Opens the storage of `account` under `profile`, creating it when missing.
@@ -54,22 +73,29 @@ public final class AccountStorage: Sendable {
     ///   - profile: the profile folder (created 0700 when missing).
     ///   - account: a stable name for the account, such as its user id; characters other than
     ///     letters, digits, `.`, `-` and `_` are replaced so it is always one safe path component.
-    /// - Throws: ``PersistenceError`` (`newer_schema`, `corrupt_outbox`, permissions), or a GRDB
-    ///   error when SQLite itself fails.
+    ///   - keys: where the key-encryption key comes from (``KeySource/provider(keyFile:environment:)``
+    ///     by default).
     ///   - cacheIntegrityCheck: when the cache's quick check runs; see ``IntegrityCheck``.
+    /// - Throws: ``PersistenceError`` (`key_unavailable`, `newer_schema`, `corrupt_outbox`,
+    ///   permissions), or a GRDB error when SQLite itself fails. A missing or wrong key changes
+    ///   nothing on disk.
     public init(
-        profile: String, account: String, now: Date = Date(), cacheIntegrityCheck: IntegrityCheck = .inBackground
+        profile: String, account: String, keys: any KeyProvider = KeySource.provider(), now: Date = Date(),
+        cacheIntegrityCheck: IntegrityCheck = .inBackground
     ) throws {
         let folder = Self.folder(profile: profile, account: account)
         try SecureFiles.makeFolder(profile)
         try SecureFiles.makeFolder(profile + "/accounts")
+        Self.finishRemovals(profile: profile)
         try SecureFiles.makeFolder(folder)
         self.folder = folder
 
+        let dataKeys = try AccountDataKeys.open(folder: folder, profile: profile, provider: keys)
+        secrets = dataKeys.cache
         let outboxPath = folder + "/outbox.sqlite"
         let outbox: SQLiteOutboxStore
         do {
-            outbox = try SQLiteOutboxStore(path: outboxPath)
+            outbox = try SQLiteOutboxStore(path: outboxPath, cipher: dataKeys.outbox)
         } catch  where DatabaseOpener.isCorruption(error) {
             throw PersistenceError.corruptOutbox(path: outboxPath, detail: "not a readable SQLite database")
         }
@@ -83,7 +109,7 @@ public final class AccountStorage: Sendable {
         var cache: SQLiteCacheStore?
         if !FileManager.default.fileExists(atPath: marker) {
             do {
-                let opened = try SQLiteCacheStore(path: cachePath)
+                let opened = try SQLiteCacheStore(path: cachePath, cipher: dataKeys.cache)
                 if cacheIntegrityCheck == .inBackground || DatabaseOpener.quickCheck(opened.database) == nil {
                     cache = opened
                 } else {
@@ -94,11 +120,18 @@ public final class AccountStorage: Sendable {
         if let cache {
             self.cache = cache
             movedAsideCache = nil
+        } else if dataKeys.createdForExistingFiles {
+            // A corrupt cache from before encryption holds plaintext: it is not kept.
+            for suffix in ["", "-wal", "-shm"] { SecureFiles.shred(cachePath + suffix) }
+            movedAsideCache = nil
+            try? FileManager.default.removeItem(atPath: marker)
+            self.cache = try SQLiteCacheStore(path: cachePath, cipher: dataKeys.cache)
         } else {
             movedAsideCache = try Self.moveAside(cachePath, now: now)
             try? FileManager.default.removeItem(atPath: marker)
-            self.cache = try SQLiteCacheStore(path: cachePath)
+            self.cache = try SQLiteCacheStore(path: cachePath, cipher: dataKeys.cache)
         }
+        try Self.sealLegacyTokens(in: folder, with: dataKeys.cache)
 
         if cacheIntegrityCheck == .inBackground {
             let database = self.cache.database
@@ -136,6 +169,21 @@ public final class AccountStorage: Sendable {
         }
     }
 
+    /// Rotates the profile's key-encryption key: every account's data keys get a wrap under
+    /// `new` (32 bytes) beside the old one, then `install` runs (it puts the new key where the
+    /// provider will find it), then the old wraps go. No data file is rewritten, and until the
+    /// end both keys open the profile, so a crash at any step loses nothing. Returns how many
+    /// data keys were re-wrapped.
+    /// - Throws: ``PersistenceError/keyUnavailable(key:reason:)`` when `old` does not open them.
+    public static func rotateKeyEncryptionKey(
+        profile: String, from old: any KeyProvider, to new: [UInt8], installing install: () throws -> Void = {}
+    ) throws -> Int {
+        guard new.count == 32 else {
+            throw PersistenceError.keyUnavailable(key: "the new key", reason: "it is not 32 bytes")
+        }
+        return try AccountDataKeys.rewrap(profile: profile, from: old, to: new, beforeDroppingOld: install)
+    }
+
     /// The folder of `account` under `profile`.
     public static func folder(profile: String, account: String) -> String {
         let safe = account.unicodeScalars.map { scalar -> String in
@@ -143,7 +191,8 @@ public final class AccountStorage: Sendable {
                 CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar)
             return allowed ? String(scalar) : "_"
         }.joined()
-        let name = safe.isEmpty || safe.allSatisfy({ $0 == "." }) ? "_" + safe : safe
+        // Never empty, never starting with "." (dot names are the storage's own: `.removing-…`).
+        let name = safe.isEmpty || safe.hasPrefix(".") ? "_" + safe : safe
         return profile + "/accounts/" + name
     }
 
@@ -157,15 +206,49 @@ public final class AccountStorage: Sendable {
         return destination
     }
 
-    /// Writes a small secret file of the account (tokens), 0600, atomically: readers see the
-    /// old or the new content, never a mix, and it is on disk when this returns.
+    /// Writes a small secret file of the account (tokens), sealed with the account's data key,
+    /// 0600, atomically: readers see the old or the new content, never a mix, and it is on disk
+    /// when this returns.
     public func writeSecret(_ name: String, _ data: Data) throws {
-        try SecureFiles.writeAtomically(data, to: folder + "/" + name)
+        try SecureFiles.writeAtomically(try secrets.seal(data, table: "secret", row: name), to: folder + "/" + name)
     }
 
-    /// Reads a secret file written by ``writeSecret(_:_:)``; `nil` when there is none.
+    /// Reads a secret file written by ``writeSecret(_:_:)``; `nil` when there is none or it does
+    /// not open with the account's data key.
     public func readSecret(_ name: String) -> Data? {
-        FileManager.default.contents(atPath: folder + "/" + name)
+        FileManager.default.contents(atPath: folder + "/" + name).flatMap {
+            try? secrets.open($0, table: "secret", row: name)
+        }
+    }
+
+    /// The files ``writeSecret(_:_:)`` may write (sealed with the cache's data key): removed with
+    /// the cache.
+    static let secretFiles = ["tokens", "user"]
+
+    /// Tokens from before encryption (`tokens.json`, in clear) are sealed into `tokens`, and the
+    /// clear file is shredded.
+    private static func sealLegacyTokens(in folder: String, with cipher: FieldCipher) throws {
+        let legacy = folder + "/tokens.json"
+        guard let clear = FileManager.default.contents(atPath: legacy) else { return }
+        if !FileManager.default.fileExists(atPath: folder + "/tokens") {
+            try SecureFiles.writeAtomically(
+                try cipher.seal(clear, table: "secret", row: "tokens"), to: folder + "/tokens")
+        }
+        SecureFiles.shred(legacy)
+    }
+
+    /// Records user activity now (a command, an app's read or write): ``lastActivity()`` is what
+    /// idle sign-out measures from. Shared by every process of the profile (a file's time).
+    public func recordActivity() {
+        let path = folder + "/activity"
+        if utimes(path, nil) != 0 { _ = try? SecureFiles.makeFile(path) }
+    }
+
+    /// When the user was last active on this account, from any process; `nil` when never.
+    public func lastActivity() -> Date? {
+        var info = stat()
+        guard stat(folder + "/activity", &info) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
     }
 
     /// Removes a secret file; nothing happens when there is none.
@@ -187,8 +270,12 @@ public final class AccountStorage: Sendable {
     /// starts an empty cache, refilled by the next sync.
     public func wipeCache() throws {
         cacheCheck?.cancel()
+        // The data key first: once it is gone, whatever copies of the cache and the tokens
+        // remain (freed blocks, a backup) are ciphertext nothing on the machine opens.
+        cacheKey.destroy()
+        for secret in Self.secretFiles { SecureFiles.shred(folder + "/" + secret) }
         try? cache.database.close()
-        for suffix in ["", "-wal", "-shm", ".needs-rebuild"]
+        for suffix in ["", "-wal", "-shm", ".needs-rebuild", "-open.lock"]
         where FileManager.default.fileExists(
             atPath: cachePath + suffix)
         {
@@ -196,16 +283,39 @@ public final class AccountStorage: Sendable {
         }
     }
 
-    /// Closes the databases and removes every file of the account (sign-out). The stores fail
-    /// every call afterwards.
+    /// Closes the databases and removes every file of the account (sign-out), its data keys
+    /// destroyed first. The stores fail every call afterwards.
     public func wipe() throws {
         cacheCheck?.cancel()
+        // The folder leaves the account's place first (one rename), so a crash midway never
+        // leaves an account whose files are there and whose keys are not.
+        let removing =
+            (folder as NSString).deletingLastPathComponent + "/.removing-"
+            + (folder as NSString).lastPathComponent + "-\(getpid())"
+        guard rename(folder, removing) == 0 else {
+            if errno == ENOENT { return }
+            throw PersistenceError.insecurePermissions(path: folder, errno: errno)
+        }
+        SecureFiles.syncFolder(of: folder)
+        Self.destroy(removing)
         // close() refuses while an observation still holds a statement; the files are removed
         // either way, and on Linux open descriptors to unlinked files are harmless.
         try? cache.database.close()
         try? outbox.database.close()
-        if FileManager.default.fileExists(atPath: folder) {
-            try FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Destroys the data keys of an account folder, then removes it.
+    private static func destroy(_ folder: String) {
+        for name in AccountDataKeys.fileNames + secretFiles { SecureFiles.shred(folder + "/" + name) }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Finishes the removals a crash interrupted (``wipe()``).
+    private static func finishRemovals(profile: String) {
+        let accounts = profile + "/accounts"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: accounts)) ?? []
+        where name.hasPrefix(".removing-") {
+            destroy(accounts + "/" + name)
         }
     }
 }

@@ -14,6 +14,7 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         case engineLocked = "engine_locked"
         case closed = "closed"
         case undecodableRow = "undecodable_row"
+        case keyUnavailable = "key_unavailable"
     }
 
     private let _code: Code
@@ -66,6 +67,13 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         PersistenceError(.engineLocked, path: path, reason: "another process runs the sync engine for this account")
     }
 
+    /// The key-encryption key of the profile is missing, wrong, or unsafe (readable by others):
+    /// nothing was read or changed, and the profile works again once the key is back. `key`
+    /// names where it was looked for (``KeyProvider/keyDescription``).
+    public static func keyUnavailable(key: String, reason: String) -> PersistenceError {
+        PersistenceError(.keyUnavailable, path: key, reason: "the profile's key is not available: \(reason)")
+    }
+
     /// The storage was closed or wiped.
     public static let closed = PersistenceError(.closed, path: nil, reason: "the account storage is closed")
 
@@ -75,5 +83,6 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
 
     public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
     public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
+    public static let keyUnavailableCode = PersistenceError(.keyUnavailable, path: nil, reason: "")
     public static let engineLockedCode = PersistenceError(.engineLocked, path: nil, reason: "")
 }

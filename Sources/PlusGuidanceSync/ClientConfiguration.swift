@@ -1,6 +1,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidancePersistence
 
 /// How a ``PlusGuidanceClient`` connects and where it keeps its data.
 public struct ClientConfiguration: Sendable {
@@ -18,6 +19,14 @@ public struct ClientConfiguration: Sendable {
     /// connection attempt unanswered, before it is taken as dead and opened again. The server
     /// sends a heartbeat every 15 s; the default allows three to go missing.
     public var liveHeartbeatTimeout: TimeInterval = 45
+    /// Where the key-encryption key of the profile comes from (it wraps the accounts' data
+    /// keys; see ``PlusGuidancePersistence/KeySource``): `--key-file`/`PG_KEY_FILE`, a systemd
+    /// credential, or `~/.config/plusguidance/key`. An app may bring its own ``KeyProvider``.
+    public var keys: any KeyProvider = KeySource.provider()
+    /// Sign out after this long without user activity (a read or a write through the SDK, a
+    /// `pg` command on the profile; not the engine's own syncing), keeping the outbox: for
+    /// shared devices. `nil` (the default) never signs out by itself.
+    public var idleSignOut: Duration?
 
     public init(serverURL: URL, profile: String) {
         self.serverURL = serverURL

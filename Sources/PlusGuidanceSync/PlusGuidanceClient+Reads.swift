@@ -69,7 +69,11 @@ extension PlusGuidanceClient {
     /// does not change it.
     public func countdown(for session: Session) async -> SessionCountdown { session.countdown(at: await serverNow()) }
 
-    public func outbox() async throws -> [OutboxEntry] { try await signedIn().outbox.entries() }
+    /// The outbox in delivery order. `recordingActivity: false` for monitoring (a metrics
+    /// exporter), which must not keep an idle device signed in.
+    public func outbox(recordingActivity: Bool = true) async throws -> [OutboxEntry] {
+        try await (recordingActivity ? signedIn() : signedInForEngine()).outbox.entries()
+    }
 
     /// One outbox entry; `nil` once it left the outbox (delivered or discarded).
     public func outboxEntry(_ key: IdempotencyKey) async throws -> OutboxEntry? {

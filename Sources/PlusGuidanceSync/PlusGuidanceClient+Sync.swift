@@ -13,7 +13,7 @@ extension PlusGuidanceClient {
     /// - Parameter progress: called after each feed page with the changes applied so far in this
     ///   sync and, when the server counted them, the total.
     public func syncNow(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
-        let account = try signedIn()
+        let account = try signedInForEngine()
         guard await takeEngine(account) else { return }
         do {
             try await signingOutOnRefusal(account) {
@@ -61,7 +61,7 @@ extension PlusGuidanceClient {
     /// missed heartbeats, and catches up from the feed after every (re)connection. While live,
     /// the outbox sender delivers what this process or another queues as soon as it is queued.
     public func startLive() async throws {
-        let account = try signedIn()
+        let account = try signedInForEngine()
         guard liveTasks.isEmpty else { return }
         guard await takeEngine(account) else { return }
         let session = LiveSession(

@@ -45,6 +45,10 @@ public actor PlusGuidanceClient {
     /// The live session and the sending task, while live.
     var liveTasks: [Task<Void, Never>] = []
     var liveConnects = 0
+    /// Signs the account out after ``ClientConfiguration/idleSignOut`` without activity.
+    private var idleWatch: Task<Void, Never>?
+    /// When this process last recorded activity (it records at most once a second).
+    private var activityRecorded: ContinuousClock.Instant?
 
     private init(configuration: ClientConfiguration, transport: @escaping SyncTransportFactory) {
         self.configuration = configuration
@@ -77,6 +81,14 @@ public actor PlusGuidanceClient {
         guard let restored = try await AccountSession.restore(configuration, transport: makeTransport) else { return }
         account = restored
         phase = .idle
+        watchIdleness(of: restored)
+    }
+
+    /// When signed out, picks up the account another process signed in on the profile since
+    /// (`pg login` beside `pg-syncd`); returns the signed-in user.
+    public func reloadAccount() async throws -> User? {
+        if account == nil { try await restore() }
+        return account?.user
     }
 
     // MARK: Account
@@ -95,6 +107,9 @@ public actor PlusGuidanceClient {
         account?.ended.finish()
         account = signedIn
         phase = .idle
+        activityRecorded = nil
+        recordActivity()
+        watchIdleness(of: signedIn)
         return signedIn.user
     }
 
@@ -127,6 +142,8 @@ public actor PlusGuidanceClient {
     /// refreshed): the files stay as they are, the process forgets the account.
     private func endSession(_ ended: SignedInAccount) throws {
         guard account === ended else { return }
+        idleWatch?.cancel()
+        idleWatch = nil
         stopLive()
         engineLock = nil
         try AccountSession.forget(profile: configuration.profile)
@@ -148,9 +165,55 @@ public actor PlusGuidanceClient {
         }
     }
 
+    /// The signed-in account, for a call the user made: it counts as activity (idle sign-out).
     func signedIn() throws -> SignedInAccount {
         guard let account else { throw PlusGuidanceClientError(.notSignedIn) }
+        recordActivity()
         return account
+    }
+
+    /// The signed-in account, for the engine's own work, which is not user activity.
+    func signedInForEngine() throws -> SignedInAccount {
+        guard let account else { throw PlusGuidanceClientError(.notSignedIn) }
+        return account
+    }
+
+    /// Records that the user is active now, for every process of the profile: idle sign-out
+    /// (``ClientConfiguration/idleSignOut``) counts from the last activity. Every read and write
+    /// of the SDK records it; an app also calls this on user input that reaches no SDK call.
+    public func recordActivity() {
+        guard let account else { return }
+        let now = ContinuousClock.now
+        if let activityRecorded, activityRecorded.duration(to: now) < .seconds(1) { return }
+        activityRecorded = now
+        account.storage.recordActivity()
+    }
+
+    /// Signs `watched` out once it has been idle for ``ClientConfiguration/idleSignOut``,
+    /// looking at the profile's shared record of activity, so commands in other processes
+    /// keep it signed in.
+    private func watchIdleness(of watched: SignedInAccount) {
+        idleWatch?.cancel()
+        guard let limit = configuration.idleSignOut else { return }
+        let started = Date()
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let interval = Duration.milliseconds(Int64(1_000 * min(30, max(0.2, seconds / 10))))
+        idleWatch = Task { [weak self] in
+            while !Task.isCancelled {
+                let last = max(watched.storage.lastActivity() ?? started, started)
+                if Date().timeIntervalSince(last) >= seconds {
+                    await self?.idleSignOut(watched)
+                    return
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private func idleSignOut(_ idle: SignedInAccount) async {
+        guard account === idle else { return }
+        idleWatch = nil
+        try? await signOut()
     }
 
     /// Whether this process runs the engine; takes the account's lock when free.

@@ -10,7 +10,7 @@ import Testing
         let profile = try TemporaryFolder()
         let previous = umask(0)
         defer { umask(previous) }
-        let storage = try AccountStorage(profile: profile.path + "/p", account: "usr_alice")
+        let storage = try AccountStorage(profile: profile.path + "/p", account: "usr_alice", keys: testKeys)
         try await storage.cache.apply(ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
         _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
         let lock = try storage.acquireEngineLock()
@@ -40,16 +40,16 @@ import Testing
         let profile = try TemporaryFolder()
         let previous = umask(0)
         defer { umask(previous) }
-        let storage = try AccountStorage(profile: profile.path, account: "a")
-        #expect(storage.readSecret("tokens.json") == nil)
-        try storage.writeSecret("tokens.json", Data("first".utf8))
-        try storage.writeSecret("tokens.json", Data("second".utf8))
-        #expect(storage.readSecret("tokens.json") == Data("second".utf8))
-        #expect(fileMode(storage.folder + "/tokens.json") == 0o600)
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        #expect(storage.readSecret("tokens") == nil)
+        try storage.writeSecret("tokens", Data("first".utf8))
+        try storage.writeSecret("tokens", Data("second".utf8))
+        #expect(storage.readSecret("tokens") == Data("second".utf8))
+        #expect(fileMode(storage.folder + "/tokens") == 0o600)
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: storage.folder).filter { $0.contains(".tmp-") }.isEmpty)
-        storage.removeSecret("tokens.json")
-        #expect(storage.readSecret("tokens.json") == nil)
+        storage.removeSecret("tokens")
+        #expect(storage.readSecret("tokens") == nil)
     }
 
     @Test func anExistingFolderWithLoosePermissionsIsTightened() throws {
@@ -59,7 +59,7 @@ import Testing
             atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         _ = FileManager.default.createFile(
             atPath: folder + "/cache.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
-        _ = try AccountStorage(profile: profile.path, account: "usr_bob")
+        _ = try AccountStorage(profile: profile.path, account: "usr_bob", keys: testKeys)
         #expect(fileMode(folder) == 0o700)
         #expect(fileMode(folder + "/cache.sqlite") == 0o600)
     }
@@ -75,8 +75,8 @@ import Testing
 
     @Test func wipeRemovesEveryFileOfTheAccountAndNothingElse() async throws {
         let profile = try TemporaryFolder()
-        let alice = try AccountStorage(profile: profile.path, account: "usr_alice")
-        let bob = try AccountStorage(profile: profile.path, account: "usr_bob")
+        let alice = try AccountStorage(profile: profile.path, account: "usr_alice", keys: testKeys)
+        let bob = try AccountStorage(profile: profile.path, account: "usr_bob", keys: testKeys)
         _ = try await alice.outbox.enqueue(Fixtures.sendEntry("k1"))
         _ = try await bob.outbox.enqueue(Fixtures.sendEntry("k1"))
         try alice.wipe()
@@ -87,7 +87,7 @@ import Testing
 
     @Test func theOutboxIsDurableAtCommitAndTheCacheIsNot() async throws {
         let profile = try TemporaryFolder()
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         // PRAGMA synchronous: 1 = NORMAL, 2 = FULL (sqlite.org/pragma.html#pragma_synchronous).
         #expect(try await storage.outbox.database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         #expect(try await storage.cache.database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 1)
@@ -97,10 +97,10 @@ import Testing
     @Test func enqueueSurvivesReopeningAndARetriedEnqueueAddsNothing() async throws {
         let profile = try TemporaryFolder()
         do {
-            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
             _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1", body: "Before the crash"))
         }
-        let reopened = try AccountStorage(profile: profile.path, account: "a")
+        let reopened = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         let retried = try await reopened.outbox.enqueue(Fixtures.sendEntry("k1", body: "Retried after the crash"))
         #expect(retried.outgoingMessage?.body == "Before the crash")
         #expect(try await reopened.outbox.entries().map(\.id) == ["k1"])
@@ -108,7 +108,7 @@ import Testing
 
     @Test func aPageThatFailsHalfwayLeavesNeitherItsChangesNorItsCursor() async throws {
         let folder = try TemporaryFolder()
-        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite")
+        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite", cipher: testCipher)
         try await cache.apply(ChangePage(changes: [.message(Fixtures.message("m0"))], cursor: FeedCursor("c1")))
         try await cache.database.write { db in
             try db.execute(
@@ -130,14 +130,16 @@ import Testing
     @Test func aDatabaseFromANewerVersionIsRefusedAndLeftUntouched() async throws {
         let profile = try TemporaryFolder()
         do {
-            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
             try await storage.cache.database.write { db in
                 try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999-from-the-future')")
             }
             try await storage.cache.apply(
                 ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
         }
-        #expect(throws: PersistenceError.newerSchemaCode) { try AccountStorage(profile: profile.path, account: "a") }
+        #expect(throws: PersistenceError.newerSchemaCode) {
+            try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        }
         let queue = try DatabaseQueue(
             path: AccountStorage.folder(profile: profile.path, account: "a") + "/cache.sqlite")
         #expect(try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") } == 1)
@@ -151,7 +153,7 @@ import Testing
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")
         do {
-            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
             try await storage.cache.apply(
                 ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
             _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
@@ -159,7 +161,7 @@ import Testing
         try Data(repeating: 0x5A, count: 8_192).write(to: URL(fileURLWithPath: folder + "/cache.sqlite"))
         try? FileManager.default.removeItem(atPath: folder + "/cache.sqlite-wal")
 
-        let storage = try AccountStorage(profile: profile.path, account: "a", now: Fixtures.epoch)
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys, now: Fixtures.epoch)
         let movedAside = try #require(storage.movedAsideCache)
         #expect(movedAside == folder + "/cache.sqlite.corrupt-1800000000")
         #expect(FileManager.default.fileExists(atPath: movedAside))
@@ -175,7 +177,7 @@ import Testing
     func makeDamagedCache(in profile: TemporaryFolder) async throws -> String {
         let folder = AccountStorage.folder(profile: profile.path, account: "a")
         do {
-            let storage = try AccountStorage(profile: profile.path, account: "a")
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
             let messages = (0..<2_000).map {
                 Change.message(Fixtures.message("m\($0)", at: Double($0), body: String(repeating: "x", count: 200)))
             }
@@ -194,10 +196,10 @@ import Testing
         let folder = try await makeDamagedCache(in: profile)
 
         // In the background (the default), the check marks the cache and the next open rebuilds it.
-        let first = try AccountStorage(profile: profile.path, account: "a")
+        let first = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         #expect(first.movedAsideCache == nil)
         #expect(await first.cacheIntegrityProblem() != nil)
-        let second = try AccountStorage(profile: profile.path, account: "a")
+        let second = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         #expect(second.movedAsideCache != nil)
         #expect(await second.cacheIntegrityProblem() == nil)
         #expect(try await second.cache.messages(in: Fixtures.theoAlice.conversationID, limit: 5, before: nil).isEmpty)
@@ -207,7 +209,8 @@ import Testing
     @Test func aCheckOnOpenRebuildsADamagedCacheAtOnce() async throws {
         let profile = try TemporaryFolder()
         _ = try await makeDamagedCache(in: profile)
-        let storage = try AccountStorage(profile: profile.path, account: "a", cacheIntegrityCheck: .onOpen)
+        let storage = try AccountStorage(
+            profile: profile.path, account: "a", keys: testKeys, cacheIntegrityCheck: .onOpen)
         #expect(storage.movedAsideCache != nil)
         #expect(try await storage.cache.syncState().cursor == nil)
     }
@@ -215,16 +218,18 @@ import Testing
     @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")
-        _ = try AccountStorage(profile: profile.path, account: "a")
+        _ = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         let garbage = Data(repeating: 0x42, count: 4_096)
         try garbage.write(to: URL(fileURLWithPath: folder + "/outbox.sqlite"))
-        #expect(throws: PersistenceError.corruptOutboxCode) { try AccountStorage(profile: profile.path, account: "a") }
+        #expect(throws: PersistenceError.corruptOutboxCode) {
+            try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        }
         #expect(FileManager.default.contents(atPath: folder + "/outbox.sqlite") == garbage)
     }
 
     @Test func anUndecodableRowIsAnErrorThatDoesNotRevealTheBody() async throws {
         let folder = try TemporaryFolder()
-        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite")
+        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite", cipher: testCipher)
         try await cache.apply(
             ChangePage(changes: [.message(Fixtures.message("m1", body: "private words"))], cursor: FeedCursor("c")))
         try await cache.database.write { try $0.execute(sql: "UPDATE message SET kind = 'hologram'") }

@@ -36,7 +36,7 @@ import Testing
     @Test func aSubscriberIsToldOnlyOfCommitsToTheTablesItReads() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
-        let writer = try SQLiteCacheStore(path: path)
+        let writer = try SQLiteCacheStore(path: path, cipher: testCipher)
         let messages = Counter()
         let everything = Counter()
         let onMessages = try ChangeNotifier.subscribe(to: path, tables: ["message"]) { messages.increment() }
@@ -60,7 +60,7 @@ import Testing
     @Test func observationsOfOneDatabaseShareOneNotifier() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
-        let cache = try SQLiteCacheStore(path: path)
+        let cache = try SQLiteCacheStore(path: path, cipher: testCipher)
         var iterators: [AsyncThrowingStream<[SessionOffer], any Error>.AsyncIterator] = []
         for _ in 0..<20 {
             var iterator = cache.observeOffers().makeAsyncIterator()
@@ -84,7 +84,7 @@ import Testing
     func aCommitWithoutMarkersIsStillTold(inotify: Bool) async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
-        _ = try SQLiteCacheStore(path: path)  // creates the schema
+        _ = try SQLiteCacheStore(path: path, cipher: testCipher)  // creates the schema
         let told = Counter()
         let subscription = try ChangeNotifier.subscribe(to: path, tables: ["offer"], inotify: inotify) {
             told.increment()
@@ -99,7 +99,7 @@ import Testing
     @Test func theNotifierEndsWithItsLastSubscriber() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
-        _ = try SQLiteCacheStore(path: path)
+        _ = try SQLiteCacheStore(path: path, cipher: testCipher)
         let first = try ChangeNotifier.subscribe(to: path, tables: nil) {}
         let second = try ChangeNotifier.subscribe(to: path, tables: nil) {}
         #expect(ChangeNotifier.subscriberCount(for: path) == 2)
@@ -111,7 +111,7 @@ import Testing
         let told = Counter()
         let third = try ChangeNotifier.subscribe(to: path, tables: nil) { told.increment() }
         defer { third.cancel() }
-        try await SQLiteCacheStore(path: path).apply(Self.offerPage("o2"))
+        try await SQLiteCacheStore(path: path, cipher: testCipher).apply(Self.offerPage("o2"))
         try await Self.eventually { told.value >= 1 }
     }
 }

@@ -18,7 +18,7 @@ import Testing
 
     @Test func anEntryKnowsWhetherItWaitsBehindAnEarlierMessageOfItsConversation() async throws {
         let folder = try TemporaryFolder()
-        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite")
+        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite", cipher: testCipher)
         _ = try await outbox.enqueue(entry("a1", .sendMessage(Fixtures.message("m1", in: Fixtures.theoAlice))))
         _ = try await outbox.enqueue(entry("b1", .sendMessage(Fixtures.message("m2", in: Fixtures.theoBob))))
         _ = try await outbox.enqueue(entry("a2", .sendMessage(Fixtures.message("m3", in: Fixtures.theoAlice))))
@@ -35,7 +35,7 @@ import Testing
 
     @Test func theSummaryCountsWithoutReadingEntries() async throws {
         let folder = try TemporaryFolder()
-        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite")
+        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite", cipher: testCipher)
         #expect(try await outbox.summary() == OutboxSummary(pending: 0, failed: 0, oldestPendingSince: nil))
         _ = try await outbox.enqueue(entry("failed", .acceptOffer("o1"), state: .failed))
         _ = try await outbox.enqueue(entry("a", .declineOffer("o2")))
@@ -47,7 +47,7 @@ import Testing
 
     @Test func theEnginesBookkeepingSkipsTheFsyncButTheNextUserActionIsDurableAgain() async throws {
         let folder = try TemporaryFolder()
-        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite")
+        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite", cipher: testCipher)
         var queued = try await outbox.enqueue(entry("a", .declineOffer("o1")))
         queued.beginAttempt()
         try await outbox.update(queued, durably: false)
@@ -62,19 +62,21 @@ import Testing
         let folder = try TemporaryFolder()
         let path = folder.path + "/outbox.sqlite"
         do {
-            let outbox = try SQLiteOutboxStore(path: path)
+            // Written as before encryption: the actions in clear.
+            let outbox = try SQLiteOutboxStore(path: path, cipher: .unencrypted)
             _ = try await outbox.enqueue(entry("a1", .sendMessage(Fixtures.message("m1", in: Fixtures.theoAlice))))
             _ = try await outbox.enqueue(entry("a2", .sendMessage(Fixtures.message("m2", in: Fixtures.theoAlice))))
             try outbox.database.close()
         }
-        // Make it the file an earlier version wrote: no column, no index, migration 0002 not run.
+        // Make it the file an earlier version wrote: no column, no index, migrations 0002 and
+        // 0004 (sealing) not run.
         let downgrade = try await run([
             "sqlite3", path,
             "DROP INDEX outbox_by_conversation; ALTER TABLE outbox DROP COLUMN conversationID; "
-                + "DELETE FROM grdb_migrations WHERE identifier = '0002-conversation';",
+                + "DELETE FROM grdb_migrations WHERE identifier IN ('0002-conversation', '0004-sealed-actions');",
         ])
         #expect(downgrade.status == 0)
-        let reopened = try SQLiteOutboxStore(path: path)
+        let reopened = try SQLiteOutboxStore(path: path, cipher: testCipher)
         #expect(try await reopened.isQueuedBehindAnother("a2") == true)
         #expect(try await reopened.entries().map(\.id) == ["a1", "a2"])
     }

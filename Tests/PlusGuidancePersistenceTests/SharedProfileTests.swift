@@ -9,7 +9,7 @@ import Testing
 @Suite struct SharedProfileTests {
     @Test func onlyOneHolderOfTheEngineLockAtATime() async throws {
         let profile = try TemporaryFolder()
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         var first: EngineLock? = try storage.acquireEngineLock()
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
         // Another process sees it held too (flock(1) exits 1 when -n cannot lock).
@@ -22,7 +22,7 @@ import Testing
 
     @Test func aHolderKilledWithSIGKILLReleasesTheLock() async throws {
         let profile = try TemporaryFolder()
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         // One process that takes the lock, says so, and sleeps holding it (for longer than the
         // suite can take on a loaded machine: it is killed below).
         let holder = Process()
@@ -45,8 +45,8 @@ import Testing
 
     @Test func writersInTwoConnectionsNeverSeeDatabaseIsLocked() async throws {
         let profile = try TemporaryFolder()
-        let daemon = try AccountStorage(profile: profile.path, account: "a")
-        let command = try AccountStorage(profile: profile.path, account: "a")
+        let daemon = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        let command = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (name, storage) in [("d", daemon), ("c", command)] {
                 group.addTask {
@@ -69,7 +69,7 @@ import Testing
 
     @Test func aWriteWaitsForAnotherProcessHoldingTheWriteLock() async throws {
         let profile = try TemporaryFolder()
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         // sqlite3 takes the write lock, holds it for a second in another process, then commits.
         let other = Process()
         other.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -110,7 +110,7 @@ import Testing
 
     @Test func messagesEmitTheInitialValueThenEachChange() async throws {
         let folder = try TemporaryFolder()
-        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite")
+        let cache = try SQLiteCacheStore(path: folder.path + "/cache.sqlite", cipher: testCipher)
         try await cache.apply(ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c1")))
         let stream = cache.observeMessages(in: Fixtures.theoAlice.conversationID)
         var iterator = stream.makeAsyncIterator()
@@ -126,8 +126,8 @@ import Testing
 
     @Test func changesFromAnotherConnectionAreObserved() async throws {
         let profile = try TemporaryFolder()
-        let app = try AccountStorage(profile: profile.path, account: "a")
-        let daemon = try AccountStorage(profile: profile.path, account: "a")
+        let app = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        let daemon = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         let upcoming = app.cache.observeUpcomingSessions()
         let outbox = app.outbox.observeEntries()
         try await daemon.cache.apply(ChangePage(changes: [.session(Fixtures.session("s1"))], cursor: FeedCursor("c")))
@@ -138,7 +138,7 @@ import Testing
 
     @Test func changesFromAnotherProcessAreObserved() async throws {
         let profile = try TemporaryFolder()
-        let storage = try AccountStorage(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         let offers = storage.cache.observeOffers()
         let offer = Fixtures.offer("o_cli")
         let sql = """

@@ -1,5 +1,15 @@
 import Foundation
+import PlusGuidancePersistence
 import PlusGuidanceTesting
+
+/// The data key of the stores these tests open directly (one per test process, so a store
+/// reopened in the same test opens what it wrote).
+let testCipher = FieldCipher.ephemeral()
+
+/// The key-encryption key of the profiles these tests open: a file of its own, never the
+/// user's `~/.config/plusguidance/key`.
+let testKeys = FileKeyProvider(
+    path: FileManager.default.temporaryDirectory.path + "/pgkit-test-key-\(getpid())/key")
 
 /// A fresh folder under the system temp folder, removed when the value is released.
 final class TemporaryFolder: Sendable {

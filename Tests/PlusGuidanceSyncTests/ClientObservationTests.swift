@@ -1,6 +1,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidancePersistence
 import PlusGuidanceSync
 import PlusGuidanceTesting
 import Testing
@@ -197,7 +198,7 @@ import Testing
         let account = folder.path + "/alice/accounts/usr_alice"
         #expect(FileManager.default.fileExists(atPath: account + "/outbox.sqlite"))
         #expect(!FileManager.default.fileExists(atPath: account + "/cache.sqlite"))
-        #expect(!FileManager.default.fileExists(atPath: account + "/tokens.json"))
+        #expect(!FileManager.default.fileExists(atPath: account + "/tokens"))
 
         try await server.start()
         _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
@@ -222,14 +223,14 @@ import Testing
         let account = folder.path + "/alice/accounts/usr_alice"
         // Tokens the server never issued, as after the server revoked the session.
         let forged = try JSONEncoder().encode(APITokens(accessToken: "forged", refreshToken: "forged"))
-        try forged.write(to: URL(fileURLWithPath: account + "/tokens.json"))
+        try AccountStorage(profile: folder.path + "/alice", account: "usr_alice").writeSecret("tokens", forged)
         let reopened = try await open(server, folder, name: "alice")
         #expect(await reopened.currentUser?.id == "usr_alice")
 
         _ = try await reopened.send("queued before the refusal", to: "usr_therapist")
         #expect(try await reopened.status().phase == .signedOut)
         #expect(await reopened.currentUser == nil)
-        #expect(!FileManager.default.fileExists(atPath: account + "/tokens.json"))
+        #expect(!FileManager.default.fileExists(atPath: account + "/tokens"))
         await #expect(throws: PlusGuidanceClientError(.notSignedIn)) { try await reopened.syncNow() }
 
         _ = try await reopened.signIn(email: "alice@example.com", password: "alice-pass")

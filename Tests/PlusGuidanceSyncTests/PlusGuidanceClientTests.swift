@@ -232,8 +232,12 @@ import Testing
         let folder = Folder()
         let alice = try await client(server, folder, name: "alice")
         let accountFolder = folder.path + "/alice/accounts/usr_alice"
-        let attributes = try FileManager.default.attributesOfItem(atPath: accountFolder + "/tokens.json")
+        let attributes = try FileManager.default.attributesOfItem(atPath: accountFolder + "/tokens")
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // Sealed: no token, not even the JSON around it, is in the file.
+        let sealed = try #require(FileManager.default.contents(atPath: accountFolder + "/tokens"))
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("Token"))
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("pgr_"))
         // A new process on the same profile is still signed in.
         var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice")
         configuration.retry.maximumAttempts = 1

@@ -20,7 +20,7 @@ enum CacheRows {
         return value
     }
 
-    static func message(_ row: Row) throws -> Message {
+    static func message(_ row: Row, _ cipher: FieldCipher) throws -> Message {
         let conversationRaw: String = row[1]
         guard let conversation = ConversationID(rawValue: conversationRaw) else {
             throw PersistenceError.undecodable("message", column: "conversationID")
@@ -28,7 +28,8 @@ enum CacheRows {
         let id: String = row[0]
         let sender: String = row[2]
         let recipient: String = row[3]
-        let body: String = row[5]
+        guard let sealed = row[5] as Data? else { throw PersistenceError.undecodable("message", column: "body") }
+        let body = try cipher.openString(sealed, table: "message", row: id)
         let createdAt: Double = row[6]
         let offerID: String? = row[7]
         let sessionID: String? = row[8]
@@ -41,10 +42,11 @@ enum CacheRows {
             deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"))
     }
 
-    static func messageArguments(_ m: Message) -> StatementArguments {
+    static func messageArguments(_ m: Message, _ cipher: FieldCipher) throws -> StatementArguments {
         [
             m.id.rawValue, m.conversationID.rawValue, m.senderID.rawValue, m.recipientID.rawValue, m.kind.rawValue,
-            m.body, m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
+            try cipher.sealString(m.body, table: "message", row: m.id.rawValue),
+            m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
             m.deliveryState.rawValue,
         ]
     }

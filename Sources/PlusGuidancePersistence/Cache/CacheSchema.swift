@@ -6,7 +6,7 @@ import GRDB
 /// The cache's numbered migrations. Each runs in its own transaction; a database that has a
 /// migration this list does not know was written by a newer version and is refused.
 enum CacheSchema {
-    static var migrator: DatabaseMigrator {
+    static func migrator(_ cipher: FieldCipher) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("0001-initial") { db in
             try db.execute(
@@ -41,6 +41,13 @@ enum CacheSchema {
                         cursor TEXT, lastSyncAt REAL, serverClockOffset REAL NOT NULL DEFAULT 0);
                     INSERT INTO syncState (singleton) VALUES (1);
                     """)
+        }
+        migrator.registerMigration("0002-sealed-bodies") { db in
+            // Bodies are sealed (FieldCipher) from now on; the column keeps its declared type and
+            // holds BLOBs. A cache from before encryption has its bodies sealed here, and the
+            // file is then rewritten whole so none of the plaintext pages survive.
+            try DatabaseOpener.sealInPlace(
+                db, table: "message", key: "id", column: "body", cipher: cipher)
         }
         return migrator
     }

@@ -11,12 +11,16 @@ public final class SQLiteCacheStore: CacheStore {
     /// The GRDB pool, for observation and benchmarks. Writes must keep the cache's invariants;
     /// prefer the store's methods.
     package let database: DatabasePool
+    /// Seals the message bodies.
+    let cipher: FieldCipher
 
     /// Opens (creating and migrating as needed) the cache at `path`.
     ///
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or a GRDB error for a file that is not
     ///   a SQLite database. ``AccountStorage`` handles corruption by rebuilding the cache.
-    public init(path: String) throws {
+    ///   - cipher: the cipher of the account's data key (``AccountStorage`` makes it).
+    public init(path: String, cipher: FieldCipher) throws {
+        self.cipher = cipher
         // 16 MiB for the writer: feed pages touch the conversation index all over, and below
         // that size a 1M-message ingest re-reads index pages from the OS (measured with
         // Benchmarks/PersistenceBenchmark: 75k rows/s at the 2,000-page default, 126k at 16 MiB,
@@ -26,7 +30,7 @@ public final class SQLiteCacheStore: CacheStore {
         // 4 MiB copied those pages again and again (37k → 63k rows/s at 500 rows a commit).
         // journal_size_limit truncates the file back after a checkpoint so it does not stay big.
         database = try DatabaseOpener(
-            path: path, migrator: CacheSchema.migrator, durability: .normal, writerCacheKiB: 16_384,
+            path: path, migrator: CacheSchema.migrator(cipher), durability: .normal, writerCacheKiB: 16_384,
             walAutocheckpointPages: 8_192
         ).open()
     }
@@ -46,34 +50,38 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func apply(_ page: ChangePage) async throws {
-        try await database.write { db in try Self.apply(page, in: db) }
+        let cipher = cipher
+        try await database.write { db in try Self.apply(page, in: db, cipher) }
     }
 
     public func merge(_ changes: [Change]) async throws {
-        try await database.write { db in try Self.apply(changes, in: db) }
+        let cipher = cipher
+        try await database.write { db in try Self.apply(changes, in: db, cipher) }
     }
 
     public func apply(_ pages: [ChangePage]) async throws {
+        let cipher = cipher
         try await database.write { db in
-            for page in pages { try Self.apply(page, in: db) }
+            for page in pages { try Self.apply(page, in: db, cipher) }
         }
     }
 
     public func replaceAll(with page: ChangePage) async throws {
+        let cipher = cipher
         try await database.write { db in
             for table in CacheSchema.serverTables { try db.execute(sql: "DELETE FROM \(table)") }
-            try Self.apply(page, in: db)
+            try Self.apply(page, in: db, cipher)
         }
     }
 
     /// Applies `page` and its cursor inside the caller's transaction.
-    static func apply(_ page: ChangePage, in db: Database) throws {
-        try apply(page.changes, in: db)
+    static func apply(_ page: ChangePage, in db: Database, _ cipher: FieldCipher) throws {
+        try apply(page.changes, in: db, cipher)
         try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
     }
 
     /// Applies changes inside the caller's transaction, leaving the cursor alone.
-    static func apply(_ changes: [Change], in db: Database) throws {
+    static func apply(_ changes: [Change], in db: Database, _ cipher: FieldCipher) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
         let upsertMessage = try db.cachedStatement(sql: CacheRows.upsertMessage)
         var upsertOffer: Statement?
@@ -81,7 +89,7 @@ public final class SQLiteCacheStore: CacheStore {
         for change in changes {
             switch change {
             case .message(let value):
-                try upsertMessage.execute(arguments: CacheRows.messageArguments(value))
+                try upsertMessage.execute(arguments: CacheRows.messageArguments(value, cipher))
             case .offer(let value):
                 upsertOffer = try upsertOffer ?? db.cachedStatement(sql: CacheRows.upsertOffer)
                 try upsertOffer!.execute(arguments: CacheRows.offerArguments(value))
@@ -143,11 +151,14 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws -> [Message] {
-        try await database.read { db in try Self.messages(in: conversation, limit: limit, before: before, db: db) }
+        let cipher = cipher
+        return try await database.read { db in
+            try Self.messages(in: conversation, limit: limit, before: before, db: db, cipher)
+        }
     }
 
     static func messages(
-        in conversation: ConversationID, limit: Int, before: MessageID?, db: Database
+        in conversation: ConversationID, limit: Int, before: MessageID?, db: Database, _ cipher: FieldCipher
     ) throws
         -> [Message]
     {
@@ -171,15 +182,16 @@ public final class SQLiteCacheStore: CacheStore {
                         """),
                 arguments: [conversation.rawValue, limit])
         }
-        return try rows.map(CacheRows.message)
+        return try rows.map { try CacheRows.message($0, cipher) }
     }
 
     public func message(_ id: MessageID) async throws -> Message? {
-        try await database.read { db in
+        let cipher = cipher
+        return try await database.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(CacheRows.messageColumns) FROM message WHERE id = ?", arguments: [id.rawValue]
             )
-            .map(CacheRows.message)
+            .map { try CacheRows.message($0, cipher) }
         }
     }
 

@@ -1,6 +1,14 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Opens one SQLite file of an account the same way every time: private permissions before
 /// SQLite touches the file, WAL mode, a busy timeout for the other processes sharing the profile,
 /// migrations, and a refusal to touch a database written by a newer version.
@@ -33,6 +41,18 @@ struct DatabaseOpener {
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is
     ///   not a database or is corrupt (see ``isCorruption(_:)``).
     func open() throws -> DatabasePool {
+        // One process at a time opens, migrates and, for a file from before encryption,
+        // rewrites the database; the others wait here, then open the rewritten file.
+        let lock = try EngineLock.blocking(path: path + "-open.lock")
+        defer { withExtendedLifetime(lock) {} }
+        recoverInterruptedRewrite()
+        let pool = try openAndMigrate()
+        guard try pool.read({ try $0.tableExists(Self.rewriteMarker) }) else { return pool }
+        try rewrite(pool)
+        return try openAndMigrate()
+    }
+
+    private func openAndMigrate() throws -> DatabasePool {
         try SecureFiles.makeFile(path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
@@ -58,6 +78,88 @@ struct DatabaseOpener {
         pool.add(transactionObserver: try ChangeMarker(databasePath: path), extent: .databaseLifetime)
         try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)
         return pool
+    }
+
+    /// The table a migration creates when it sealed existing rows in place: the file still holds
+    /// their plaintext in free pages and in its WAL, so ``open()`` copies it whole into a new
+    /// file (`VACUUM INTO`, which writes live rows only) and shreds the old one.
+    static let rewriteMarker = "pendingRewrite"
+
+    /// Seals `column` of every row of `table` in place (inside a migration), and marks the file
+    /// for a rewrite when there was any row: a plaintext profile becoming an encrypted one.
+    static func sealInPlace(
+        _ db: Database, table: String, key: String, column: String, cipher: FieldCipher
+    ) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT \(key), \(column) FROM \(table)")
+        guard !rows.isEmpty else { return }
+        let update = try db.makeStatement(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?")
+        for row in rows {
+            let id: String = row[0]
+            let plaintext: Data = (row[1] as Data?) ?? Data()
+            try update.execute(arguments: [try cipher.seal(plaintext, table: table, row: id), id])
+        }
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(rewriteMarker) (singleton INTEGER)")
+    }
+
+    private var plaintextAside: String { path + ".plaintext" }
+    /// The copy while it is being made; renamed to ``sealedCopy`` once complete and durable.
+    private var rewriteCopy: String { path + ".sealing" }
+    private var sealedCopy: String { path + ".sealed" }
+
+    /// Copies the database into a new file (the marker dropped there), puts the copy in place
+    /// and shreds the old file and its WAL. Every step can be interrupted: see
+    /// ``recoverInterruptedRewrite()``.
+    private func rewrite(_ pool: DatabasePool) throws {
+        for suffix in ["", "-journal", "-wal", "-shm"] { SecureFiles.shred(rewriteCopy + suffix) }
+        try SecureFiles.makeFile(rewriteCopy)
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [rewriteCopy])
+        }
+        let copy = try DatabaseQueue(path: rewriteCopy)
+        try copy.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TABLE \(Self.rewriteMarker)")
+            try db.execute(sql: "VACUUM")
+        }
+        try copy.close()
+        SecureFiles.sync(rewriteCopy)
+        try Self.move(rewriteCopy, to: sealedCopy)
+        try pool.close()
+        try Self.move(path, to: plaintextAside)
+        for suffix in ["-wal", "-shm"] { SecureFiles.shred(path + suffix) }
+        try Self.move(sealedCopy, to: path)
+        SecureFiles.shred(plaintextAside)
+    }
+
+    /// Finishes or undoes a rewrite a crash interrupted. A complete copy (``sealedCopy``) goes
+    /// in place when the database is missing, and is dropped when the original is still there
+    /// (the rewrite then starts again); the old file set aside comes back only when there is no
+    /// complete copy, and is shredded otherwise; a half-made copy is removed.
+    private func recoverInterruptedRewrite() {
+        let exists = { FileManager.default.fileExists(atPath: $0) }
+        if exists(sealedCopy) {
+            if exists(path) && !exists(plaintextAside) {
+                SecureFiles.shred(sealedCopy)
+            } else if !exists(path) {
+                rename(sealedCopy, path)
+            }
+        }
+        if exists(plaintextAside) {
+            if exists(path) {
+                for suffix in ["", "-wal", "-shm"] { SecureFiles.shred(plaintextAside + suffix) }
+            } else {
+                rename(plaintextAside, path)
+            }
+        }
+        for suffix in ["", "-journal", "-wal", "-shm"] where exists(rewriteCopy + suffix) {
+            SecureFiles.shred(rewriteCopy + suffix)
+        }
+    }
+
+    private static func move(_ from: String, to destination: String) throws {
+        guard rename(from, destination) == 0 else {
+            throw PersistenceError.insecurePermissions(path: from, errno: errno)
+        }
+        SecureFiles.syncFolder(of: destination)
     }
 
     /// Runs `PRAGMA quick_check` and returns `nil` when the file is sound, or what SQLite reported.

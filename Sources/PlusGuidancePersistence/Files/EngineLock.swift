@@ -41,6 +41,10 @@ public final class EngineLock: Sendable {
         descriptor = fd
     }
 
+    /// Takes the lock, waiting on this thread while another process holds it: for locks held
+    /// only for moments (opening a database).
+    static func blocking(path: String) throws -> EngineLock { try EngineLock(path: path, blocking: true) }
+
     /// Takes the lock, waiting while another process holds it. The wait blocks a thread of its
     /// own, never one of Swift's cooperative pool.
     public static func waiting(path: String) async throws -> EngineLock {

@@ -42,7 +42,8 @@ enum SecureFiles {
     /// Writes `data` to a 0600 temporary file beside `path`, syncs it, and renames it over
     /// `path` (rename(2) is atomic), then syncs the folder so the rename itself is durable.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
+        // Unique per call: two threads of one process may write the same file.
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: temporary, errno: errno) }
         var written = 0
@@ -60,11 +61,51 @@ enum SecureFiles {
             unlink(temporary)
             throw PersistenceError.insecurePermissions(path: path, errno: code)
         }
+        syncFolder(of: path)
+    }
+
+    /// Syncs a file's content to disk.
+    static func sync(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// Syncs the folder holding `path`, so a rename or link into it is durable.
+    static func syncFolder(of path: String) {
         let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
         if folder >= 0 {
             fsync(folder)
             close(folder)
         }
+    }
+
+    /// Overwrites a file with zeros, syncs it and removes it; nothing happens when it is missing.
+    ///
+    /// For the files whose content must not outlive them (a data key, a plaintext file being
+    /// replaced by its encrypted copy). On a filesystem that writes in place the old bytes are
+    /// gone; an SSD's flash translation layer or a copy-on-write filesystem may keep the old
+    /// blocks, which is why what matters is shredding the small data-key files: everything else
+    /// is ciphertext under them.
+    static func shred(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        if fd >= 0 {
+            var info = stat()
+            if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                let zeros = [UInt8](repeating: 0, count: 64 * 1_024)
+                var remaining = Int(info.st_size)
+                while remaining > 0 {
+                    let written = zeros.withUnsafeBytes { write(fd, $0.baseAddress!, min(remaining, zeros.count)) }
+                    if written <= 0 { break }
+                    remaining -= written
+                }
+                fsync(fd)
+            }
+            close(fd)
+        }
+        unlink(path)
     }
 
     /// Forces 0600 on every regular file directly inside `folder`.

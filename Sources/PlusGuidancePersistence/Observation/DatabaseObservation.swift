@@ -82,8 +82,9 @@ extension SQLiteCacheStore {
     )
         -> AsyncThrowingStream<[Message], any Error>
     {
-        DatabaseObservation.values(in: database, reading: ["message"]) { db in
-            try Self.messages(in: conversation, limit: limit, before: nil, db: db)
+        let cipher = cipher
+        return DatabaseObservation.values(in: database, reading: ["message"]) { db in
+            try Self.messages(in: conversation, limit: limit, before: nil, db: db, cipher)
         }
     }
 

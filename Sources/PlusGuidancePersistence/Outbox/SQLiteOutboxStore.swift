@@ -10,20 +10,22 @@ import PlusGuidanceDomain
 /// power loss.
 public final class SQLiteOutboxStore: OutboxStore {
     package let database: DatabasePool
-    /// Decoded actions by key: an entry's action never changes, and decoding its JSON is most of
-    /// the cost of reading a long outbox.
-    let actions = ActionCache()
+    /// Decoded actions by key: an entry's action never changes, and opening and decoding it is
+    /// most of the cost of reading a long outbox. Holds the cipher of the outbox's data key.
+    let actions: ActionCache
 
     /// Opens (creating and migrating as needed) the outbox at `path`.
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or a GRDB error for a file that is not
     ///   a SQLite database.
-    public init(path: String) throws {
-        var opener = DatabaseOpener(path: path, migrator: Self.migrator, durability: .full)
+    ///   - cipher: the cipher of the outbox's data key (``AccountStorage`` makes it).
+    public init(path: String, cipher: FieldCipher) throws {
+        actions = ActionCache(cipher: cipher)
+        var opener = DatabaseOpener(path: path, migrator: Self.migrator(cipher), durability: .full)
         opener.secureDelete = true
         database = try opener.open()
     }
 
-    static var migrator: DatabaseMigrator {
+    static func migrator(_ cipher: FieldCipher) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("0001-initial") { db in
             // AUTOINCREMENT: a sequence number is never reused, even after its entry is removed,
@@ -60,24 +62,30 @@ public final class SQLiteOutboxStore: OutboxStore {
             // The server time after which an entry can only be refused (an accept's offer expiry).
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN deadline REAL")
         }
+        migrator.registerMigration("0004-sealed-actions") { db in
+            // Actions are sealed (FieldCipher) from now on; an outbox from before encryption has
+            // its actions sealed here, and the file is then rewritten whole (DatabaseOpener).
+            try DatabaseOpener.sealInPlace(db, table: "outbox", key: "key", column: "action", cipher: cipher)
+        }
         return migrator
     }
 
     private static let columns =
         "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline"
 
-    static func entry(_ row: Row, actions: ActionCache? = nil) throws -> OutboxEntry {
+    static func entry(_ row: Row, actions: ActionCache) throws -> OutboxEntry {
         let key: String = row[1]
         let action: OutboxAction
-        if let cached = actions?[key] {
+        if let cached = actions[key] {
             action = cached
         } else {
+            let json = try actions.cipher.open(row[2] as Data, table: "outbox", row: key)
             do {
-                action = try JSONDecoder().decode(OutboxAction.self, from: row[2] as Data)
+                action = try JSONDecoder().decode(OutboxAction.self, from: json)
             } catch {
                 throw PersistenceError.undecodable("outbox", column: "action")
             }
-            actions?[key] = action
+            actions[key] = action
         }
         let code: String? = row[5]
         return OutboxEntry(
@@ -89,7 +97,9 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     public func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry {
-        let action = try JSONEncoder().encode(entry.action)
+        let action = try actions.cipher.seal(
+            try JSONEncoder().encode(entry.action), table: "outbox", row: entry.id.rawValue)
+        let actions = actions
         return try await database.write { db in
             try db.execute(
                 sql: """
@@ -103,18 +113,18 @@ public final class SQLiteOutboxStore: OutboxStore {
                     entry.notBefore?.timeIntervalSinceReferenceDate, entry.action.orderingConversation?.rawValue,
                     entry.deadline?.timeIntervalSinceReferenceDate,
                 ])
-            guard let stored = try Self.entry(entry.id, db) else { throw PersistenceError.closed }
+            guard let stored = try Self.entry(entry.id, db, actions: actions) else { throw PersistenceError.closed }
             return stored
         }
     }
 
-    static func entry(_ key: IdempotencyKey, _ db: Database) throws -> OutboxEntry? {
+    static func entry(_ key: IdempotencyKey, _ db: Database, actions: ActionCache) throws -> OutboxEntry? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM outbox WHERE key = ?", arguments: [key.rawValue]).map {
-            try entry($0)
+            try entry($0, actions: actions)
         }
     }
 
-    static func entries(_ db: Database, actions: ActionCache? = nil) throws -> [OutboxEntry] {
+    static func entries(_ db: Database, actions: ActionCache) throws -> [OutboxEntry] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM outbox ORDER BY sequence")).map {
             try entry($0, actions: actions)
         }
@@ -133,7 +143,7 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     static func entries(
-        in conversation: ConversationID, _ db: Database, actions: ActionCache?
+        in conversation: ConversationID, _ db: Database, actions: ActionCache
     ) throws
         -> [OutboxEntry]
     {
@@ -191,7 +201,8 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     public func entry(_ key: IdempotencyKey) async throws -> OutboxEntry? {
-        try await database.read { db in try Self.entry(key, db) }
+        let actions = actions
+        return try await database.read { db in try Self.entry(key, db, actions: actions) }
     }
 
     /// Updates an entry; with `durably: false` the commit skips the fsync (`synchronous=NORMAL`
@@ -236,10 +247,13 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 }
 
-/// Decoded outbox actions by key, shared by the store's readers.
+/// Decoded outbox actions by key, shared by the store's readers, and the cipher that opens them.
 final class ActionCache: Sendable {
+    let cipher: FieldCipher
     private let lock = NSLock()
     private nonisolated(unsafe) var actions: [String: OutboxAction] = [:]
+
+    init(cipher: FieldCipher) { self.cipher = cipher }
 
     subscript(key: String) -> OutboxAction? {
         get { lock.withLock { actions[key] } }

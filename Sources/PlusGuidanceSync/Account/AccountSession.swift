@@ -17,8 +17,8 @@ enum AccountSession {
         _ configuration: ClientConfiguration, transport: SyncTransportFactory
     ) async throws -> SignedInAccount? {
         guard let key = AccountStorage.currentAccount(profile: configuration.profile) else { return nil }
-        let storage = try AccountStorage(profile: configuration.profile, account: key)
-        guard let user = try await storage.cache.account(), let tokens = TokenVault.read(storage) else { return nil }
+        let storage = try AccountStorage(profile: configuration.profile, account: key, keys: configuration.keys)
+        guard let tokens = TokenVault.read(storage), let user = try await signedInUser(storage) else { return nil }
         let vault = TokenVault(storage: storage)
         let api = transport(credentials(tokens, vault))
         return SignedInAccount(user: user, storage: storage, api: api, configuration: configuration)
@@ -32,9 +32,11 @@ enum AccountSession {
         let vault = TokenVault()
         let api = transport(credentials(nil, vault))
         let user = try await api.login(email: email, password: password)
-        let storage = try AccountStorage(profile: configuration.profile, account: user.id.rawValue)
+        let storage = try AccountStorage(
+            profile: configuration.profile, account: user.id.rawValue, keys: configuration.keys)
         try await vault.attach(storage)
         try await storage.cache.setAccount(user)
+        try storage.writeSecret(userFile, try JSONEncoder().encode(user))
         try AccountStorage.setCurrentAccount(user.id.rawValue, profile: configuration.profile)
         return SignedInAccount(user: user, storage: storage, api: api, configuration: configuration)
     }
@@ -58,6 +60,18 @@ enum AccountSession {
     /// The tokens were refused and could not be refreshed: they are removed, the files stay.
     static func tokensRefused(_ account: SignedInAccount) {
         account.storage.removeSecret(TokenVault.file)
+    }
+
+    /// The signed-in user is kept beside the tokens (sealed) as well as in the cache, so a cache
+    /// that was found corrupt and rebuilt empty does not sign the account out.
+    static let userFile = "user"
+
+    private static func signedInUser(_ storage: AccountStorage) async throws -> User? {
+        if let user = try await storage.cache.account() { return user }
+        guard let data = storage.readSecret(userFile), let user = try? JSONDecoder().decode(User.self, from: data)
+        else { return nil }
+        try await storage.cache.setAccount(user)
+        return user
     }
 
     /// Forgets which account is signed in on the profile.

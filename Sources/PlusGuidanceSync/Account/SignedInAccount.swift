@@ -39,8 +39,8 @@ enum ServerTime {
     }
 }
 
-/// The account's bearer tokens in its folder (`tokens.json`, 0600), shared by every process on
-/// the profile.
+/// The account's bearer tokens in its folder (`tokens`, 0600, sealed with the account's data
+/// key), shared by every process on the profile.
 ///
 /// Tokens that arrive before the account's folder exists (during sign-in) are held and written
 /// to it before they are used. Refreshes are coordinated across processes: the refresh token is
@@ -48,7 +48,7 @@ enum ServerTime {
 /// the account's token lock, reads the stored pair again, and refreshes only when the stored
 /// pair is still the stale one; otherwise another process refreshed first and its pair is used.
 actor TokenVault {
-    static let file = "tokens.json"
+    static let file = "tokens"
     private var storage: AccountStorage?
     private var pending: APITokens??
 

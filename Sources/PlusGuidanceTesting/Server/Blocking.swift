@@ -56,14 +56,17 @@ public struct ProcessOutcome: Sendable {
 ///
 /// A process still running after `timeout` is killed (status 137). Its output is read until the
 /// process exits and then for at most a second more: a grandchild that inherited a pipe (a
-/// server the command started) cannot keep the caller waiting.
+/// server the command started) cannot keep the caller waiting. `environment` entries are set
+/// over this process's environment (an empty value removes the variable).
 public func runProcess(
-    _ executable: String, _ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(300)
+    _ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+    timeout: Duration = .seconds(300)
 ) async throws -> ProcessOutcome {
     try await onDedicatedThread {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = mergedEnvironment(environment) }
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()
@@ -83,6 +86,13 @@ public func runProcess(
             status: status, stdout: String(decoding: outputs[0].data, as: UTF8.self),
             stderr: String(decoding: outputs[1].data, as: UTF8.self))
     }
+}
+
+/// This process's environment with `changes` set over it; an empty value removes the variable.
+public func mergedEnvironment(_ changes: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    for (name, value) in changes { environment[name] = value.isEmpty ? nil : value }
+    return environment
 }
 
 /// Reads a pipe to its end on a thread of its own, keeping what has arrived so far.

@@ -1,0 +1,264 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+import PlusGuidancePersistence
+import PlusGuidanceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The sealed fields, the data keys and their key-encryption key, on real SQLite files.
+@Suite struct EncryptionAtRestTests {
+    static let canary = "CANARY-at-rest-body"
+
+    func keys(_ folder: TemporaryFolder, _ name: String = "key") -> FileKeyProvider {
+        FileKeyProvider(path: folder.path + "/keys/" + name)
+    }
+
+    func contains(_ path: String, _ needle: String) -> Bool {
+        FileManager.default.contents(atPath: path)?.range(of: Data(needle.utf8)) != nil
+    }
+
+    @Test func bodiesActionsAndTokensAreSealedInEveryFileIncludingTheWAL() async throws {
+        let folder = try TemporaryFolder()
+        let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys(folder))
+        try await storage.cache.apply(
+            ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
+        _ = try await storage.outbox.enqueue(
+            Fixtures.sendEntry("k1", body: Self.canary + "-queued"))
+        try storage.writeSecret("tokens", Data("pgr_secret-token".utf8))
+        // Read back through the stores: the seal round-trips.
+        #expect(try await storage.cache.message("m1")?.body == Self.canary)
+        #expect(try await storage.outbox.entries().first?.outgoingMessage?.body == Self.canary + "-queued")
+        #expect(storage.readSecret("tokens") == Data("pgr_secret-token".utf8))
+        // The WAL files are hot (the pools are open): nothing in clear in any of them.
+        let files = try FileManager.default.contentsOfDirectory(atPath: storage.folder)
+        #expect(files.contains("cache.sqlite-wal"))
+        for file in files {
+            #expect(!contains(storage.folder + "/" + file, "CANARY"), "\(file)")
+            #expect(!contains(storage.folder + "/" + file, "pgr_"), "\(file)")
+        }
+        // The ids, times and states the indexes use stay in clear.
+        #expect(contains(storage.folder + "/cache.sqlite-wal", "m1"))
+    }
+
+    @Test func aSealedValueMovedToAnotherRowDoesNotOpen() async throws {
+        let folder = try TemporaryFolder()
+        let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys(folder))
+        try await storage.cache.apply(
+            ChangePage(
+                changes: [
+                    .message(Fixtures.message("m1", body: "first")),
+                    .message(Fixtures.message("m2", at: 1, body: "two")),
+                ], cursor: FeedCursor("c")))
+        // Swap the two sealed bodies: each is bound to its row's id.
+        try await storage.cache.database.write { db in
+            let first = try Data.fetchOne(db, sql: "SELECT body FROM message WHERE id = 'm1'")
+            let second = try Data.fetchOne(db, sql: "SELECT body FROM message WHERE id = 'm2'")
+            try db.execute(sql: "UPDATE message SET body = ? WHERE id = 'm1'", arguments: [second])
+            try db.execute(sql: "UPDATE message SET body = ? WHERE id = 'm2'", arguments: [first])
+        }
+        await #expect(throws: PlusGuidancePersistence.PersistenceError.self) { try await storage.cache.message("m1") }
+        do {
+            _ = try await storage.cache.message("m2")
+            Issue.record("a swapped body opened")
+        } catch let error as PlusGuidancePersistence.PersistenceError {
+            #expect(error.code == "undecodable_row")
+            #expect(!error.description.contains("two"))
+        }
+    }
+
+    @Test func signingOutDestroysTheDataKeySoCopiesOfTheCacheCannotBeRead() async throws {
+        let folder = try TemporaryFolder()
+        let keys = keys(folder)
+        let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys)
+        try await storage.cache.apply(
+            ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
+        _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
+        try storage.writeSecret("tokens", Data("pgr_secret".utf8))
+        // What could survive a sign-out on disk: a copy of the cache and of the tokens.
+        _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        let copies = folder.path + "/copies"
+        try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: storage.cachePath, toPath: copies + "/cache.sqlite")
+        try FileManager.default.copyItem(atPath: storage.folder + "/tokens", toPath: copies + "/tokens")
+
+        try storage.wipeCache()  // sign-out that keeps the outbox
+        let left = try FileManager.default.contentsOfDirectory(atPath: storage.folder)
+        #expect(!left.contains("cache.key"))
+        #expect(left.contains("outbox.key"))
+        #expect(!left.contains("tokens"))
+
+        // Put the copies back: the next open cannot read them with anything on the machine,
+        // so they are dropped, and the kept outbox still opens.
+        try FileManager.default.copyItem(atPath: copies + "/cache.sqlite", toPath: storage.cachePath)
+        try FileManager.default.copyItem(atPath: copies + "/tokens", toPath: storage.folder + "/tokens")
+        let reopened = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys)
+        #expect(try await reopened.cache.message("m1") == nil)
+        #expect(reopened.readSecret("tokens") == nil)
+        #expect(try await reopened.outbox.entries().map(\.id) == ["k1"])
+        // Nor does the surviving outbox key open the copy.
+        let outboxKeyed = try AccountStorage(profile: folder.path + "/q", account: "a", keys: keys)
+        let copy = try SQLiteCacheStore(path: copies + "/cache.sqlite", cipher: .ephemeral())
+        await #expect(throws: PlusGuidancePersistence.PersistenceError.self) { try await copy.message("m1") }
+        _ = outboxKeyed
+    }
+
+    @Test func rotatingTheKeyRewrapsTheDataKeysAndRewritesNoData() async throws {
+        let folder = try TemporaryFolder()
+        let old = keys(folder, "old")
+        let new = keys(folder, "new")
+        do {
+            let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: old)
+            try await storage.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
+            _ = try AccountStorage(profile: folder.path + "/p", account: "b", keys: old)
+        }
+        let cacheFile = AccountStorage.folder(profile: folder.path + "/p", account: "a") + "/cache.sqlite"
+        let sealedBody = {
+            try DatabaseQueue(path: cacheFile).read { try Data.fetchOne($0, sql: "SELECT body FROM message") }
+        }
+        let before = try sealedBody()
+        var installed = false
+        let count = try AccountStorage.rotateKeyEncryptionKey(
+            profile: folder.path + "/p", from: old, to: try new.keyEncryptionKey(creatingIfMissing: true)
+        ) {
+            // Both keys open the profile while the new one is being put in place.
+            _ = try AccountStorage(profile: folder.path + "/p", account: "a", keys: old)
+            _ = try AccountStorage(profile: folder.path + "/p", account: "a", keys: new)
+            installed = true
+        }
+        #expect(installed)
+        #expect(count == 4)
+        // The sealed row is the same bytes: the data key did not change, only its wrapping.
+        #expect(try sealedBody() == before)
+        let rotated = try AccountStorage(profile: folder.path + "/p", account: "a", keys: new)
+        #expect(try await rotated.cache.message("m1")?.body == Self.canary)
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try AccountStorage(profile: folder.path + "/p", account: "a", keys: old)
+        }
+    }
+
+    @Test func aPlaintextCacheIsRewrittenIntoANewFileAndAnInterruptedRewriteIsFinished() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/cache.sqlite"
+        // A cache as the last release wrote it: bodies in clear, no sealing migration.
+        do {
+            let plain = try SQLiteCacheStore(path: path, cipher: .unencrypted)
+            try await plain.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
+            try await plain.database.write { db in
+                try db.execute(sql: "UPDATE message SET body = CAST(body AS TEXT)")
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '0002-sealed-bodies'")
+            }
+            try plain.database.close()
+        }
+        #expect(contains(path, Self.canary) || contains(path + "-wal", Self.canary))
+        // A crash left the old file set aside and a half-made copy: the original comes back.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".plaintext")
+        try Data("half a copy".utf8).write(to: URL(fileURLWithPath: path + ".sealing"))
+
+        let cipher = FieldCipher.ephemeral()
+        let sealed = try SQLiteCacheStore(path: path, cipher: cipher)
+        #expect(try await sealed.message("m1")?.body == Self.canary)
+        #expect(!contains(path, Self.canary))
+        #expect(!contains(path + "-wal", Self.canary))
+        for leftover in [".plaintext", ".sealing", ".sealed", "-journal"] {
+            #expect(!FileManager.default.fileExists(atPath: path + leftover), "\(leftover)")
+        }
+        let tables = try await sealed.database.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master") }
+        #expect(!tables.contains("pendingRewrite"))
+    }
+
+    @Test func keyFilesAreParsedCheckedAndCreatedOnce() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/config/plusguidance/key"
+        let provider = FileKeyProvider(path: path)
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try provider.keyEncryptionKey(creatingIfMissing: false)
+        }
+        let created = try provider.keyEncryptionKey(creatingIfMissing: true)
+        #expect(created.count == 32)
+        #expect(try provider.keyEncryptionKey(creatingIfMissing: true) == created)
+        #expect(fileMode(path) == 0o600)
+        #expect(fileMode(folder.path + "/config/plusguidance") == 0o700)
+        // Raw, base64 and hex forms of one key are the same key.
+        let raw = Data(created)
+        for (name, contents) in [
+            ("raw", raw), ("b64", Data((raw.base64EncodedString() + "\n").utf8)),
+            ("hex", Data(raw.map { String(format: "%02x", $0) }.joined().utf8)),
+        ] {
+            let file = folder.path + "/" + name
+            #expect(
+                FileManager.default.createFile(atPath: file, contents: contents, attributes: [.posixPermissions: 0o600])
+            )
+            #expect(try FileKeyProvider(path: file).keyEncryptionKey(creatingIfMissing: false) == created)
+        }
+        chmod(folder.path + "/raw", 0o604)
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try FileKeyProvider(path: folder.path + "/raw").keyEncryptionKey(creatingIfMissing: false)
+        }
+        #expect(
+            FileManager.default.createFile(
+                atPath: folder.path + "/short", contents: Data("abc".utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try FileKeyProvider(path: folder.path + "/short").keyEncryptionKey(creatingIfMissing: false)
+        }
+    }
+
+    @Test func theKeySourceIsTheFlagThenTheEnvironmentThenTheCredentialThenTheConfigFolder() throws {
+        let folder = try TemporaryFolder()
+        let credentials = folder.path + "/credentials"
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        let base = ["HOME": folder.path + "/home", "XDG_CONFIG_HOME": folder.path + "/xdg"]
+        #expect(KeySource.provider(keyFile: "/k/flag", environment: base + ["PG_KEY_FILE": "/k/env"]).path == "/k/flag")
+        #expect(KeySource.provider(environment: base + ["PG_KEY_FILE": "/k/env"]).path == "/k/env")
+        // A credential folder without the credential falls through.
+        #expect(
+            KeySource.provider(environment: base + ["CREDENTIALS_DIRECTORY": credentials]).path
+                == folder.path + "/xdg/plusguidance/key")
+        _ = FileManager.default.createFile(atPath: credentials + "/plusguidance.key", contents: Data())
+        let credential = KeySource.provider(environment: base + ["CREDENTIALS_DIRECTORY": credentials])
+        #expect(credential.path == credentials + "/plusguidance.key")
+        #expect(!credential.creatable)
+        #expect(
+            KeySource.provider(environment: ["HOME": folder.path + "/home"]).path
+                == folder.path + "/home/.config/plusguidance/key")
+    }
+
+    @Test func aMissingOrWrongKeyChangesNothingOnDisk() async throws {
+        let folder = try TemporaryFolder()
+        do {
+            let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys(folder))
+            _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
+        }
+        let account = AccountStorage.folder(profile: folder.path + "/p", account: "a")
+        let snapshot = { () -> [String: Data] in
+            var files: [String: Data] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: account)) ?? [] {
+                files[name] = FileManager.default.contents(atPath: account + "/" + name)
+            }
+            return files
+        }
+        let before = snapshot()
+        let wrong = keys(folder, "wrong")
+        _ = try wrong.keyEncryptionKey(creatingIfMissing: true)
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try AccountStorage(profile: folder.path + "/p", account: "a", keys: wrong)
+        }
+        // A second account on the profile cannot make a new key either: the profile has data.
+        #expect(throws: PlusGuidancePersistence.PersistenceError.keyUnavailableCode) {
+            try AccountStorage(profile: folder.path + "/p", account: "b", keys: keys(folder, "absent"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/keys/absent"))
+        #expect(snapshot() == before)
+        let back = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys(folder))
+        #expect(try await back.outbox.entries().map(\.id) == ["k1"])
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    fileprivate static func + (lhs: Self, rhs: Self) -> Self { lhs.merging(rhs) { $1 } }
+}

@@ -110,6 +110,11 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "encryption-benchmark",
+            dependencies: ["PlusGuidancePersistence"],
+            path: "Benchmarks/EncryptionBenchmark"
+        ),
+        .executableTarget(
             name: "handoff-benchmark",
             dependencies: [
                 "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),

@@ -165,6 +165,10 @@ import Testing
         let handle = try #require(FileHandle(forUpdatingAtPath: account + "/cache.sqlite"))
         try handle.write(contentsOf: Data(repeating: 0x5A, count: 100))
         try handle.close()
+        // A WAL left by the last command may hold the header page; it goes with the damage.
+        for suffix in ["-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: account + "/cache.sqlite" + suffix)
+        }
         #expect(try await machine.pg("alice", ["sync"]).status == 0)
         let names = try FileManager.default.contentsOfDirectory(atPath: account)
         #expect(names.contains { $0.hasPrefix("cache.sqlite.corrupt-") })
@@ -223,6 +227,39 @@ import Testing
         #expect(try await machine.pg("theo", ["--json", "outbox"]).stdout == "[]\n")
         try await machine.signIn("alice", "alice@example.com")
         #expect(try await machine.messages("alice", "therapist@example.com").contains("queued while offline"))
+    }
+
+    @Test func pgKeyRotateReplacesTheKeyAndRewritesNoData() async throws {
+        let machine = try await Machine.launch()
+        defer { machine.stop() }
+        try await machine.signIn("theo", "therapist@example.com")
+        #expect(try await machine.pg("theo", ["send", "alice@example.com", "before rotating"]).status == 0)
+        let key = machine.keyFile("theo")
+        let shown = try await machine.pg("theo", ["key", "show"])
+        #expect(shown.stdout.contains(key))
+        let oldKey = try Data(contentsOf: URL(fileURLWithPath: key))
+        let cache = machine.profile("theo") + "/accounts/usr_therapist/cache.sqlite"
+        let cacheBefore = try Data(contentsOf: URL(fileURLWithPath: cache))
+
+        // In place: a new key in the same file, the data keys re-wrapped, the data untouched.
+        let rotated = try await machine.pg("theo", ["key", "rotate"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.stdout.contains("2 data key(s) re-wrapped"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) != oldKey)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cache)) == cacheBefore)
+        #expect(try await machine.messages("theo", "alice@example.com").contains("before rotating"))
+        // The old key no longer opens the profile.
+        let old = machine.folder + "/old.key"
+        #expect(FileManager.default.createFile(atPath: old, contents: oldKey, attributes: [.posixPermissions: 0o600]))
+        #expect(try await machine.pg("theo", ["--key-file", old, "whoami"]).status == 77)
+
+        // To another file: from then on that file is the key.
+        let moved = machine.folder + "/keys/moved/key"
+        #expect(try await machine.pg("theo", ["key", "rotate", "--new-key-file", moved]).status == 0)
+        #expect(try await machine.pg("theo", ["whoami"]).status == 77)
+        #expect(
+            try await machine.pg("theo", ["--key-file", moved, "messages", "alice@example.com"]).stdout.contains(
+                "before rotating"))
     }
 
     @Test func theDaemonTakesItsKeyFromASystemdCredential() async throws {

@@ -228,6 +228,33 @@ import Testing
                 == folder.path + "/home/.config/plusguidance/key")
     }
 
+    /// An app's own key store (the desktop's Secret Service, an HSM) through the seam.
+    struct VaultKeys: KeyProvider {
+        let key: [UInt8]
+        var keyDescription: String { "the app's vault" }
+        func keyEncryptionKey(creatingIfMissing: Bool) throws -> [UInt8] { key }
+    }
+
+    @Test func anAppBringsItsOwnKeyProvider() async throws {
+        let folder = try TemporaryFolder()
+        let vault = VaultKeys(key: Array(repeating: 7, count: 32))
+        do {
+            let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: vault)
+            try await storage.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
+        }
+        let reopened = try AccountStorage(profile: folder.path + "/p", account: "a", keys: vault)
+        #expect(try await reopened.cache.message("m1")?.body == Self.canary)
+        do {
+            _ = try AccountStorage(
+                profile: folder.path + "/p", account: "a", keys: VaultKeys(key: Array(repeating: 8, count: 32)))
+            Issue.record("another vault key opened the profile")
+        } catch let error as PlusGuidancePersistence.PersistenceError {
+            #expect(error.code == "key_unavailable")
+            #expect(error.path == "the app's vault")
+        }
+    }
+
     @Test func aMissingOrWrongKeyChangesNothingOnDisk() async throws {
         let folder = try TemporaryFolder()
         do {

@@ -38,11 +38,13 @@ let package = Package(
             name: "PlusGuidancePersistence",
             dependencies: [
                 "PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift"),
-                // AES-256-GCM for the data at rest (BoringSSL on Linux).
-                .product(name: "Crypto", package: "swift-crypto"),
+                // AES-256-GCM for the data at rest: swift-crypto for keys and their wrapping,
+                // libcrypto for the per-row seal (one key schedule for every row).
+                .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto",
             ]
         ),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "PlusGuidanceNetworking",
             dependencies: ["PlusGuidanceDomain", "CCurl", .product(name: "Logging", package: "swift-log")]
@@ -118,6 +120,8 @@ let package = Package(
             name: "handoff-benchmark",
             dependencies: [
                 "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                // To check the sealed format against swift-crypto's AES.GCM.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/HandoffBenchmark"
         ),
@@ -146,6 +150,8 @@ let package = Package(
             name: "PlusGuidancePersistenceTests",
             dependencies: [
                 "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                // To check the sealed format against swift-crypto's AES.GCM.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

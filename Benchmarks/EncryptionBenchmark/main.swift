@@ -92,6 +92,26 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
         queryP99: percentile(latencies, 0.99))
 }
 
+// The cipher alone: one seal and one open of a typical body.
+do {
+    let cipher = FieldCipher.ephemeral()
+    let body = bodies[0]
+    var sealedBodies: [Data] = []
+    sealedBodies.reserveCapacity(100_000)
+    let rows = (0..<100_000).map { "msg_\($0)" }
+    let sealStarted = clock.now
+    for row in rows { sealedBodies.append(try cipher.sealString(body, table: "message", row: row)) }
+    let sealNanoseconds = seconds(clock.now - sealStarted) * 1e9 / 100_000
+    let openStarted = clock.now
+    for (i, row) in rows.enumerated() { _ = try cipher.openString(sealedBodies[i], table: "message", row: row) }
+    let openNanoseconds = seconds(clock.now - openStarted) * 1e9 / 100_000
+    print(
+        String(
+            format: "cipher alone: seal %.0f ns, open %.0f ns per %d-byte body", sealNanoseconds, openNanoseconds,
+            body.utf8.count))
+}
+if ProcessInfo.processInfo.environment["PG_BENCH_CIPHER_ONLY"] != nil { exit(0) }
+
 print(
     "PlusGuidanceKit encryption benchmark: \(messageCount) messages, \(conversationCount) conversations, \(rounds) rounds"
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PlusGuidancePersistence
 import PlusGuidanceSync
 import PlusGuidanceTesting
 
@@ -37,6 +38,8 @@ private struct DemoScript {
         func client(_ name: String) async throws -> PlusGuidanceClient {
             var settings = ClientConfiguration(serverURL: server.url, profile: folder + "/" + name)
             settings.retry.maximumAttempts = 1
+            // The demo's profiles are temporary: so is their key (not ~/.config/plusguidance/key).
+            settings.keys = FileKeyProvider(path: folder + "/demo.key", origin: "demo key")
             return try await PlusGuidanceClient.open(settings)
         }
         let theo = try await client("therapist")

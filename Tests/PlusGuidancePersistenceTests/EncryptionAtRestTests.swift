@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import PlusGuidanceDomain
@@ -42,6 +43,30 @@ import Testing
         }
         // The ids, times and states the indexes use stay in clear.
         #expect(contains(storage.folder + "/cache.sqlite-wal", "m1"))
+    }
+
+    @Test func theSealedFormatIsStandardAESGCMThatSwiftCryptoOpensBothWays() throws {
+        let cipher = FieldCipher.ephemeral()
+        let key = SymmetricKey(data: try #require(cipher.keyBytesForTesting))
+        let associated = Data("message\u{0}msg_1".utf8)
+        // Sealed here (libcrypto), opened by swift-crypto with the same associated data.
+        let sealed = try cipher.sealString(Self.canary, table: "message", row: "msg_1")
+        #expect(sealed.first == 1)
+        let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
+        #expect(try AES.GCM.open(box, using: key, authenticating: associated) == Data(Self.canary.utf8))
+        // Sealed by swift-crypto, opened here; with another row's associated data it fails.
+        let theirs = try AES.GCM.seal(Data("from swift-crypto".utf8), using: key, authenticating: associated)
+        let framed = Data([1]) + theirs.combined!
+        #expect(try cipher.openString(framed, table: "message", row: "msg_1") == "from swift-crypto")
+        #expect(throws: PlusGuidancePersistence.PersistenceError.self) {
+            try cipher.openString(framed, table: "message", row: "msg_2")
+        }
+        // Every seal has a nonce of its own; many at once (over the cores) as well.
+        let many = try cipher.sealAll((0..<2_000).map { (Data("body \($0)".utf8), "msg_\($0)") }, table: "message")
+        #expect(Set(many.map { $0.dropFirst().prefix(12) }).count == 2_000)
+        for (index, value) in many.enumerated() {
+            #expect(try cipher.openString(value, table: "message", row: "msg_\(index)") == "body \(index)")
+        }
     }
 
     @Test func aSealedValueMovedToAnotherRowDoesNotOpen() async throws {
@@ -118,7 +143,11 @@ import Testing
         }
         let cacheFile = AccountStorage.folder(profile: folder.path + "/p", account: "a") + "/cache.sqlite"
         let sealedBody = {
-            try DatabaseQueue(path: cacheFile).read { try Data.fetchOne($0, sql: "SELECT body FROM message") }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)  // the storages' background checks may be reading
+            return try DatabaseQueue(path: cacheFile, configuration: configuration).read {
+                try Data.fetchOne($0, sql: "SELECT body FROM message")
+            }
         }
         let before = try sealedBody()
         var installed = false

@@ -42,10 +42,11 @@ enum CacheRows {
             deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"))
     }
 
-    static func messageArguments(_ m: Message, _ cipher: FieldCipher) throws -> StatementArguments {
+    /// The row of `m`, its body already sealed (``SealedBodies``).
+    static func messageArguments(_ m: Message, sealedBody: Data) -> StatementArguments {
         [
             m.id.rawValue, m.conversationID.rawValue, m.senderID.rawValue, m.recipientID.rawValue, m.kind.rawValue,
-            try cipher.sealString(m.body, table: "message", row: m.id.rawValue),
+            sealedBody,
             m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
             m.deliveryState.rawValue,
         ]

@@ -60,9 +60,15 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func apply(_ pages: [ChangePage]) async throws {
-        let cipher = cipher
+        // The bodies are sealed first, over every core, so the write transaction holds the
+        // lock only for SQLite's own work.
+        let sealed = try SealedBodies(pages.flatMap(\.changes), cipher)
         try await database.write { db in
-            for page in pages { try Self.apply(page, in: db, cipher) }
+            for page in pages {
+                try Self.apply(page.changes, in: db, sealed)
+                try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue]
+                )
+            }
         }
     }
 
@@ -82,6 +88,11 @@ public final class SQLiteCacheStore: CacheStore {
 
     /// Applies changes inside the caller's transaction, leaving the cursor alone.
     static func apply(_ changes: [Change], in db: Database, _ cipher: FieldCipher) throws {
+        try apply(changes, in: db, SealedBodies(changes, cipher))
+    }
+
+    /// Applies changes whose message bodies are already sealed.
+    static func apply(_ changes: [Change], in db: Database, _ sealed: SealedBodies) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
         let upsertMessage = try db.cachedStatement(sql: CacheRows.upsertMessage)
         var upsertOffer: Statement?
@@ -89,7 +100,7 @@ public final class SQLiteCacheStore: CacheStore {
         for change in changes {
             switch change {
             case .message(let value):
-                try upsertMessage.execute(arguments: CacheRows.messageArguments(value, cipher))
+                try upsertMessage.execute(arguments: CacheRows.messageArguments(value, sealedBody: sealed[value.id]))
             case .offer(let value):
                 upsertOffer = try upsertOffer ?? db.cachedStatement(sql: CacheRows.upsertOffer)
                 try upsertOffer!.execute(arguments: CacheRows.offerArguments(value))
@@ -272,4 +283,22 @@ public final class SQLiteCacheStore: CacheStore {
                 arguments: [date.timeIntervalSinceReferenceDate, serverClockOffset])
         }
     }
+}
+
+/// The sealed bodies of the messages among some changes, by message id.
+struct SealedBodies {
+    private let bodies: [MessageID: Data]
+
+    init(_ changes: [Change], _ cipher: FieldCipher) throws {
+        var messages: [(plaintext: Data, row: String)] = []
+        var ids: [MessageID] = []
+        for case .message(let message) in changes {
+            messages.append((Data(message.body.utf8), message.id.rawValue))
+            ids.append(message.id)
+        }
+        let sealed = try cipher.sealAll(messages, table: "message")
+        bodies = Dictionary(zip(ids, sealed), uniquingKeysWith: { $1 })
+    }
+
+    subscript(id: MessageID) -> Data { bodies[id] ?? Data() }
 }

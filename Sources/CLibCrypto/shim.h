@@ -1,0 +1,8 @@
+// OpenSSL's libcrypto (already in every process of the SDK: libcurl's OpenSSL flavour links it),
+// for the one thing swift-crypto's API cannot do cheaply: AES-256-GCM with a key schedule set up
+// once and reused for every row (see FieldCipher).
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+static const int pg_evp_ctrl_aead_get_tag = EVP_CTRL_AEAD_GET_TAG;
+static const int pg_evp_ctrl_aead_set_tag = EVP_CTRL_AEAD_SET_TAG;

@@ -64,6 +64,8 @@ public final class AccountStorage: Sendable {
     public var outboxPath: String { folder + "/outbox.sqlite" }
     public var engineLockPath: String { folder + "/engine.lock" }
     private let secrets: FieldCipher
+    /// Set by ``wipeCache()`` and ``wipe()``: no secret is written afterwards.
+    private let wiped = WipedFlag()
     private var cacheKey: WrappedKeyFile { WrappedKeyFile(path: folder + "/cache.key", purpose: "cache") }
     var rebuildMarkerPath: String { folder + "/cache.sqlite.needs-rebuild" }
 
@@ -209,7 +211,9 @@ public final class AccountStorage: Sendable {
     /// Writes a small secret file of the account (tokens), sealed with the account's data key,
     /// 0600, atomically: readers see the old or the new content, never a mix, and it is on disk
     /// when this returns.
+    /// - Throws: ``PersistenceError/closed`` once the cache was wiped (signed out).
     public func writeSecret(_ name: String, _ data: Data) throws {
+        guard !wiped.isSet else { throw PersistenceError.closed }
         try SecureFiles.writeAtomically(try secrets.seal(data, table: "secret", row: name), to: folder + "/" + name)
     }
 
@@ -269,6 +273,7 @@ public final class AccountStorage: Sendable {
     /// fails every call afterwards; the next ``init(profile:account:now:cacheIntegrityCheck:)``
     /// starts an empty cache, refilled by the next sync.
     public func wipeCache() throws {
+        wiped.set()
         cacheCheck?.cancel()
         // The data key first: once it is gone, whatever copies of the cache and the tokens
         // remain (freed blocks, a backup) are ciphertext nothing on the machine opens.
@@ -286,6 +291,7 @@ public final class AccountStorage: Sendable {
     /// Closes the databases and removes every file of the account (sign-out), its data keys
     /// destroyed first. The stores fail every call afterwards.
     public func wipe() throws {
+        wiped.set()
         cacheCheck?.cancel()
         // The folder leaves the account's place first (one rename), so a crash midway never
         // leaves an account whose files are there and whose keys are not.
@@ -318,4 +324,12 @@ public final class AccountStorage: Sendable {
             destroy(accounts + "/" + name)
         }
     }
+}
+
+/// Whether an ``AccountStorage`` was wiped, from any thread.
+private final class WipedFlag: Sendable {
+    private let lock = NSLock()
+    private nonisolated(unsafe) var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -28,8 +28,11 @@ enum CacheRows {
         let id: String = row[0]
         let sender: String = row[2]
         let recipient: String = row[3]
-        guard let sealed = row[5] as Data? else { throw PersistenceError.undecodable("message", column: "body") }
-        let body = try cipher.openString(sealed, table: "message", row: id)
+        // Opened from SQLite's own copy of the blob, without copying it first.
+        let body = try row.withUnsafeData(atIndex: 5) { sealed in
+            guard let sealed else { throw PersistenceError.undecodable("message", column: "body") }
+            return try cipher.openString(sealed, table: "message", row: id)
+        }
         let createdAt: Double = row[6]
         let offerID: String? = row[7]
         let sessionID: String? = row[8]

@@ -119,8 +119,25 @@ public final class FieldCipher: @unchecked Sendable {
         try seal(Data(text.utf8), table: table, row: row)
     }
 
+    /// Opens straight into the string's storage (no intermediate buffer: a query opens one
+    /// value per row).
     package func openString(_ sealed: Data, table: String, row: String) throws -> String {
-        String(decoding: try open(sealed, table: table, row: row), as: UTF8.self)
+        guard let opening else { return String(decoding: sealed, as: UTF8.self) }
+        let count = sealed.count - 1 - Self.nonceSize - Self.tagSize
+        guard count >= 0, sealed.first == Self.version else {
+            throw PersistenceError.undecodable(table, column: "sealed value")
+        }
+        return try Self.withAssociatedData(table, row) { aad in
+            try sealed.withUnsafeBytes { (box: UnsafeRawBufferPointer) in
+                let nonce = box.baseAddress!.assumingMemoryBound(to: UInt8.self) + 1
+                return try String(unsafeUninitializedCapacity: count) { out in
+                    try opening.open(
+                        nonce: nonce, ciphertext: nonce + Self.nonceSize, count: count,
+                        tag: nonce + Self.nonceSize + count, aad: aad, into: out.baseAddress, table: table)
+                    return count
+                }
+            }
+        }
     }
 
     /// The key, for the test that checks the format against swift-crypto's `AES.GCM`.

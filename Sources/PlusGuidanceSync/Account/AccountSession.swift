@@ -41,20 +41,23 @@ enum AccountSession {
         return SignedInAccount(user: user, storage: storage, api: api, configuration: configuration)
     }
 
-    /// Revokes the tokens (when the server answers), forgets them, and removes the account's
-    /// files: all of them with `discardingOutbox` or when the outbox is empty, the cache only
-    /// otherwise; none with `keepCache`.
+    /// Forgets the tokens, removes the account's files (all of them with `discardingOutbox` or
+    /// when the outbox is empty, the cache only otherwise; none with `keepCache`), its data key
+    /// first, and then revokes the tokens (when the server answers) with the copy in memory:
+    /// an unreachable server never keeps the data readable while the revocation waits.
     static func signOut(_ account: SignedInAccount, keepCache: Bool, discardingOutbox: Bool) async throws {
-        try? await account.api.logout()
         account.storage.removeSecret(TokenVault.file)
         if discardingOutbox { try await account.outbox.removeAll() }
-        guard !keepCache else { return }
-        let outbox = try await account.outbox.summary()
-        if outbox.pending + outbox.failed == 0 {
-            try account.storage.wipe()
-        } else {
-            try account.storage.wipeCache()
+        if !keepCache {
+            let outbox = try await account.outbox.summary()
+            if outbox.pending + outbox.failed == 0 {
+                try account.storage.wipe()
+            } else {
+                try account.storage.wipeCache()
+            }
         }
+        // A refresh during the revocation writes nothing: the storage refuses secrets once wiped.
+        try? await account.api.logout()
     }
 
     /// The tokens were refused and could not be refreshed: they are removed, the files stay.

@@ -66,6 +66,17 @@ struct Round {
     var ingestRowsPerSecond: Double
     var queryP50: Double
     var queryP99: Double
+    /// Process CPU time (all threads), less noisy than wall time on a shared machine.
+    var ingestCPUMicrosecondsPerRow: Double
+    var queryCPUMicroseconds: Double
+}
+
+/// User plus system CPU time of the whole process, in seconds.
+func processCPU() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
@@ -75,8 +86,11 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
     }
     let store = try SQLiteCacheStore(path: path, cipher: cipher)
     let started = clock.now
+    let ingestCPU = processCPU()
     for batch in pages { try await store.apply(batch) }
     let ingest = seconds(clock.now - started)
+    let ingestCPUSeconds = processCPU() - ingestCPU
+    let queryCPU = processCPU()
     var latencies: [Double] = []
     latencies.reserveCapacity(queries)
     for i in 0..<queries {
@@ -86,10 +100,13 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
         latencies.append(seconds(clock.now - queryStarted) * 1_000)
         precondition(rows.count == min(50, messageCount / conversationCount))
     }
+    let queryCPUSeconds = processCPU() - queryCPU
     latencies.sort()
     return Round(
         ingestRowsPerSecond: Double(messageCount) / ingest, queryP50: percentile(latencies, 0.5),
-        queryP99: percentile(latencies, 0.99))
+        queryP99: percentile(latencies, 0.99),
+        ingestCPUMicrosecondsPerRow: ingestCPUSeconds * 1e6 / Double(max(1, messageCount)),
+        queryCPUMicroseconds: queryCPUSeconds * 1e6 / Double(queries))
 }
 
 // The cipher alone: one seal and one open of a typical body.
@@ -115,6 +132,15 @@ if ProcessInfo.processInfo.environment["PG_BENCH_CIPHER_ONLY"] != nil { exit(0) 
 print(
     "PlusGuidanceKit encryption benchmark: \(messageCount) messages, \(conversationCount) conversations, \(rounds) rounds"
 )
+if let only = ProcessInfo.processInfo.environment["PG_BENCH_ONLY"] {
+    // One side alone, for a profiler.
+    let round = try await run(only == "sealed" ? .ephemeral() : .unencrypted, only)
+    print(
+        String(
+            format: "%@: %.0f rows/s, query p50 %.3f ms, p99 %.3f ms", only, round.ingestRowsPerSecond, round.queryP50,
+            round.queryP99))
+    exit(0)
+}
 var plain: [Round] = []
 var sealed: [Round] = []
 for round in 0..<rounds {
@@ -148,3 +174,11 @@ print(
     String(
         format: "latest 50 (median of p99): plain %.3f ms, sealed %.3f ms: sealed/plain = %.3f (goal <= 1.10)",
         plainP99, sealedP99, sealedP99 / plainP99))
+print(
+    String(
+        format:
+            "CPU (median): first sync %.2f vs %.2f µs a row (sealed/plain = %.3f), query %.0f vs %.0f µs (sealed/plain = %.3f)",
+        median(plain.map(\.ingestCPUMicrosecondsPerRow)), median(sealed.map(\.ingestCPUMicrosecondsPerRow)),
+        median(sealed.map(\.ingestCPUMicrosecondsPerRow)) / median(plain.map(\.ingestCPUMicrosecondsPerRow)),
+        median(plain.map(\.queryCPUMicroseconds)), median(sealed.map(\.queryCPUMicroseconds)),
+        median(sealed.map(\.queryCPUMicroseconds)) / median(plain.map(\.queryCPUMicroseconds))))

@@ -61,12 +61,35 @@ import Testing
         #expect(throws: PlusGuidancePersistence.PersistenceError.self) {
             try cipher.openString(framed, table: "message", row: "msg_2")
         }
-        // Every seal has a nonce of its own; many at once (over the cores) as well.
-        let many = try cipher.sealAll((0..<2_000).map { (Data("body \($0)".utf8), "msg_\($0)") }, table: "message")
+        // Every seal has a nonce of its own.
+        let many = try (0..<2_000).map { try cipher.sealString("body \($0)", table: "message", row: "msg_\($0)") }
         #expect(Set(many.map { $0.dropFirst().prefix(12) }).count == 2_000)
         for (index, value) in many.enumerated() {
             #expect(try cipher.openString(value, table: "message", row: "msg_\(index)") == "body \(index)")
         }
+    }
+
+    @Test func aLargeBatchSealedAheadOfTheWriterKeepsEveryBodyWithItsRow() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteCacheStore(path: folder.path + "/cache.sqlite", cipher: .ephemeral())
+        // Three pages, more than two chunks of 256 bodies, other changes between the messages,
+        // and one message twice (the later copy wins).
+        let pages = (0..<3).map { page in
+            ChangePage(
+                changes: (0..<400).flatMap { index -> [Change] in
+                    let number = page * 400 + index
+                    let message = Change.message(
+                        Fixtures.message("m\(number)", at: Double(number), body: "body \(number)"))
+                    return index % 50 == 0 ? [.session(Fixtures.session("s\(number)")), message] : [message]
+                } + (page == 2 ? [.message(Fixtures.message("m7", at: 7, body: "edited"))] : []),
+                cursor: FeedCursor("c\(page)"))
+        }
+        try await store.apply(pages)
+        for number in [0, 1, 255, 256, 511, 799, 1_000, 1_199] {
+            #expect(try await store.message(MessageID("m\(number)"))?.body == "body \(number)")
+        }
+        #expect(try await store.message("m7")?.body == "edited")
+        #expect(try await store.syncState().cursor == FeedCursor("c2"))
     }
 
     @Test func aSealedValueMovedToAnotherRowDoesNotOpen() async throws {

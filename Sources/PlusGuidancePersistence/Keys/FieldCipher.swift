@@ -83,38 +83,6 @@ public final class FieldCipher: @unchecked Sendable {
         return plaintext
     }
 
-    /// Seals many values at once, spread over the machine's cores (each worker with a context
-    /// of its own) when there are enough of them to pay for it: a first sync's pages are sealed
-    /// before the write transaction, beside it rather than inside it.
-    package func sealAll(_ values: [(plaintext: Data, row: String)], table: String) throws -> [Data] {
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, values.count / 256)
-        guard workers > 1, let key else {
-            return try values.map { try seal($0.plaintext, table: table, row: $0.row) }
-        }
-        let results = Results(capacity: values.count)
-        defer { results.buffer.deallocate() }
-        let failed = Flag()
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let results = results.buffer
-            let chunk = (values.count + workers - 1) / workers
-            let range = (worker * chunk)..<min(values.count, (worker + 1) * chunk)
-            let cipher = FieldCipher(keyBytes: key)
-            for index in range {
-                do {
-                    (results.baseAddress! + index).initialize(
-                        to: try cipher.seal(values[index].plaintext, table: table, row: values[index].row))
-                } catch {
-                    (results.baseAddress! + index).initialize(to: Data())
-                    failed.set()
-                }
-            }
-        }
-        let sealed = Array(results.buffer)
-        _ = results.buffer.deinitialize()
-        guard !failed.isSet else { throw Self.failure(table) }
-        return sealed
-    }
-
     package func sealString(_ text: String, table: String, row: String) throws -> Data {
         try seal(Data(text.utf8), table: table, row: row)
     }
@@ -166,21 +134,6 @@ public final class FieldCipher: @unchecked Sendable {
     fileprivate static func failure(_ table: String) -> PersistenceError {
         PersistenceError.undecodable(table, column: "sealed value (it does not authenticate)")
     }
-}
-
-/// The output of ``FieldCipher/sealAll(_:table:)``: each worker initializes its own range.
-private final class Results: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Data>
-    init(capacity: Int) { buffer = .allocate(capacity: capacity) }
-}
-
-/// A flag set from several threads.
-private final class Flag: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
 
 /// One AES-256-GCM context of libcrypto, keyed once, used under a lock: each call only sets a

@@ -107,13 +107,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "persistence-benchmark",
-            dependencies: ["PlusGuidancePersistence", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Benchmarks/PersistenceBenchmark"
         ),
 
         .executableTarget(
             name: "encryption-benchmark",
-            dependencies: ["PlusGuidancePersistence"],
+            dependencies: ["PlusGuidancePersistence", "PlusGuidanceTesting"],
             path: "Benchmarks/EncryptionBenchmark"
         ),
         .executableTarget(

@@ -12,6 +12,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidancePersistence
+import PlusGuidanceTesting
 
 let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
 let messageCount = arguments.count > 0 ? arguments[0] : 200_000
@@ -20,24 +21,11 @@ let conversationCount = 200
 let pageSize = 500
 let queries = 5_000
 
-let therapist = UserID("usr_therapist_000001")
-let relations = (0..<conversationCount).map {
-    CareRelation(therapistID: therapist, clientID: UserID(String(format: "usr_client_%06d", $0)))
-}
-let epoch = Date(timeIntervalSince1970: 1_800_000_000)
-let bodies = (0..<64).map { i in
-    String(repeating: "Thank you for today, I will try the breathing exercise again. ", count: 3).prefix(140 + i % 20)
-        .description
-}
-
-func message(_ i: Int) -> Message {
-    let relation = relations[i % conversationCount]
-    let fromClient = i % 3 != 0
-    return Message(
-        id: MessageID(String(format: "msg_%010d", i)), conversationID: relation.conversationID,
-        senderID: fromClient ? relation.clientID : therapist, recipientID: fromClient ? therapist : relation.clientID,
-        kind: .text, body: bodies[i % bodies.count], createdAt: epoch + Double(i) * 0.25)
-}
+let history = SyntheticHistory(conversations: conversationCount)
+let therapist = history.therapist
+let relations = history.relations
+let epoch = history.epoch
+func message(_ i: Int) -> Message { history.message(i) }
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -112,7 +100,7 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
 // The cipher alone: one seal and one open of a typical body.
 do {
     let cipher = FieldCipher.ephemeral()
-    let body = bodies[0]
+    let body = history.body
     var sealedBodies: [Data] = []
     sealedBodies.reserveCapacity(100_000)
     let rows = (0..<100_000).map { "msg_\($0)" }

@@ -10,6 +10,7 @@ import Foundation
 import GRDB
 import PlusGuidanceDomain
 import PlusGuidancePersistence
+import PlusGuidanceTesting
 
 let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
 let messageCount = arguments.count > 0 ? arguments[0] : 1_000_000
@@ -17,24 +18,11 @@ let conversationCount = arguments.count > 1 ? arguments[1] : 1_000
 let sessionCount = arguments.count > 2 ? arguments[2] : 10_000
 let pageSize = 500
 
-let therapist = UserID("usr_therapist_000001")
-let clients = (0..<conversationCount).map { UserID(String(format: "usr_client_%06d", $0)) }
-let relations = clients.map { CareRelation(therapistID: therapist, clientID: $0) }
-let epoch = Date(timeIntervalSince1970: 1_800_000_000)
-// ~150 bytes of body: with ids, kind, state and time a row is ~250 bytes, as the issue asks.
-let bodies = (0..<64).map { i in
-    String(repeating: "Thank you for today, I will try the breathing exercise again. ", count: 3).prefix(140 + i % 20)
-        .description
-}
-
-func message(_ i: Int) -> Message {
-    let relation = relations[i % conversationCount]
-    let fromClient = i % 3 != 0
-    return Message(
-        id: MessageID(String(format: "msg_%010d", i)), conversationID: relation.conversationID,
-        senderID: fromClient ? relation.clientID : therapist, recipientID: fromClient ? therapist : relation.clientID,
-        kind: .text, body: bodies[i % bodies.count], createdAt: epoch + Double(i) * 0.25)
-}
+let history = SyntheticHistory(conversations: conversationCount)
+let therapist = history.therapist
+let relations = history.relations
+let epoch = history.epoch
+func message(_ i: Int) -> Message { history.message(i) }
 
 func session(_ i: Int) -> Session {
     let relation = relations[i % conversationCount]

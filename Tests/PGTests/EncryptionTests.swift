@@ -105,6 +105,12 @@ import Testing
         }
     }
 
+    /// Sets a file's access and modification time.
+    static func setTime(of path: String, to date: Date) {
+        var times = [timeval](repeating: timeval(tv_sec: Int(date.timeIntervalSince1970), tv_usec: 0), count: 2)
+        utimes(path, &times)
+    }
+
     /// Every regular file under `folder` (recursively) holding one of `needles`, byte for byte.
     static func filesHolding(_ needles: [String], under folder: String) -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: folder)
@@ -344,12 +350,32 @@ import Testing
         defer { machine.stop() }
         try await machine.signIn("alice", "alice@example.com")
         let account = machine.profile("alice") + "/accounts/usr_alice"
-        // Six seconds without activity; commands every half second keep it signed in.
-        _ = try machine.startDaemon("alice", ["--idle-sign-out", "0.1"])
-        let busyUntil = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < busyUntil {
-            #expect(try await machine.pg("alice", ["offers"]).status == 0)
-            try await Task.sleep(for: .milliseconds(500))
+        let activity = account + "/activity"
+        func lastActivity() -> Date {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: activity)
+            return attributes?[.modificationDate] as? Date ?? .distantPast
+        }
+        let setActivity = { @Sendable (date: Date) in Self.setTime(of: activity, to: date) }
+
+        // A command is activity, for every process of the profile: it moves the shared record.
+        setActivity(Date() - 3_600)
+        let before = Date() - 1
+        #expect(try await machine.pg("alice", ["offers"]).status == 0)
+        #expect(lastActivity() >= before)
+
+        // Fifteen seconds without activity sign out; activity every half second for twenty
+        // seconds keeps the account signed in. (A thread of its own records it, as commands do,
+        // so a loaded machine's slow process start-ups cannot open a gap.)
+        _ = try machine.startDaemon("alice", ["--idle-sign-out", "0.25"])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                let busyUntil = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < busyUntil {
+                    setActivity(Date())
+                    usleep(500_000)
+                }
+                done.resume()
+            }
         }
         #expect(FileManager.default.fileExists(atPath: machine.profile("alice") + "/current-account"))
         #expect(FileManager.default.fileExists(atPath: account + "/cache.key"))

@@ -23,6 +23,11 @@ struct PGServer: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Flag(help: "Shut down when standard input closes (a parent that started the server and died).")
     var exitWithStdin = false
+    @Option(
+        help:
+            "scrypt cost of new password hashes: standard (N=2^15, the default), or testing (N=2^10: for test suites, which create accounts by the dozen on a loaded machine)."
+    )
+    var passwordCost = "standard"
 
     func validate() throws {
         if let seed, ServerConfiguration.Seed(rawValue: seed) == nil {
@@ -33,6 +38,9 @@ struct PGServer: AsyncParsableCommand {
             throw ValidationError("durations must be positive")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level '\(logLevel)'") }
+        guard ["standard", "testing"].contains(passwordCost) else {
+            throw ValidationError("unknown password cost '\(passwordCost)'; use standard or testing")
+        }
     }
 
     func run() async throws {
@@ -44,6 +52,7 @@ struct PGServer: AsyncParsableCommand {
         configuration.presenceWindow = presenceWindow
         configuration.heartbeatInterval = heartbeat
         configuration.accessTokenLifetime = accessTokenLifetime
+        configuration.passwordCost = passwordCost == "testing" ? .testing : .standard
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

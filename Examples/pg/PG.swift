@@ -12,7 +12,7 @@ struct PG: AsyncParsableCommand {
             and deliver when the server is reachable (creating an offer needs it now).
 
             Exit codes: 0 done, 64 bad usage, 65 refused by a domain rule, 69 server unreachable, \
-            77 not signed in or bad credentials, 70 anything else.
+            77 not signed in, bad credentials, or the profile's key missing or wrong, 70 anything else.
             """,
         subcommands: [
             Login.self, Logout.self, WhoAmI.self, Sync.self, Clients.self, Messages.self, Send.self, Offer.self,

@@ -78,8 +78,13 @@ public final class ReferenceServerProcess: Sendable {
             databasePath ?? FileManager.default.temporaryDirectory.path + "/pg-server-\(UUID().uuidString).sqlite"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
+        // Cheap password hashes: suites start servers and sign in by the dozen, in parallel, on
+        // two cores; at the standard cost the hashing alone pushed requests past their deadlines.
         process.arguments =
-            ["--port", "\(port)", "--database", database, "--log-level", "warning", "--exit-with-stdin"] + arguments
+            [
+                "--port", "\(port)", "--database", database, "--log-level", "warning", "--exit-with-stdin",
+                "--password-cost", "testing",
+            ] + arguments
         let output = Pipe()
         process.standardOutput = output
         // The write end stays open in this process only: should it die without stopping the

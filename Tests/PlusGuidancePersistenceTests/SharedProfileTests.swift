@@ -34,7 +34,7 @@ import Testing
         ]
         let output = Pipe()
         holder.standardOutput = output
-        try holder.run()
+        try spawn(holder)
         let said = try await onDedicatedThread { output.fileHandleForReading.availableData }
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
@@ -77,7 +77,7 @@ import Testing
         let input = Pipe()
         other.standardInput = input
         other.standardOutput = FileHandle.nullDevice
-        try other.run()
+        try spawn(other)
         input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nSELECT 1;\n.shell sleep 1\nCOMMIT;\n".utf8))
         try input.fileHandleForWriting.close()
         try await Task.sleep(for: .milliseconds(300))

@@ -77,7 +77,7 @@ import Testing
             process.arguments = ["--server", server.url.absoluteString, "--profile", profile(who)] + extra
             process.environment = mergedEnvironment(environment ?? self.environment(who))
             process.standardError = FileHandle.nullDevice
-            try spawn(process)
+            try process.run()
             daemons.append(process)
             return process
         }

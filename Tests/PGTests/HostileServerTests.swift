@@ -52,7 +52,7 @@ import Testing
             daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
             daemon.arguments = ["--server", hostile.url.absoluteString, "--profile", folder + "/" + who]
             daemon.standardError = FileHandle.nullDevice
-            try spawn(daemon)
+            try daemon.run()
             return daemon
         }
 

@@ -43,7 +43,7 @@ import Testing
             sync.arguments = base + ["sync"]
             sync.standardOutput = FileHandle.nullDevice
             sync.standardError = FileHandle.nullDevice
-            try spawn(sync)
+            try sync.run()
             try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &generator)))
             if sync.isRunning { kill(sync.processIdentifier, SIGKILL) }
             _ = try await onDedicatedThread { waitForExit(sync, deadline: .now + .seconds(60)) }

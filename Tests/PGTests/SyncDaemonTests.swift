@@ -97,7 +97,7 @@ import Testing
         environment["NOTIFY_SOCKET"] = notify.path
         daemon.environment = environment
         daemon.standardError = FileHandle.nullDevice
-        try spawn(daemon)
+        try daemon.run()
         try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }
 
         // pg cannot take the engine (the daemon holds it): it queues, and the daemon delivers.

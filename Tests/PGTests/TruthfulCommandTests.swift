@@ -62,7 +62,7 @@ import Testing
             process.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
             process.arguments = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
             process.standardError = FileHandle.nullDevice
-            try spawn(process)
+            try process.run()
             daemon = process
             // Live: Alice shows online to her therapist.
             try await TruthfulCommandTests.eventually {

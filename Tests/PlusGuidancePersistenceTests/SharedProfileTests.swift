@@ -34,7 +34,7 @@ import Testing
         ]
         let output = Pipe()
         holder.standardOutput = output
-        try spawn(holder)
+        try holder.run()
         let said = try await onDedicatedThread { output.fileHandleForReading.availableData }
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
@@ -77,7 +77,7 @@ import Testing
         let input = Pipe()
         other.standardInput = input
         other.standardOutput = FileHandle.nullDevice
-        try spawn(other)
+        try other.run()
         input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nSELECT 1;\n.shell sleep 1\nCOMMIT;\n".utf8))
         try input.fileHandleForWriting.close()
         try await Task.sleep(for: .milliseconds(300))

@@ -81,7 +81,7 @@ import Testing
         process.arguments = ["-c", "sleep 600 & echo $!; exit 3"]
         let output = Pipe()
         process.standardOutput = output
-        try spawn(process)
+        try process.run()
         let line = try await onDedicatedThread { output.fileHandleForReading.availableData }
         let sleeper = try #require(
             Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -96,7 +96,7 @@ import Testing
         process.arguments = ["--seed", "nonsense"]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        try spawn(process)
+        try process.run()
         #expect(try await onDedicatedThread { waitForExit(process, deadline: .now + .seconds(60)) } == 64)
     }
 }

@@ -73,7 +73,7 @@ public func runProcess(
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
-        try spawn(process)
+        try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Each pipe is drained on a thread of its own, so a chatty process cannot fill one pipe
@@ -87,14 +87,6 @@ public func runProcess(
             stderr: String(decoding: outputs[1].data, as: UTF8.self))
     }
 }
-
-/// Starts `process`, one start at a time in this process: Foundation's `Process.run()` crashed
-/// (a bad pointer in its `memmove`) when dozens of tests started processes at once.
-public func spawn(_ process: Process) throws {
-    try spawnLock.withLock { try process.run() }
-}
-
-private let spawnLock = NSLock()
 
 /// This process's environment with `changes` set over it; an empty value removes the variable.
 public func mergedEnvironment(_ changes: [String: String]) -> [String: String] {

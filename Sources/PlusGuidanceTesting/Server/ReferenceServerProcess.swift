@@ -92,7 +92,7 @@ public final class ReferenceServerProcess: Sendable {
         // living on and holding the pipes of whoever waits for this process.
         let lifeline = Pipe()
         process.standardInput = lifeline
-        try spawn(process)
+        try process.run()
         try? lifeline.fileHandleForReading.close()
         let line = try await onDedicatedThread { () -> String in
             var bytes: [UInt8] = []

@@ -106,22 +106,8 @@ final class SilentListener: Sendable {
     var url: URL { URL(string: "https://127.0.0.1:\(port)/")! }
 }
 
-/// A loopback port with nothing listening on it, for as long as the test process runs: it is
-/// bound without `listen(2)` (a connection is refused) and never released, so no server another
-/// test starts meanwhile can take it. (Releasing it at once let a parallel test's server bind
-/// the same port, and the "refused" connection was answered.)
+/// A loopback port with nothing listening on it.
 func closedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    guard bound == 0 else { throw Failure("cannot bind") }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    let listener = try SilentListener()
+    return listener.port
 }

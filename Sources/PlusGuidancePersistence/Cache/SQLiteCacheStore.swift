@@ -63,11 +63,7 @@ public final class SQLiteCacheStore: CacheStore {
         // The bodies are sealed on another core while the writer inserts (SealedBodies).
         let sealed = SealedBodies(pages.flatMap(\.changes), cipher)
         try await database.write { db in
-            for page in pages {
-                try Self.apply(page.changes, in: db, sealed)
-                try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue]
-                )
-            }
+            for page in pages { try Self.apply(page, in: db, sealed) }
         }
     }
 
@@ -81,7 +77,12 @@ public final class SQLiteCacheStore: CacheStore {
 
     /// Applies `page` and its cursor inside the caller's transaction.
     static func apply(_ page: ChangePage, in db: Database, _ cipher: FieldCipher) throws {
-        try apply(page.changes, in: db, cipher)
+        try apply(page, in: db, SealedBodies(page.changes, cipher))
+    }
+
+    /// Applies `page`, its bodies sealed by `sealed`, and its cursor.
+    static func apply(_ page: ChangePage, in db: Database, _ sealed: SealedBodies) throws {
+        try apply(page.changes, in: db, sealed)
         try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
     }
 

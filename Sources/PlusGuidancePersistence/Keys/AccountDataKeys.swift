@@ -16,9 +16,10 @@ struct AccountDataKeys {
         let cacheFile = WrappedKeyFile(path: folder + "/cache.key", purpose: "cache")
         let outboxFile = WrappedKeyFile(path: folder + "/outbox.key", purpose: "outbox")
         let exists = { (name: String) in FileManager.default.fileExists(atPath: folder + "/" + name) }
-        // A new key-encryption key may be made only while nothing of the profile is sealed.
-        let kek = SymmetricKey(
-            data: try provider.keyEncryptionKey(creatingIfMissing: !profileHasDataKeys(profile)))
+        // A new key-encryption key may be made only while nothing of the profile is sealed; an
+        // account with its own data keys settles that without listing the profile's others.
+        let sealed = cacheFile.exists || outboxFile.exists || profileHasDataKeys(profile)
+        let kek = SymmetricKey(data: try provider.keyEncryptionKey(creatingIfMissing: !sealed))
         let legacy =
             !cacheFile.exists && !outboxFile.exists
             && ["cache.sqlite", "outbox.sqlite", "tokens.json"].contains(where: exists)

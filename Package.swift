@@ -53,7 +53,10 @@ let package = Package(
             name: "PlusGuidanceSync",
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
         ),
-        .target(name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain", "PlusGuidanceNetworking"]),
+        .target(
+            name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain", "PlusGuidanceNetworking", "CSpawn"]),
+        // Test helpers' process spawning (GNU extensions of glibc Swift does not import).
+        .target(name: "CSpawn"),
         .target(
             name: "PlusGuidanceServer",
             dependencies: [

@@ -21,7 +21,7 @@ import Testing
         let server: RestartableReferenceServer
         let folder = FileManager.default.temporaryDirectory.path + "/pg-crypt-\(UUID().uuidString)"
         let serverDatabase: String
-        var daemons: [Process] = []
+        var daemons: [ChildProcess] = []
 
         init(server: RestartableReferenceServer, serverDatabase: String) throws {
             self.server = server
@@ -70,14 +70,12 @@ import Testing
             guard run.status == 0 else { throw Failure(description: "login \(email): \(run.stderr)") }
         }
 
-        func startDaemon(_ who: String, _ extra: [String] = [], environment: [String: String]? = nil) throws -> Process
-        {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
-            process.arguments = ["--server", server.url.absoluteString, "--profile", profile(who)] + extra
-            process.environment = mergedEnvironment(environment ?? self.environment(who))
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+        func startDaemon(
+            _ who: String, _ extra: [String] = [], environment: [String: String]? = nil
+        ) throws -> ChildProcess {
+            let process = try ChildProcess(
+                try binary("pg-syncd"), ["--server", server.url.absoluteString, "--profile", profile(who)] + extra,
+                environment: environment ?? self.environment(who))
             daemons.append(process)
             return process
         }
@@ -87,9 +85,9 @@ import Testing
         }
 
         func stop() {
-            for daemon in daemons where daemon.isRunning {
-                kill(daemon.processIdentifier, SIGTERM)
-                _ = waitForExit(daemon, deadline: .now + .seconds(30))
+            for daemon in daemons {
+                daemon.signal(SIGTERM)
+                daemon.wait(deadline: .now + .seconds(30))
             }
             server.stop()
             try? FileManager.default.removeItem(atPath: folder)
@@ -155,11 +153,11 @@ import Testing
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(300))
-                kill(daemon.processIdentifier, SIGKILL)
+                daemon.signal(SIGKILL)
             }
             try await group.waitForAll()
         }
-        _ = waitForExit(daemon, deadline: .now + .seconds(30))
+        await daemon.exitStatus(within: .seconds(30))
         #expect(Self.filesHolding(Self.secrets(canaries + burst), under: machine.profile("alice")) == [])
         let synced = try await machine.pg("alice", ["sync"])
         #expect(synced.status == 0, "\(synced.stderr)")

@@ -47,13 +47,9 @@ import Testing
         }
 
         /// `pg-syncd` on `who`'s profile, through the hostile proxy.
-        func startDaemon(_ who: String) throws -> Process {
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
-            daemon.arguments = ["--server", hostile.url.absoluteString, "--profile", folder + "/" + who]
-            daemon.standardError = FileHandle.nullDevice
-            try daemon.run()
-            return daemon
+        func startDaemon(_ who: String) throws -> ChildProcess {
+            try ChildProcess(
+                try binary("pg-syncd"), ["--server", hostile.url.absoluteString, "--profile", folder + "/" + who])
         }
 
         func stop() {
@@ -156,9 +152,9 @@ import Testing
         stage.hostile.setRule { _ in slowness.behaviour }
         let daemon = try stage.startDaemon("alice")
         try await Self.eventually { !stage.hostile.requests.isEmpty }
-        kill(daemon.processIdentifier, SIGTERM)
+        daemon.signal(SIGTERM)
         // Killed (137) if still running a minute later.
-        #expect(try await onDedicatedThread { waitForExit(daemon, deadline: .now + .seconds(60)) } == 0)
+        #expect(await daemon.exitStatus(within: .seconds(60)) == 0)
     }
 
     /// Defect 4: an event-stream line that never ended grew `pg-syncd` to 384 MB in 30 s. The
@@ -170,8 +166,8 @@ import Testing
         stage.hostile.setRule { request in request.path.hasPrefix("/v1/events") ? .endlessEventLine : .forward }
         let daemon = try stage.startDaemon("alice")
         defer {
-            kill(daemon.processIdentifier, SIGKILL)
-            waitForExit(daemon, deadline: .now + .seconds(30))
+            daemon.signal(SIGKILL)
+            daemon.wait(deadline: .now + .seconds(30))
         }
         try await Self.eventually { stage.hostile.requests.filter { $0.hasPrefix("GET /v1/events") }.count >= 3 }
         let rss = try #require(Self.residentKiB(daemon.processIdentifier))

@@ -38,15 +38,10 @@ import Testing
         try await server.start()
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
-            let sync = Process()
-            sync.executableURL = URL(fileURLWithPath: try binary)
-            sync.arguments = base + ["sync"]
-            sync.standardOutput = FileHandle.nullDevice
-            sync.standardError = FileHandle.nullDevice
-            try sync.run()
+            let sync = try ChildProcess(binary, base + ["sync"])
             try await Task.sleep(for: .milliseconds(Int.random(in: 10...250, using: &generator)))
-            if sync.isRunning { kill(sync.processIdentifier, SIGKILL) }
-            _ = try await onDedicatedThread { waitForExit(sync, deadline: .now + .seconds(60)) }
+            sync.signal(SIGKILL)
+            await sync.exitStatus(within: .seconds(60))
         }
         // Whatever the kills left (in flight, pending, backing off) is delivered by later syncs.
         for _ in 0..<40 {

@@ -88,16 +88,10 @@ import Testing
 
         let notify = try NotifySocket()
         let metricsPort = freeLoopbackPort()
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
-        daemon.arguments = [
-            "--server", server.url.absoluteString, "--profile", profile, "--metrics-port", "\(metricsPort)",
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.path
-        daemon.environment = environment
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
+        let daemon = try ChildProcess(
+            try binary("pg-syncd"),
+            ["--server", server.url.absoluteString, "--profile", profile, "--metrics-port", "\(metricsPort)"],
+            environment: ["NOTIFY_SOCKET": notify.path])
         try await eventually { notify.messages.contains { $0.hasPrefix("READY=1") } }
 
         // pg cannot take the engine (the daemon holds it): it queues, and the daemon delivers.
@@ -123,8 +117,8 @@ import Testing
         let health = try await http.execute(HTTPRequest(url: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!))
         #expect(health.status == 200)
 
-        kill(daemon.processIdentifier, SIGTERM)
-        #expect(try await onDedicatedThread { waitForExit(daemon, deadline: .now + .seconds(60)) } == 0)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.exitStatus(within: .seconds(60)) == 0)
         #expect(notify.messages.contains { $0.hasPrefix("STOPPING=1") })
         let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.body == "delivered by the daemon" }
         #expect(texts.count == 1)

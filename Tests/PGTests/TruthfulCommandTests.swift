@@ -18,7 +18,7 @@ import Testing
         // @unchecked: `daemon` is set once by startDaemon() before any concurrent use.
         let server: RestartableReferenceServer
         let folder = FileManager.default.temporaryDirectory.path + "/pg-truth-\(UUID().uuidString)"
-        var daemon: Process?
+        var daemon: ChildProcess?
 
         init(server: RestartableReferenceServer) { self.server = server }
 
@@ -58,12 +58,8 @@ import Testing
         }
 
         func startDaemon() async throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try binary("pg-syncd"))
-            process.arguments = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            daemon = process
+            daemon = try ChildProcess(
+                try binary("pg-syncd"), ["--server", server.url.absoluteString, "--profile", folder + "/alice"])
             // Live: Alice shows online to her therapist.
             try await TruthfulCommandTests.eventually {
                 _ = try await self.pg("theo", ["sync"])
@@ -89,9 +85,9 @@ import Testing
         }
 
         func stop() {
-            if let daemon, daemon.isRunning {
-                kill(daemon.processIdentifier, SIGTERM)
-                _ = waitForExit(daemon, deadline: .now + .seconds(30))
+            if let daemon {
+                daemon.signal(SIGTERM)
+                daemon.wait(deadline: .now + .seconds(30))
             }
             server.stop()
             try? FileManager.default.removeItem(atPath: folder)

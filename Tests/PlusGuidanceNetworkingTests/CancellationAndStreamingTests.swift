@@ -221,7 +221,9 @@ import Testing
     @Test func connectionFailuresAreRetriedAndThenThrown() async throws {
         let client = CurlHTTPClient()
         let delays = Delays()
-        let port = try closedPort()
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         do {
             _ = try await policy(delays).run(HTTPRequest(url: URL(string: "http://127.0.0.1:\(port)/")!)) {
                 try await client.execute($0)

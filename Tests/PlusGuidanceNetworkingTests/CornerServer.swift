@@ -42,19 +42,12 @@ struct CornerServer: Sendable {
             pin = "sha256//" + digest.trimmingCharacters(in: .whitespacesAndNewlines)
             arguments += ["--tls", cert, key]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        let input = Pipe()
-        process.standardOutput = output
-        process.standardInput = input
-        try process.run()
-        // Keep the write end open for the life of this process (deliberately never released):
-        // EOF on its stdin tells the server to exit.
-        _ = Unmanaged.passRetained(input)
+        let process = try ChildProcess("/usr/bin/env", arguments, stdin: .pipe, stdout: .pipe, stderr: .inherit)
+        // Keep its stdin's write end open for the life of this process (deliberately never
+        // released): EOF on its stdin tells the server to exit.
+        _ = Unmanaged.passRetained(process)
         let line = String(
-            decoding: try await onDedicatedThread { output.fileHandleForReading.availableData }, as: UTF8.self)
+            decoding: try await onDedicatedThread { process.standardOutput?.availableData ?? Data() }, as: UTF8.self)
         guard line.hasPrefix("port "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines))
         else {
             throw Failure("corner server did not start: \(line)")
@@ -107,7 +100,34 @@ final class SilentListener: Sendable {
 }
 
 /// A loopback port with nothing listening on it.
-func closedPort() throws -> Int {
-    let listener = try SilentListener()
-    return listener.port
+///
+/// The port stays bound (without listening) while this object lives, so that a server another
+/// test starts meanwhile cannot take it: a connection to it is refused at once. Keep it alive to
+/// the end of the test (`withExtendedLifetime`).
+final class ClosedPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw Failure("cannot bind")
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
 }

@@ -134,7 +134,9 @@ import Testing
     }
 
     @Test func nobodyListeningIsCannotConnect() async throws {
-        let port = try closedPort()
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         let error = await failure {
             _ = try await client.execute(HTTPRequest(url: URL(string: "http://127.0.0.1:\(port)/")!))
         }

@@ -199,7 +199,9 @@ import Testing
     }
 
     @Test func anUnreachableServerIsUnreachable() async throws {
-        let port = try closedPort()
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let port = closed.port
         var policy = RetryPolicy()
         policy.sleep = { _ in }
         let api = PlusGuidanceAPI(baseURL: URL(string: "http://127.0.0.1:\(port)")!, http: http, retry: policy)

@@ -25,21 +25,18 @@ import Testing
         let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         // One process that takes the lock, says so, and sleeps holding it (for longer than the
         // suite can take on a loaded machine: it is killed below).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = [
-            "python3", "-c",
-            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(3600)",
-            storage.engineLockPath,
-        ]
-        let output = Pipe()
-        holder.standardOutput = output
-        try holder.run()
-        let said = try await onDedicatedThread { output.fileHandleForReading.availableData }
+        let holder = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(3600)",
+                storage.engineLockPath,
+            ], stdout: .pipe)
+        let said = try await onDedicatedThread { holder.standardOutput?.availableData ?? Data() }
         #expect(String(decoding: said, as: UTF8.self).hasPrefix("locked"))
         #expect(throws: PersistenceError.engineLockedCode) { try storage.acquireEngineLock() }
-        kill(holder.processIdentifier, SIGKILL)
-        _ = try await onDedicatedThread { waitForExit(holder) }
+        holder.signal(SIGKILL)
+        await holder.exitStatus(within: .seconds(60))
         _ = try storage.acquireEngineLock()
     }
 
@@ -71,18 +68,12 @@ import Testing
         let profile = try TemporaryFolder()
         let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         // sqlite3 takes the write lock, holds it for a second in another process, then commits.
-        let other = Process()
-        other.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        other.arguments = ["sqlite3", storage.outboxPath]
-        let input = Pipe()
-        other.standardInput = input
-        other.standardOutput = FileHandle.nullDevice
-        try other.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nSELECT 1;\n.shell sleep 1\nCOMMIT;\n".utf8))
-        try input.fileHandleForWriting.close()
+        let other = try ChildProcess("/usr/bin/env", ["sqlite3", storage.outboxPath], stdin: .pipe)
+        try other.standardInput?.write(contentsOf: Data("BEGIN IMMEDIATE;\nSELECT 1;\n.shell sleep 1\nCOMMIT;\n".utf8))
+        other.closeStandardInput()
         try await Task.sleep(for: .milliseconds(300))
         _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
-        #expect(try await onDedicatedThread { waitForExit(other, deadline: .now + .seconds(60)) } == 0)
+        #expect(await other.exitStatus(within: .seconds(60)) == 0)
         #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
     }
 }

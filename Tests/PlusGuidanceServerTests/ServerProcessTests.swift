@@ -73,30 +73,44 @@ import Testing
         #expect(Glibc.send(descriptor, bytes, bytes.count, 0) == bytes.count)
     }
 
-    /// The trap `waitForExit` avoids: a child whose exit-detection socket (Foundation's) lives
-    /// on in a process it started. Foundation then never sees the child exit.
-    @Test func waitForExitSeesAnExitFoundationMisses() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "sleep 600 & echo $!; exit 3"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = try await onDedicatedThread { output.fileHandleForReading.availableData }
+    /// The trap Foundation's `Process` falls into and `ChildProcess` avoids: a child whose
+    /// exit-detection socket (Foundation's) or stdout lives on in a process it started.
+    @Test func anExitIsSeenWhileAGrandchildHoldsTheChildsOutput() async throws {
+        let process = try ChildProcess("/bin/sh", ["-c", "sleep 600 & echo $!; exit 3"], stdout: .pipe)
+        let line = try await onDedicatedThread { process.standardOutput?.availableData ?? Data() }
         let sleeper = try #require(
             Int32(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(sleeper, SIGKILL) }
-        #expect(try await onDedicatedThread { waitForExit(process, deadline: .now + .seconds(60)) } == 3)
+        #expect(await process.exitStatus(within: .seconds(60)) == 3)
+        #expect(!process.isRunning)
+    }
+
+    /// A child starts with default signal handling (this process ignores SIGPIPE), only its
+    /// three standard streams open, and the environment it was given.
+    @Test func aChildStartsCleanWithItsOwnEnvironment() async throws {
+        let inherited = open("/dev/null", O_RDONLY)  // without O_CLOEXEC: closed in the child all the same
+        defer { close(inherited) }
+        let outcome = try await runProcess(
+            "/bin/sh",
+            ["-c", "grep -E '^SigIgn' /proc/self/status; ls /proc/self/fd | wc -l; echo \"$PG_PROBE/$HOME\""],
+            environment: ["PG_PROBE": "probe", "HOME": ""])
+        let lines = outcome.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.count == 3)
+        // Of the standard signals (1–31) none is ignored; glibc keeps its own two above them.
+        let ignored = try #require(
+            lines.first.flatMap {
+                UInt64($0.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            })
+        #expect(ignored & 0x7fff_ffff == 0)
+        // 0, 1, 2 and the descriptor `ls` opens to read the folder.
+        #expect(lines.dropFirst().first == "4")
+        #expect(lines.last == "probe/")
+        #expect(outcome.status == 0)
     }
 
     @Test func badArgumentsAreAUsageError() async throws {
         let binary = try #require(ReferenceServerProcess.productPath("pg-server"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--seed", "nonsense"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        #expect(try await onDedicatedThread { waitForExit(process, deadline: .now + .seconds(60)) } == 64)
+        let process = try ChildProcess(binary, ["--seed", "nonsense"])
+        #expect(await process.exitStatus(within: .seconds(60)) == 64)
     }
 }

@@ -215,9 +215,11 @@ final class ChangeNotifier: @unchecked Sendable {
                 while true {
                     let count = read(inotify, &buffer, buffer.count)
                     guard count > 0 else { break }
-                    for (watch, name) in Self.events(in: buffer.prefix(count)) {
+                    for (watch, mask, name) in Self.events(in: buffer.prefix(count)) {
                         if watch == markersWatch {
-                            tables.insert(name)
+                            // A bump is a write. A marker's first bump also creates it: that
+                            // event, read in a batch of its own, would tell of one commit twice.
+                            if mask & UInt32(IN_MODIFY) != 0 { tables.insert(name) }
                         } else if name == walName {
                             walChanged = true
                         }
@@ -251,9 +253,9 @@ final class ChangeNotifier: @unchecked Sendable {
         }
     }
 
-    /// The (watch descriptor, name) of each `inotify_event` in `bytes`.
-    private static func events(in bytes: ArraySlice<UInt8>) -> [(Int32, String)] {
-        var events: [(Int32, String)] = []
+    /// The (watch descriptor, event mask, name) of each `inotify_event` in `bytes`.
+    private static func events(in bytes: ArraySlice<UInt8>) -> [(Int32, UInt32, String)] {
+        var events: [(Int32, UInt32, String)] = []
         var offset = bytes.startIndex
         let header = MemoryLayout<inotify_event>.size
         while offset + header <= bytes.endIndex {
@@ -261,7 +263,7 @@ final class ChangeNotifier: @unchecked Sendable {
             let nameStart = offset + header
             let nameEnd = min(bytes.endIndex, nameStart + Int(event.len))
             let name = String(decoding: bytes[nameStart..<nameEnd].prefix { $0 != 0 }, as: UTF8.self)
-            events.append((event.wd, name))
+            events.append((event.wd, event.mask, name))
             offset = nameEnd
         }
         return events

@@ -14,36 +14,6 @@ public func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws
     }
 }
 
-/// Waits for `process` to exit and returns its status: the exit code, or 128 + the signal.
-///
-/// Blocks: call it from a thread of its own (``onDedicatedThread(_:)``). Use it instead of
-/// Foundation's `waitUntilExit()`, which on Linux learns of the exit through a socket the child
-/// inherits: when another process is spawned at the same moment and inherits that socket too,
-/// the exit goes unnoticed while the other one lives (swift-corelibs-foundation#4795). Seen
-/// here as a test spinning for good in `waitUntilExit()` on a `pg-server` that was already a
-/// zombie. `waitid` with `WNOWAIT` asks the kernel instead and leaves the reaping to Foundation.
-///
-/// With a `deadline`, a process still running then is sent SIGKILL (and reported as 128 + 9), so
-/// that a hung child fails its test instead of hanging the whole run.
-@discardableResult
-public func waitForExit(_ process: Process, deadline: ContinuousClock.Instant? = nil) -> Int32 {
-    let pid = process.processIdentifier
-    while process.isRunning {
-        if let deadline, ContinuousClock.now >= deadline {
-            kill(pid, SIGKILL)
-            return waitForExit(process)
-        }
-        var info = siginfo_t()
-        if waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid {
-            let status = info._sifields._sigchld.si_status
-            return info.si_code == Int32(CLD_EXITED) ? status : 128 + status
-        }
-        usleep(2_000)
-    }
-    let status = process.terminationStatus
-    return process.terminationReason == .uncaughtSignal ? 128 + status : status
-}
-
 /// The outcome of a finished process.
 public struct ProcessOutcome: Sendable {
     public var status: Int32
@@ -63,23 +33,14 @@ public func runProcess(
     timeout: Duration = .seconds(300)
 ) async throws -> ProcessOutcome {
     try await onDedicatedThread {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = mergedEnvironment(environment) }
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        let process = try ChildProcess(
+            executable, arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        if let stdin { try? process.standardInput?.write(contentsOf: Data(stdin.utf8)) }
+        process.closeStandardInput()
         // Each pipe is drained on a thread of its own, so a chatty process cannot fill one pipe
         // while we wait on the other.
-        let outputs = [PipeCollector(out), PipeCollector(err)]
-        let status = waitForExit(process, deadline: .now + timeout)
+        let outputs = [PipeCollector(process.standardOutput), PipeCollector(process.standardError)]
+        let status = process.wait(deadline: .now + timeout)
         let grace = ContinuousClock.now + .seconds(1)
         while outputs.contains(where: { !$0.done }) && ContinuousClock.now < grace { usleep(1_000) }
         return ProcessOutcome(
@@ -104,8 +65,11 @@ private final class PipeCollector: @unchecked Sendable {
     var data: Data { lock.withLock { storage } }
     var done: Bool { lock.withLock { finished } }
 
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
+    init(_ handle: FileHandle?) {
+        guard let handle else {
+            finished = true
+            return
+        }
         let reader = Thread { [self] in
             while true {
                 let chunk = handle.availableData

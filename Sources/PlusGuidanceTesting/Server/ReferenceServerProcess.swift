@@ -16,9 +16,9 @@ public final class ReferenceServerProcess: Sendable {
     public let url: URL
     /// The database file; kept after ``stop()`` when it was passed in.
     public let databasePath: String
-    private let process: Process
-    /// The server's stdin; closed when this process ends (see ``launch(databasePath:port:arguments:)``).
-    private let lifeline: Pipe
+    /// Its stdin is a pipe whose write end is closed only when this process ends (see
+    /// ``launch(databasePath:port:arguments:)``).
+    private let process: ChildProcess
     private let ownsDatabase: Bool
 
     public enum LaunchError: Error, CustomStringConvertible {
@@ -35,8 +35,7 @@ public final class ReferenceServerProcess: Sendable {
         }
     }
 
-    private init(url: URL, databasePath: String, process: Process, lifeline: Pipe, ownsDatabase: Bool) {
-        self.lifeline = lifeline
+    private init(url: URL, databasePath: String, process: ChildProcess, ownsDatabase: Bool) {
         self.url = url
         self.databasePath = databasePath
         self.process = process
@@ -76,42 +75,37 @@ public final class ReferenceServerProcess: Sendable {
         guard let binary = productPath("pg-server") else { throw LaunchError.binaryNotFound }
         let database =
             databasePath ?? FileManager.default.temporaryDirectory.path + "/pg-server-\(UUID().uuidString).sqlite"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
         // Cheap password hashes: suites start servers and sign in by the dozen, in parallel, on
         // two cores; at the standard cost the hashing alone pushed requests past their deadlines.
-        process.arguments =
+        // Its stdin's write end stays open in this process only: should it die without stopping
+        // the server (a crash, SIGKILL), the server sees its stdin close and shuts down, instead
+        // of living on and holding the pipes of whoever waits for this process.
+        let process = try ChildProcess(
+            binary,
             [
                 "--port", "\(port)", "--database", database, "--log-level", "warning", "--exit-with-stdin",
                 "--password-cost", "testing",
-            ] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        // The write end stays open in this process only: should it die without stopping the
-        // server (a crash, SIGKILL), the server sees its stdin close and shuts down, instead of
-        // living on and holding the pipes of whoever waits for this process.
-        let lifeline = Pipe()
-        process.standardInput = lifeline
-        try process.run()
-        try? lifeline.fileHandleForReading.close()
+            ] + arguments, stdin: .pipe, stdout: .pipe, stderr: .inherit)
         let line = try await onDedicatedThread { () -> String in
             var bytes: [UInt8] = []
             while true {
-                let chunk = try output.fileHandleForReading.read(upToCount: 1) ?? Data()
+                let chunk = try process.standardOutput?.read(upToCount: 1) ?? Data()
                 guard let byte = chunk.first else { break }
                 if byte == UInt8(ascii: "\n") { break }
                 bytes.append(byte)
             }
             return String(decoding: bytes, as: UTF8.self)
         }
-        guard process.isRunning else { throw LaunchError.exitedEarly(status: process.terminationStatus) }
+        guard process.isRunning else { throw LaunchError.exitedEarly(status: process.wait()) }
         guard line.hasPrefix("listening on "), let url = URL(string: String(line.dropFirst("listening on ".count)))
         else {
-            process.terminate()
+            process.signal(SIGTERM)
             throw LaunchError.unexpectedFirstLine(line)
         }
+        // Whatever else it prints is read and dropped, so that a full pipe never stalls it.
+        if let output = process.standardOutput { Thread { while !output.availableData.isEmpty {} }.start() }
         return ReferenceServerProcess(
-            url: url, databasePath: database, process: process, lifeline: lifeline, ownsDatabase: databasePath == nil)
+            url: url, databasePath: database, process: process, ownsDatabase: databasePath == nil)
     }
 
     /// The process id, e.g. to send it signals.
@@ -121,8 +115,8 @@ public final class ReferenceServerProcess: Sendable {
     /// later (past its own shutdown bound) is killed, and 137 returned.
     @discardableResult
     public func stop() -> Int32 {
-        if process.isRunning { process.terminate() }
-        let status = waitForExit(process, deadline: .now + .seconds(20))
+        process.signal(SIGTERM)
+        let status = process.wait(deadline: .now + .seconds(20))
         if ownsDatabase {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         }

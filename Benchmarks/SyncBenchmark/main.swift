@@ -95,6 +95,96 @@ func configuration(_ url: URL, profile: String) -> ClientConfiguration {
     return configuration
 }
 
+// MARK: Drain mode: the outbox drained in batches against single requests, same run.
+//
+//     PG_SYNC_BENCH=drain swift run -c release sync-benchmark [queued=10000] [rounds=2]
+//
+// Each pass queues `queued` texts offline (the proxy refuses connections), lets the network
+// back and times `syncNow` until the outbox is empty (not the pull after it); the server's fsync and fdatasync calls
+// during the drain are counted by `perf stat` on its tracepoints (0 when perf is missing).
+
+/// Counts the fsync/fdatasync calls of process `pid` until ``stop()``.
+final class FsyncCounter {
+    private let perf: ChildProcess?
+    private let output = FileManager.default.temporaryDirectory.path + "/sync-benchmark-perf-\(UUID().uuidString).csv"
+
+    init(pid: Int32) {
+        perf = try? ChildProcess(
+            "/usr/bin/perf",
+            [
+                "stat", "-x", ",", "-o", output, "-e", "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync", "-p",
+                "\(pid)",
+            ])
+        usleep(300_000)  // perf attaches
+    }
+
+    func stop() -> Int {
+        guard let perf else { return 0 }
+        perf.signal(SIGINT)
+        perf.wait(deadline: .now + .seconds(10))
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            line.contains("syscalls:") ? Int(line.split(separator: ",").first ?? "") : nil
+        }.reduce(0, +)
+    }
+}
+
+if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
+    let queued = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000 : 10_000
+    let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 2 : 2
+    let folder = FileManager.default.temporaryDirectory.path + "/sync-drain-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let server = try await ReferenceServerProcess.launch(arguments: ["--seed", "demo"])
+    defer { server.stop() }
+    let proxy = try FaultInjectingProxy(upstreamPort: server.url.port!)
+    defer { proxy.stop() }
+    var rates: [Int: [Double]] = [:]
+    var fsyncs: [Int: [Double]] = [:]
+    for round in 0..<rounds {
+        // PG_SYNC_BENCH_SIZES=100 measures one size alone (for a profile).
+        let sizes =
+            ProcessInfo.processInfo.environment["PG_SYNC_BENCH_SIZES"].map {
+                $0.split(separator: ",").compactMap { Int($0) }
+            } ?? [1, 100]
+        for batchSize in sizes {
+            var settings = configuration(proxy.url, profile: folder + "/\(round)-\(batchSize)")
+            settings.outboxBatchSize = batchSize
+            let alice = try await PlusGuidanceClient.open(settings)
+            _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+            try await alice.syncNow()
+            proxy.refuseConnections(true)
+            for i in 0..<queued { _ = try await alice.send("queued \(round) \(i)", to: "usr_therapist") }
+            proxy.refuseConnections(false)
+            let counter = FsyncCounter(pid: server.processIdentifier)
+            let started = clock.now
+            // The drain ends when the outbox is empty; the pull that follows in the same syncNow
+            // (the texts coming back in the feed) is not part of it.
+            let emptied = Task {
+                while try await alice.status().pendingOutbox > 0 { try await Task.sleep(for: .milliseconds(5)) }
+                return clock.now
+            }
+            while try await alice.outbox().count > 0 { try await alice.syncNow() }
+            let elapsed = seconds(try await emptied.value - started)
+            let synced = counter.stop()
+            rates[batchSize, default: []].append(Double(queued) / elapsed)
+            fsyncs[batchSize, default: []].append(Double(synced) / Double(queued))
+            print(
+                "drain \(round + 1), \(batchSize == 1 ? "single requests" : "batches of \(batchSize)"): "
+                    + "\(format(Double(queued) / elapsed, 0)) msg/s, server fsyncs \(synced) "
+                    + "(\(format(Double(synced) / Double(queued), 3)) per action)")
+            await alice.close()
+        }
+    }
+    let single = median(rates[1] ?? [0])
+    let batched = median(rates[100] ?? [0])
+    print(
+        "outbox drain of \(queued) queued texts, medians of \(rounds): batched \(format(batched, 0)) msg/s, "
+            + "single \(format(single, 0)) msg/s, \(format(batched / single))x; server fsyncs per action "
+            + "\(format(median(fsyncs[100] ?? []), 3)) batched, \(format(median(fsyncs[1] ?? []), 3)) single")
+    exit(0)
+}
+
 // MARK: Child mode: one initial sync, timed inside the process.
 
 if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "initial-sync" {

@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var idempotencyRetention: TimeInterval = 48 * 3_600
     /// The largest request body accepted; larger ones get 413.
     public var maximumBodyBytes: Int = 64 * 1_024
+    /// The largest `POST /v1/batch` body: up to 100 actions of a full-size message each.
+    public var maximumBatchBodyBytes: Int = 4 * 1_024 * 1_024
     /// Password hashing cost; ``PasswordHasher/Cost/standard`` outside tests.
     public var passwordCost: PasswordHasher.Cost = .standard
     /// Accounts to create on start, when missing.

@@ -27,6 +27,10 @@ public struct ClientConfiguration: Sendable {
     /// `pg` command on the profile; not the engine's own syncing), keeping the outbox: for
     /// shared devices. `nil` (the default) never signs out by itself.
     public var idleSignOut: Duration?
+    /// At most this many outbox entries go out in one request (`POST /v1/batch`) when several
+    /// are due; 1 sends each on its own. A server without the batch endpoint (404) gets single
+    /// requests whatever this says. Clamped to 1...100.
+    public var outboxBatchSize = PlusGuidanceAPI.maximumBatchActions
 
     public init(serverURL: URL, profile: String) {
         self.serverURL = serverURL

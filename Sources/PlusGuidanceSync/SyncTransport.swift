@@ -27,9 +27,46 @@ package protocol SyncTransport: Sendable {
     func session(_ id: SessionID) async throws -> Session
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage
     func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error>
+    /// Several outbox actions in one request, in order (``PlusGuidanceAPI/push(_:)``).
+    func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome]
 }
 
 extension PlusGuidanceAPI: SyncTransport {}
+
+extension SyncTransport {
+    /// A batch as single requests, one after another, with the batch endpoint's outcomes: for
+    /// transports without one (the in-memory server model). A failure that is not a refusal
+    /// throws, leaving the fate of the actions before it unknown, as a lost batch answer does.
+    package func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome] {
+        var outcomes: [PushOutcome] = []
+        var refused: Set<ConversationID> = []
+        for (action, key) in actions {
+            if let conversation = action.orderingConversation, refused.contains(conversation) {
+                outcomes.append(.skipped)
+                continue
+            }
+            do {
+                outcomes.append(.applied(try await perform(action, key: key)))
+            } catch let error as PlusGuidanceAPIError where error.isPermanentRefusal {
+                outcomes.append(.refused(error))
+                if let conversation = action.orderingConversation { refused.insert(conversation) }
+            }
+        }
+        return outcomes
+    }
+
+    /// Sends one action; returns the changes the server's answer carries, for the cache.
+    package func perform(_ action: OutboxAction, key: IdempotencyKey) async throws -> [Change] {
+        switch action {
+        case .sendMessage(let message): return [.message(try await send(message, idempotencyKey: key))]
+        case .acceptOffer(let id):
+            let (offer, session) = try await accept(id, idempotencyKey: key)
+            return [.offer(offer)] + (session.map { [.session($0)] } ?? [])
+        case .declineOffer(let id): return [.offer(try await decline(id, idempotencyKey: key))]
+        case .stopSession(let id): return [.session(try await stop(id, idempotencyKey: key))]
+        }
+    }
+}
 
 /// What a transport needs to authenticate one account: the tokens saved for it (`nil` before
 /// sign-in), the function that persists new tokens before they are used (sign-in, sign-out), and

@@ -14,11 +14,11 @@ import Testing
     let cache: any CacheStore = InMemoryCacheStore()
     let clock = ManualWallClock(Fixtures.epoch)
 
-    func sender(serverNow: Date? = nil) -> OutboxSender {
+    func sender(serverNow: Date? = nil, batchSize: Int = 100) -> OutboxSender {
         let clock = clock
         return OutboxSender(
             outbox: outbox, cache: cache, transport: ModelTransport(model: model, onTokensChanged: { _ in }),
-            retry: RetryPolicy(), clock: clock, serverNow: { serverNow ?? clock.now() })
+            retry: RetryPolicy(), clock: clock, batchSize: batchSize, serverNow: { serverNow ?? clock.now() })
     }
 
     func text(_ n: Int) -> OutboxEntry {
@@ -93,11 +93,55 @@ import Testing
         _ = try await outbox.enqueue(
             OutboxEntry(id: "k_accept", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch))
         await model.inject(.unreachable)
-        await #expect(throws: PlusGuidanceAPIError.self) { try await sender().deliver() }
+        // One at a time: the text's attempt finds the server down, the accept is not attempted.
+        await #expect(throws: PlusGuidanceAPIError.self) { try await sender(batchSize: 1).deliver() }
         let deferred = try #require(try await outbox.entry("k_accept"))
         #expect(deferred.attempts == 0)
         #expect(deferred.lastError?.code == "cannot_connect")
         #expect(deferred.state == .pending)
+    }
+
+    @Test func aBatchThatFindsTheServerDownLeavesEveryEntryQueuedWithTheReason() async throws {
+        let offer = try await model.therapistOffers()
+        _ = try await outbox.enqueue(text(1))
+        _ = try await outbox.enqueue(
+            OutboxEntry(id: "k_accept", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch))
+        _ = try await outbox.enqueue(text(2))
+        await model.inject(.unreachable)
+        await #expect(throws: PlusGuidanceAPIError.self) { try await sender().deliver() }
+        // All three went in one request: each was attempted, none is known delivered.
+        for entry in try await outbox.entries() {
+            #expect(entry.attempts == 1)
+            #expect(entry.lastError?.code == "cannot_connect")
+            #expect(entry.state == .pending)
+        }
+        #expect(await model.messages.filter { $0.kind == .text }.isEmpty)
+        // Replayed with the same keys, in order, once.
+        try await sender().deliver(ignoringBackoff: true)
+        #expect(try await outbox.entries().isEmpty)
+        #expect(await model.messages.filter { $0.kind == .text }.map(\.id) == ["msg_1", "msg_2"])
+        #expect(await model.commits["k_accept"] == 1)
+    }
+
+    @Test func aRefusedMessageStopsItsConversationInsideABatchAndTheRestGoesOn() async throws {
+        let offer = try await model.therapistOffers()
+        // Written as the therapist on Alice's device: the server refuses it (not_a_participant).
+        _ = try await outbox.enqueue(
+            OutboxEntry(
+                id: "k_1", action: .sendMessage(Fixtures.message("msg_1", at: 1, fromTherapist: true)),
+                enqueuedAt: Fixtures.epoch))
+        _ = try await outbox.enqueue(
+            OutboxEntry(id: "k_accept", action: .acceptOffer(offer), enqueuedAt: Fixtures.epoch))
+        _ = try await outbox.enqueue(text(2))
+        try await sender().deliver()
+        let entries = try await outbox.entries()
+        // The first text refused; the second waits behind it, unattempted; the accept went.
+        #expect(entries.map(\.id) == ["k_1", "k_2"])
+        #expect(entries.map(\.state) == [.failed, .pending])
+        #expect(entries.last?.attempts == 0)
+        #expect(await model.commits["k_accept"] == 1)
+        #expect(await model.commits["k_2"] == nil)
+        #expect(entries.first?.lastError?.code == "not_a_participant")
     }
 
     @Test func thePullerRefusesAFeedThatDoesNotMoveOn() async throws {

@@ -87,3 +87,106 @@ struct AliceBehindAProxy {
         #expect(texts == ["held in the network"])
     }
 }
+
+/// The outbox drains in batches (`POST /v1/batch`) when more than one entry is due.
+@Suite struct BatchedDrainTests {
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        /// Adds one and returns the new count.
+        func next() -> Int {
+            lock.withLock {
+                value += 1; return value
+            }
+        }
+    }
+
+    @Test func aQueuedOutboxGoesInBatchesInOrderAndALostBatchAnswerIsReplayedOnce() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let batches = Counter()
+        // Offline at first: every request is answered 503, so the texts wait in the outbox.
+        let hostile = try HostileServer(upstream: server.url) { _ in
+            .answer(status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
+        }
+        defer { hostile.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-batch-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        var configuration = ClientConfiguration(serverURL: hostile.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        let alice = try await PlusGuidanceClient.open(configuration)
+        hostile.setRule { _ in .forward }
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+        hostile.setRule { _ in
+            .answer(status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
+        }
+        let count = 230
+        for i in 1...count { _ = try? await alice.send("batched \(i)", to: "usr_therapist") }
+        #expect(try await alice.outbox().count == count)
+
+        // Back, but the first batch's answer is cut after the server committed it.
+        hostile.setRule { request in
+            guard request.method == "POST", request.path == "/v1/batch" else { return .forward }
+            return batches.next() == 1 ? .cutBody : .forward
+        }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try await !alice.outbox().isEmpty, ContinuousClock.now < deadline { try? await alice.syncNow() }
+        #expect(try await alice.outbox().isEmpty)
+
+        let sent = hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        // 230 texts in batches of 100, the cut one replayed: a handful of requests, not 230.
+        #expect(sent.filter { $0.hasPrefix("POST /v1/batch") }.count == 4)
+        #expect(!sent.contains { $0.contains("/messages") })
+
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        var texts: [String] = []
+        var before: MessageID?
+        repeat {
+            let page = try await theo.messages(with: "usr_alice", limit: 200, before: before)
+            texts += page.messages.filter { $0.kind == .text }.map(\.body)
+            before = page.hasMore ? page.messages.last?.id : nil
+        } while before != nil
+        #expect(texts.reversed() == (1...count).map { "batched \($0)" })
+        #expect(try await alice.messages(with: "usr_therapist", limit: 500).allSatisfy { $0.deliveryState == .sent })
+    }
+}
+
+extension BatchedDrainTests {
+    @Test func aServerWithoutBatchesGetsSingleRequests() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let down = HostileServer.Behaviour.answer(
+            status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
+        let hostile = try HostileServer(upstream: server.url)
+        defer { hostile.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-batch-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        var configuration = ClientConfiguration(serverURL: hostile.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        let alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+        hostile.setRule { _ in down }
+        for i in 1...5 { _ = try? await alice.send("one by one \(i)", to: "usr_therapist") }
+        // An older server: the batch endpoint does not exist.
+        hostile.setRule { request in
+            request.path == "/v1/batch"
+                ? .answer(
+                    status: 404, contentType: "application/problem+json",
+                    body: Data(
+                        #"{"type":"about:blank","title":"No such endpoint","status":404,"code":"no_such_endpoint"}"#
+                            .utf8))
+                : .forward
+        }
+        try await alice.syncNow()
+        #expect(try await alice.outbox().isEmpty)
+        let posts = hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        #expect(posts.filter { $0.hasPrefix("POST /v1/batch") }.count == 1)
+        #expect(posts.filter { $0.hasSuffix("/messages") }.count == 5)
+        let texts = try await alice.messages(with: "usr_therapist", limit: 20).filter { $0.kind == .text }
+        #expect(texts.map(\.body) == (1...5).reversed().map { "one by one \($0)" })
+        #expect(texts.allSatisfy { $0.deliveryState == .sent })
+    }
+}

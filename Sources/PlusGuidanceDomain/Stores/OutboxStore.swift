@@ -30,6 +30,11 @@ public protocol OutboxStore: Sendable {
     /// Removes an entry (confirmed by the server, or discarded by the user); `durably` as for
     /// ``update(_:durably:)``.
     func remove(_ key: IdempotencyKey, durably: Bool) async throws
+    /// Stores several entries' new states in one commit (a batch's attempts and outcomes); all
+    /// or nothing: throws ``DomainError/notFound`` if a key is not in the outbox.
+    func update(_ entries: [OutboxEntry], durably: Bool) async throws
+    /// Removes several entries in one commit (a batch the server confirmed).
+    func remove(_ keys: [IdempotencyKey], durably: Bool) async throws
     /// Removes every entry in one durable step (a sign-out that discards the outbox).
     func removeAll() async throws
     /// Whether an earlier message entry of the same conversation is still in the outbox: then
@@ -45,6 +50,17 @@ public protocol OutboxStore: Sendable {
 extension OutboxStore {
     public func update(_ entry: OutboxEntry) async throws { try await update(entry, durably: true) }
     public func remove(_ key: IdempotencyKey) async throws { try await remove(key, durably: true) }
+
+    /// One update after another: for stores without transactions of their own (in memory). A
+    /// missing key throws before anything changes.
+    public func update(_ entries: [OutboxEntry], durably: Bool) async throws {
+        for entry in entries where try await self.entry(entry.id) == nil { throw DomainError.notFound }
+        for entry in entries { try await update(entry, durably: durably) }
+    }
+
+    public func remove(_ keys: [IdempotencyKey], durably: Bool) async throws {
+        for key in keys { try await remove(key, durably: durably) }
+    }
 
     /// Puts every entry a crash left `inFlight` back to `pending`; returns how many.
     public func recoverInFlight() async throws -> Int {

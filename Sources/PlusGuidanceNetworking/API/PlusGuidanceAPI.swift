@@ -304,14 +304,14 @@ public actor PlusGuidanceAPI {
 
     private func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
 
-    private nonisolated func escape(_ component: String) -> String {
+    nonisolated func escape(_ component: String) -> String {
         component.addingPercentEncoding(
             withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#")))
             ?? component
     }
 
     /// An authenticated call, returning a 2xx answer or throwing the mapped error.
-    private func call(
+    func call(
         _ method: HTTPRequest.Method, _ path: String, body: Data? = nil, key: IdempotencyKey? = nil
     )
         async throws -> HTTPResponse
@@ -414,7 +414,7 @@ public actor PlusGuidanceAPI {
         return response
     }
 
-    private func error(status: Int, body: Data) -> PlusGuidanceAPIError {
+    func error(status: Int, body: Data) -> PlusGuidanceAPIError {
         let problem = ProblemDocument.decode(body)
         if let domain = problem?.domainError { return .rejected(domain, status: status) }
         switch (status, problem?.code) {
@@ -432,7 +432,7 @@ public actor PlusGuidanceAPI {
         }
     }
 
-    private nonisolated func decode<T: Decodable>(_ response: HTTPResponse) throws -> T {
+    nonisolated func decode<T: Decodable>(_ response: HTTPResponse) throws -> T {
         do {
             return try WireDecoding.decoder().decode(T.self, from: response.body)
         } catch let error as PlusGuidanceAPIError {

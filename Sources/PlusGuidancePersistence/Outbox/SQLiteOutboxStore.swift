@@ -210,27 +210,38 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// only means the entry is attempted again with its key, which the server answers from its
     /// stored answer.
     public func update(_ entry: OutboxEntry, durably: Bool) async throws {
+        try await update([entry], durably: durably)
+    }
+
+    public func update(_ entries: [OutboxEntry], durably: Bool) async throws {
         try await write(durably: durably) { db in
-            try db.execute(
+            let statement = try db.cachedStatement(
                 sql: """
                     UPDATE outbox SET state = ?, attempts = ?, lastErrorCode = ?, lastErrorReason = ?, notBefore = ?
                     WHERE key = ?
-                    """,
-                arguments: [
+                    """)
+            for entry in entries {
+                try statement.execute(arguments: [
                     entry.state.rawValue, entry.attempts, entry.lastError?.code, entry.lastError?.reason,
                     entry.notBefore?.timeIntervalSinceReferenceDate, entry.id.rawValue,
                 ])
-            guard db.changesCount == 1 else { throw DomainError.notFound }
+                guard db.changesCount == 1 else { throw DomainError.notFound }
+            }
         }
     }
 
     /// Removes an entry; `durably: false` as for ``update(_:durably:)``, for an entry the server
     /// confirmed.
     public func remove(_ key: IdempotencyKey, durably: Bool) async throws {
+        try await remove([key], durably: durably)
+    }
+
+    public func remove(_ keys: [IdempotencyKey], durably: Bool) async throws {
         try await write(durably: durably) { db in
-            try db.execute(sql: "DELETE FROM outbox WHERE key = ?", arguments: [key.rawValue])
+            let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE key = ?")
+            for key in keys { try statement.execute(arguments: [key.rawValue]) }
         }
-        actions[key.rawValue] = nil
+        for key in keys { actions[key.rawValue] = nil }
         try await forgetDelivered()
     }
 

@@ -123,17 +123,35 @@ extension Request {
     /// the body as canonical JSON (keys sorted), so a retry that serialises the same values in
     /// another key order is still the same request.
     func fingerprint(body: Data) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Data("\(method.rawValue) \(uri.path)\n".utf8))
+        Self.fingerprint(method: method.rawValue, path: uri.path, body: body)
+    }
+
+    /// The fingerprint of a request with this method, path and body.
+    static func fingerprint(method: String, path: String, body: Data) -> String {
         if let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
             let canonical = try? JSONSerialization.data(
                 withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
         {
-            hasher.update(data: canonical)
-        } else {
-            hasher.update(data: body)
+            return fingerprint(method: method, path: path, canonicalBody: canonical)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return fingerprint(method: method, path: path, canonicalBody: body)
+    }
+
+    /// The fingerprint of a request whose body is already canonical (keys sorted, as
+    /// `JSONSerialization` writes them), or empty: an action in a batch, so that it and its own
+    /// request are the same request for its key.
+    static func fingerprint(method: String, path: String, canonicalBody: Data) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data("\(method) \(path)\n".utf8))
+        hasher.update(data: canonicalBody)
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 }
 

@@ -84,11 +84,7 @@ struct Routes: Sendable {
             let user = try context.requireUser()
             let peer = UserID(try context.parameters.require("peer"))
             return try await idempotent(request, context, SendMessageRequest.self) { body, db in
-                if let id = body.id, !Self.isValidClientID(id) {
-                    throw APIError.invalidRequest("id must be 1 to 64 letters, digits, '_' or '-'")
-                }
-                let message = try store.sendMessage(db, from: user, to: peer, id: body.id, body: body.body)
-                return try Self.answer(MessageWire(message), status: 201)
+                try sendMessageCommand(user: user, peer: peer, id: body.id, body: body.body).run(db)
             }
         }
         api.get("/offers") { _, context in
@@ -120,13 +116,9 @@ struct Routes: Sendable {
         for (verb, accept) in [("accept", true), ("decline", false)] {
             api.post("/offers/:id/\(verb)") { request, context in
                 let user = try context.requireUser()
-                let id = OfferID(try context.parameters.require("id"))
-                return try await idempotent(request, context, EmptyBody.self) { _, db in
-                    let (offer, session) = try store.answer(db, offer: id, by: user, accept: accept)
-                    let now = store.clock.now()
-                    return try Self.answer(
-                        AnswerWire(offer: OfferWire(offer), session: session.map { SessionWire($0, at: now) }))
-                }
+                let command = answerCommand(
+                    user: user, offer: OfferID(try context.parameters.require("id")), accept: accept)
+                return try await idempotent(request, context, EmptyBody.self) { _, db in try command.run(db) }
             }
         }
         api.get("/sessions/upcoming") { _, context in
@@ -141,12 +133,10 @@ struct Routes: Sendable {
         }
         api.post("/sessions/:id/stop") { request, context in
             let user = try context.requireUser()
-            let id = SessionID(try context.parameters.require("id"))
-            return try await idempotent(request, context, EmptyBody.self) { _, db in
-                let session = try store.stop(db, session: id, by: user)
-                return try Self.answer(SessionWire(session, at: store.clock.now()))
-            }
+            let command = stopCommand(user: user, session: SessionID(try context.parameters.require("id")))
+            return try await idempotent(request, context, EmptyBody.self) { _, db in try command.run(db) }
         }
+        api.post("/batch") { request, context in try await batch(request, context) }
         api.get("/changes") { request, context in
             let user = try context.requireUser()
             let limit = try Self.limit(request, default: 500, maximum: 1_000)

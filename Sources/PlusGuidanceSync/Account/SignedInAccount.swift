@@ -21,6 +21,7 @@ final class SignedInAccount: Sendable {
         let clock = configuration.localClock
         sender = OutboxSender(
             outbox: storage.outbox, cache: storage.cache, transport: api, retry: configuration.retry, clock: clock,
+            batchSize: configuration.outboxBatchSize,
             serverNow: { await ServerTime.now(api: api, cache: storage.cache, clock: clock) })
         puller = FeedPuller(cache: storage.cache, transport: api, clock: clock)
     }

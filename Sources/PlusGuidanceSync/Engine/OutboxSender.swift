@@ -35,11 +35,15 @@ actor OutboxSender {
     /// in-flight entry is a real attempt of this process.
     private var needsInFlightRecovery = false
     private let turns = OneAtATime()
+    /// At most this many entries per batch; 1 once the server turned out not to have batches.
+    private var batchSize: Int
 
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
-        clock: any WallClock, serverNow: @escaping @Sendable () async -> Date
+        clock: any WallClock, batchSize: Int = PlusGuidanceAPI.maximumBatchActions,
+        serverNow: @escaping @Sendable () async -> Date
     ) {
+        self.batchSize = min(max(batchSize, 1), PlusGuidanceAPI.maximumBatchActions)
         self.outbox = outbox
         self.cache = cache
         self.transport = transport
@@ -113,20 +117,54 @@ actor OutboxSender {
             attempted.formUnion(round.map(\.id))
             guard !round.isEmpty else { return Self.nextRetry(in: entries) }
             var stopped: Set<ConversationID> = []
-            for (index, entry) in round.enumerated() {
-                if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
+            var next = round.startIndex
+            while next < round.endIndex {
+                let batch = Self.nextBatch(of: round, from: &next, skipping: stopped, limit: batchSize)
+                guard let first = batch.first else { continue }
                 do {
-                    if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
-                        stopped.insert(conversation)
+                    if batch.count == 1 {
+                        if try await !attempt(first, startedAt: now),
+                            let conversation = first.action.orderingConversation
+                        {
+                            stopped.insert(conversation)
+                        }
+                    } else {
+                        stopped.formUnion(try await attempt(batch: batch, startedAt: now))
                     }
                 } catch {
                     // The server is out of reach: the rest of the round waits with the same reason,
                     // so whoever waits for one of them learns it now rather than at a timeout.
-                    try? await deferRest(round[(index + 1)...], behind: entry.id)
+                    try? await deferRest(round[next...], behind: first.id)
                     throw error
                 }
             }
         }
+    }
+
+    /// At most this much message text in one batch (JSON escapes can make a character six
+    /// bytes): under the server's batch body bound.
+    static let batchTextBudget = 512 * 1_024
+
+    /// The next entries of `round` from `next` that go out together, skipping conversations that
+    /// stopped; moves `next` past them. One entry goes as its own request, several as a batch.
+    static func nextBatch(
+        of round: [OutboxEntry], from next: inout Int, skipping stopped: Set<ConversationID>, limit: Int
+    ) -> [OutboxEntry] {
+        var batch: [OutboxEntry] = []
+        var text = 0
+        while next < round.endIndex, batch.count < limit {
+            let entry = round[next]
+            if let conversation = entry.action.orderingConversation, stopped.contains(conversation) {
+                next += 1
+                continue
+            }
+            let size = entry.outgoingMessage?.body.utf8.count ?? 0
+            if !batch.isEmpty, text + size > batchTextBudget { break }
+            text += size
+            batch.append(entry)
+            next += 1
+        }
+        return batch
     }
 
     private func deferRest(_ rest: ArraySlice<OutboxEntry>, behind failed: IdempotencyKey) async throws {
@@ -148,7 +186,7 @@ actor OutboxSender {
         let outbox = outbox
         let cache = cache
         do {
-            let changes = try await Self.perform(entry.action, key: entry.id, transport: transport)
+            let changes = try await transport.perform(entry.action, key: entry.id)
             let key = entry.id
             try await Self.uncancelled {
                 try await cache.merge(changes)
@@ -156,53 +194,121 @@ actor OutboxSender {
             }
             return true
         } catch let error as PlusGuidanceAPIError where error.isPermanentRefusal {
-            entry.failPermanently(
-                OutboxFailure(
-                    code: error.domainError?.code ?? error.problemCode ?? error.code,
-                    reason: error.domainError?.shortDescription ?? "\(error)"))
+            entry.failPermanently(Self.failure(refusal: error))
             let failed = entry
             try await Self.uncancelled { try await outbox.update(failed, durably: false) }
             return false
         } catch {
-            // Offline, a server error, a cancelled task: the outcome is unknown, so the entry goes
-            // back to the queue and is replayed with its key (at once when only this task was
-            // cancelled, after a backoff otherwise).
-            let failure: OutboxFailure
-            var retryAt = now
-            if Task.isCancelled {
-                failure = OutboxFailure(code: "cancelled", reason: "the attempt was cancelled")
-            } else {
-                let backoff = retry.backoff(entry.attempts)
-                retryAt += TimeInterval(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
-                let api = error as? PlusGuidanceAPIError
-                failure = OutboxFailure(
-                    code: api?.transport?.code ?? api?.code ?? "local_error",
-                    reason: api.map { "\($0)" } ?? "\(type(of: error))")
-            }
-            entry.failTransiently(failure, retryAt: retryAt)
-            let waiting = entry
-            try? await Self.uncancelled { try await outbox.update(waiting, durably: false) }
+            try? await outcomeUnknown([entry], error, startedAt: now)
             throw error
         }
+    }
+
+    /// One batch (``SyncTransport/push(_:)``): attempts and outcomes recorded in one commit each,
+    /// the server's answers merged into the cache in one. Returns the conversations a refusal
+    /// stopped. Throws a transient failure of the request, which leaves every outcome unknown.
+    private func attempt(batch queued: [OutboxEntry], startedAt now: Date) async throws -> Set<ConversationID> {
+        let entries = queued.map { queued -> OutboxEntry in
+            var entry = queued
+            entry.beginAttempt()
+            return entry
+        }
+        try await outbox.update(entries, durably: false)
+        let outbox = outbox
+        let cache = cache
+        let outcomes: [PushOutcome]
+        do {
+            outcomes = try await transport.push(entries.map { ($0.action, $0.id) })
+        } catch let error as PlusGuidanceAPIError
+            where error.kind == .requestRejected && [404, 405].contains(error.status)
+        {
+            // A server without the batch endpoint: nothing was applied. Back as they were queued,
+            // and single requests from now on.
+            batchSize = 1
+            try await Self.uncancelled { [outbox] in try await outbox.update(queued, durably: false) }
+            var stopped: Set<ConversationID> = []
+            for entry in queued {
+                if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
+                if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
+                    stopped.insert(conversation)
+                }
+            }
+            return stopped
+        } catch {
+            try? await outcomeUnknown(entries, error, startedAt: now)
+            throw error
+        }
+        var changes: [Change] = []
+        var delivered: [IdempotencyKey] = []
+        var settled: [OutboxEntry] = []
+        var stopped: Set<ConversationID> = []
+        for (index, outcome) in outcomes.enumerated() {
+            var entry = entries[index]
+            switch outcome {
+            case .applied(let answer):
+                changes += answer
+                delivered.append(entry.id)
+            case .refused(let error):
+                if error.isPermanentRefusal {
+                    entry.failPermanently(Self.failure(refusal: error))
+                } else {
+                    entry.failTransiently(
+                        Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+                }
+                settled.append(entry)
+                if let conversation = entry.action.orderingConversation { stopped.insert(conversation) }
+            case .skipped:
+                // Not attempted: back as it was queued.
+                settled.append(queued[index])
+            }
+        }
+        try await Self.uncancelled { [changes, settled, delivered] in
+            if !changes.isEmpty { try await cache.merge(changes) }
+            if !settled.isEmpty { try await outbox.update(settled, durably: false) }
+            if !delivered.isEmpty { try await outbox.remove(delivered, durably: false) }
+        }
+        return stopped
+    }
+
+    /// Offline, a server error, a cancelled task: the outcome is unknown, so the entries go back
+    /// to the queue and are replayed with their keys (at once when only this task was cancelled,
+    /// after a backoff otherwise).
+    private func outcomeUnknown(_ attempted: [OutboxEntry], _ error: any Error, startedAt now: Date) async throws {
+        let cancelled = Task.isCancelled
+        let waiting = attempted.map { attempted -> OutboxEntry in
+            var entry = attempted
+            if cancelled {
+                entry.failTransiently(
+                    OutboxFailure(code: "cancelled", reason: "the attempt was cancelled"), retryAt: now)
+            } else {
+                entry.failTransiently(Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+            }
+            return entry
+        }
+        let outbox = outbox
+        try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
+    }
+
+    private static func failure(refusal error: PlusGuidanceAPIError) -> OutboxFailure {
+        OutboxFailure(
+            code: error.domainError?.code ?? error.problemCode ?? error.code,
+            reason: error.domainError?.shortDescription ?? "\(error)")
+    }
+
+    private static func failure(_ error: any Error) -> OutboxFailure {
+        let api = error as? PlusGuidanceAPIError
+        return OutboxFailure(
+            code: api?.transport?.code ?? api?.code ?? "local_error",
+            reason: api.map { "\($0)" } ?? "\(type(of: error))")
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Runs `work` to completion whatever happens to the calling task (GRDB refuses writes
     /// from a cancelled task).
     private static func uncancelled(_ work: @escaping @Sendable () async throws -> Void) async throws {
         try await Task { try await work() }.value
-    }
-
-    /// Sends one action; returns the changes the server's answer carries, for the cache.
-    private static func perform(
-        _ action: OutboxAction, key: IdempotencyKey, transport: any SyncTransport
-    ) async throws -> [Change] {
-        switch action {
-        case .sendMessage(let message): return [.message(try await transport.send(message, idempotencyKey: key))]
-        case .acceptOffer(let id):
-            let (offer, session) = try await transport.accept(id, idempotencyKey: key)
-            return [.offer(offer)] + (session.map { [.session($0)] } ?? [])
-        case .declineOffer(let id): return [.offer(try await transport.decline(id, idempotencyKey: key))]
-        case .stopSession(let id): return [.session(try await transport.stop(id, idempotencyKey: key))]
-        }
     }
 }

@@ -77,6 +77,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
+            if client >= 0 { LoopbackSocket.forwardAtOnce(client) }
             guard client >= 0 else { break }
             if lock.withLock({ refusing }) {
                 close(client)

@@ -104,6 +104,7 @@ public final class HostileServer: @unchecked Sendable {
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
+            if client >= 0 { LoopbackSocket.forwardAtOnce(client) }
             guard client >= 0 else { break }
             lock.withLock { _ = connections.insert(client) }
             let thread = Thread { [self] in

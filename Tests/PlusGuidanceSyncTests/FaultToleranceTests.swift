@@ -101,26 +101,45 @@ struct AliceBehindAProxy {
         }
     }
 
-    @Test func aQueuedOutboxGoesInBatchesInOrderAndALostBatchAnswerIsReplayedOnce() async throws {
-        let server = try await ReferenceServerProcess.launch()
-        defer { server.stop() }
-        let batches = Counter()
-        // Offline at first: every request is answered 503, so the texts wait in the outbox.
-        let hostile = try HostileServer(upstream: server.url) { _ in
-            .answer(status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
-        }
-        defer { hostile.stop() }
+    /// Alice signed in and synced through a ``HostileServer`` that then answers everything 503,
+    /// so that what she sends waits in the outbox.
+    struct Offline {
+        let server: ReferenceServerProcess
+        let hostile: HostileServer
+        let alice: PlusGuidanceClient
         let profile = FileManager.default.temporaryDirectory.path + "/pg-batch-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        var configuration = ClientConfiguration(serverURL: hostile.url, profile: profile)
-        configuration.retry.maximumAttempts = 1
-        let alice = try await PlusGuidanceClient.open(configuration)
-        hostile.setRule { _ in .forward }
-        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
-        try await alice.syncNow()
-        hostile.setRule { _ in
-            .answer(status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
+
+        static let down = HostileServer.Behaviour.answer(
+            status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
+
+        init() async throws {
+            server = try await ReferenceServerProcess.launch()
+            hostile = try HostileServer(upstream: server.url)
+            var configuration = ClientConfiguration(serverURL: hostile.url, profile: profile)
+            configuration.retry.maximumAttempts = 1
+            alice = try await PlusGuidanceClient.open(configuration)
+            _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+            try await alice.syncNow()
+            hostile.setRule { _ in Self.down }
         }
+
+        /// The POST requests since the first batch.
+        var postsFromTheFirstBatch: [String] {
+            hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        }
+
+        func stop() {
+            hostile.stop()
+            server.stop()
+            try? FileManager.default.removeItem(atPath: profile)
+        }
+    }
+
+    @Test func aQueuedOutboxGoesInBatchesInOrderAndALostBatchAnswerIsReplayedOnce() async throws {
+        let offline = try await Offline()
+        defer { offline.stop() }
+        let (server, hostile, alice) = (offline.server, offline.hostile, offline.alice)
+        let batches = Counter()
         let count = 230
         for i in 1...count { _ = try? await alice.send("batched \(i)", to: "usr_therapist") }
         #expect(try await alice.outbox().count == count)
@@ -134,7 +153,7 @@ struct AliceBehindAProxy {
         while try await !alice.outbox().isEmpty, ContinuousClock.now < deadline { try? await alice.syncNow() }
         #expect(try await alice.outbox().isEmpty)
 
-        let sent = hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        let sent = offline.postsFromTheFirstBatch
         // 230 texts in batches of 100, the cut one replayed: a handful of requests, not 230.
         #expect(sent.filter { $0.hasPrefix("POST /v1/batch") }.count == 4)
         #expect(!sent.contains { $0.contains("/messages") })
@@ -155,20 +174,9 @@ struct AliceBehindAProxy {
 
 extension BatchedDrainTests {
     @Test func aServerWithoutBatchesGetsSingleRequests() async throws {
-        let server = try await ReferenceServerProcess.launch()
-        defer { server.stop() }
-        let down = HostileServer.Behaviour.answer(
-            status: 503, contentType: "application/problem+json", body: Data(#"{"code":"down"}"#.utf8))
-        let hostile = try HostileServer(upstream: server.url)
-        defer { hostile.stop() }
-        let profile = FileManager.default.temporaryDirectory.path + "/pg-batch-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: profile) }
-        var configuration = ClientConfiguration(serverURL: hostile.url, profile: profile)
-        configuration.retry.maximumAttempts = 1
-        let alice = try await PlusGuidanceClient.open(configuration)
-        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
-        try await alice.syncNow()
-        hostile.setRule { _ in down }
+        let offline = try await Offline()
+        defer { offline.stop() }
+        let (hostile, alice) = (offline.hostile, offline.alice)
         for i in 1...5 { _ = try? await alice.send("one by one \(i)", to: "usr_therapist") }
         // An older server: the batch endpoint does not exist.
         hostile.setRule { request in
@@ -182,7 +190,7 @@ extension BatchedDrainTests {
         }
         try await alice.syncNow()
         #expect(try await alice.outbox().isEmpty)
-        let posts = hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        let posts = offline.postsFromTheFirstBatch
         #expect(posts.filter { $0.hasPrefix("POST /v1/batch") }.count == 1)
         #expect(posts.filter { $0.hasSuffix("/messages") }.count == 5)
         let texts = try await alice.messages(with: "usr_therapist", limit: 20).filter { $0.kind == .text }

@@ -170,7 +170,8 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "PGTests", dependencies: ["PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceDomain"],
+            name: "PGTests",
+            dependencies: ["PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceDomain", "PlusGuidanceSync"],
             // Fixtures read from the source tree (#filePath): a profile of an earlier release.
             exclude: ["Resources"]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidanceSync
 import PlusGuidanceTesting
 import Testing
 
@@ -57,5 +58,57 @@ import Testing
             \.body)
         #expect(texts.count == count, "lost or duplicated: \(texts)")
         #expect(texts == (1...count).reversed().map { "kill test \($0)" })
+    }
+
+    /// The server stopped and started again while `pg sync` drains a queue in batches: every
+    /// batch whose answer was lost is replayed with its keys, nothing lost, doubled or reordered.
+    @Test func aServerRestartedWhileBatchesGoOutLosesAndDuplicatesNothing() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-restart-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try await RestartableReferenceServer.launch(databasePath: folder + "/server.sqlite")
+        defer { server.shutdown() }
+        let profile = folder + "/alice"
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+
+        // Queued through the SDK on the profile (hundreds of `pg send` would take minutes).
+        var configuration = ClientConfiguration(serverURL: server.url, profile: profile)
+        configuration.retry.maximumAttempts = 1
+        let alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        try await alice.syncNow()
+        server.stop()
+        let count = 400
+        for i in 1...count { _ = try? await alice.send("restart test \(i)", to: "usr_therapist") }
+        #expect(try await alice.outbox().count == count)
+        await alice.close()
+
+        try await server.start()
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<4 {
+            let sync = try ChildProcess(try binary, base + ["sync"])
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...300, using: &generator)))
+            server.stop()
+            try await server.start()
+            await sync.exitStatus(within: .seconds(120))
+        }
+        for _ in 0..<40 {
+            _ = try await finished(base + ["sync"])
+            let outbox = try await runProcess(try binary, base + ["--json", "outbox"])
+            if (try? JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [Any])?.isEmpty == true { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        var texts: [String] = []
+        var before: MessageID?
+        repeat {
+            let page = try await theo.messages(with: "usr_alice", limit: 200, before: before)
+            texts += page.messages.filter { $0.kind == .text }.map(\.body)
+            before = page.hasMore ? page.messages.last?.id : nil
+        } while before != nil
+        #expect(texts.count == count, "lost or duplicated: \(texts.count) texts")
+        #expect(texts.reversed() == (1...count).map { "restart test \($0)" })
     }
 }

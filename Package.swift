@@ -40,9 +40,11 @@ let package = Package(
                 "PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift"),
                 // AES-256-GCM for the data at rest: swift-crypto for keys and their wrapping,
                 // libcrypto for the per-row seal (one key schedule for every row).
-                .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto",
+                .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto", "CSQLiteOptions",
             ]
         ),
+        // SQLite options Swift cannot set itself (variadic sqlite3_db_config).
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(

@@ -215,10 +215,49 @@ import Testing
         #expect(try await storage.cache.syncState().cursor == nil)
     }
 
+    /// A command opens and closes the profile each time: closing leaves the WAL (no checkpoint,
+    /// no syncs), and a read-only open after it writes nothing (GRDB writes to create a missing
+    /// WAL, with two more syncs).
+    @Test func aCommandThatOnlyReadsLeavesTheFilesAsTheyWere() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+            _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k1"))
+            try await storage.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c1")))
+        }
+        func state(_ name: String) throws -> [FileAttributeKey: Any] {
+            try FileManager.default.attributesOfItem(atPath: folder + "/" + name)
+        }
+        var before: [String: (Date?, Int?)] = [:]
+        for name in ["cache.sqlite", "cache.sqlite-wal", "outbox.sqlite", "outbox.sqlite-wal"] {
+            let attributes = try state(name)
+            before[name] = (attributes[.modificationDate] as? Date, (attributes[.size] as? NSNumber)?.intValue)
+        }
+        #expect(before["cache.sqlite-wal"]?.1 ?? 0 > 0)
+        try await Task.sleep(for: .milliseconds(20))
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+            #expect(try await storage.outbox.entries().map(\.id) == ["k1"])
+            #expect(try await storage.cache.syncState().cursor == FeedCursor("c1"))
+        }
+        for (name, (date, size)) in before {
+            let attributes = try state(name)
+            #expect(attributes[.modificationDate] as? Date == date, "\(name) was written")
+            #expect((attributes[.size] as? NSNumber)?.intValue == size, "\(name) changed size")
+        }
+    }
+
     @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")
         _ = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        // Closing leaves the WAL, which would still hold every page of this new file: carried
+        // into the file first, so that the damage below is all there is.
+        try DatabaseQueue(path: folder + "/outbox.sqlite").writeWithoutTransaction {
+            try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
         let garbage = Data(repeating: 0x42, count: 4_096)
         try garbage.write(to: URL(fileURLWithPath: folder + "/outbox.sqlite"))
         #expect(throws: PersistenceError.corruptOutboxCode) {

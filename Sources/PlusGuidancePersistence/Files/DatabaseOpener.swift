@@ -1,3 +1,4 @@
+import CSQLiteOptions
 import Foundation
 import GRDB
 
@@ -57,6 +58,14 @@ struct DatabaseOpener {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.maximumReaderCount = 4
+        // A command opens and closes the databases every time: closing no longer checkpoints
+        // (two syncs) and deletes the WAL, which the next open would re-create with a write and
+        // two more syncs (GRDB makes sure a WAL exists). What is in the WAL is as durable as
+        // the database; the next writer's checkpoints carry it over.
+        configuration.prepareDatabase { db in
+            let code = csqlite_keep_wal_on_close(db.sqliteConnection)
+            guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+        }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // Only the writer's setting matters, and it must be set after the pool exists: GRDB's
         // WAL set-up (`Database.setUpWALMode`) runs after `prepareDatabase` and sets NORMAL.
@@ -73,7 +82,9 @@ struct DatabaseOpener {
         if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
             throw PersistenceError.newerSchema(path: path)
         }
-        try migrator.migrate(pool)
+        // Migrating takes the write lock and commits (with a sync of the WAL and of the folder
+        // at FULL durability) even when there is nothing to do: skipped when nothing is.
+        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
         // Every commit of this pool tells the observations of every process (ChangeNotifier).
         pool.add(transactionObserver: try ChangeMarker(databasePath: path), extent: .databaseLifetime)
         try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)

@@ -364,4 +364,25 @@ actor Flag {
             #expect(replay.headers.first(name: "Idempotent-Replayed") == "true")
         }
     }
+
+    /// A restarted test server carries on from the latest time it recorded: its clock starts at
+    /// a fixed time, which must not put it back before its own data.
+    @Test func aRestartedTestClockNeverRunsBackOverItsData() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-clock-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let database = folder + "/server.sqlite"
+        let sentAt = try await withServer(database: database) { api in
+            try await api.advance(7_200)
+            let alice = try await api.login("alice")
+            let sent = try await api.send(alice, to: "usr_therapist", "before the restart")
+            return try #require(sent["createdAt"].flatMap(RFC3339.date))
+        }
+        try await withServer(database: database) { api in
+            let answer = try await api.request(.GET, "/v1/health")
+            let now = try #require(answer.headers.first(name: "Server-Time").flatMap(RFC3339.date))
+            #expect(now > sentAt)
+            #expect(now < sentAt + 600)
+        }
+    }
 }

@@ -39,6 +39,15 @@ final class ServerStore: Sendable {
         config.foreignKeysEnabled = true
         pool = try DatabasePool(path: configuration.databasePath, configuration: config)
         try ServerSchema.migrator.migrate(pool)
+        // A test clock starts at its fixed time on every start: moved past the latest change
+        // already recorded, so that a restarted test server's time never runs backwards over
+        // its own data (offers would expire, countdowns run, a second time).
+        if let manual = clock.manual,
+            let latest = try pool.read({ try Double.fetchOne($0, sql: "SELECT max(createdAt) FROM change") })
+        {
+            let behind = latest - clock.now().timeIntervalSinceReferenceDate
+            if behind >= 0 { manual.advance(by: behind + 0.001) }
+        }
         if configuration.seed == .demo { try seedDemo() }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PlusGuidanceNetworking
 import PlusGuidanceTesting
 import Testing
 
@@ -215,6 +216,46 @@ import Testing
         #expect(messages.filter { $0["body"] as? String == "written offline" }.count == 1)
         let offers = try #require(try await kiosk.json("theo", ["offers"]) as? [[String: Any]])
         #expect(offers.first { $0["id"] as? String == offer }?["state"] as? String == "accepted")
+    }
+
+    /// An accept queued offline carries its offer's expiry: when the server is back an hour
+    /// later (its clock moved on), the entry ends failed with `offer_expired`, visible in
+    /// `pg outbox`, and the offer is not accepted.
+    @Test(arguments: [true, false])
+    func anAcceptQueuedPastItsOffersExpiryFailsAndIsNotApplied(withDaemon: Bool) async throws {
+        let kiosk = try await Kiosk.launch()
+        defer { kiosk.stop() }
+        try await kiosk.signIn()
+        if withDaemon { try await kiosk.startDaemon() }
+        let offer = try #require(try await kiosk.offer()["id"] as? String)
+        kiosk.server.stop()
+        let accept = try await kiosk.pg("alice", ["accept", offer])
+        #expect(accept.status == 0, "\(accept.stderr)")
+        #expect(accept.stdout.contains("Queued:"))
+
+        // Back an hour later: the clock is moved on as soon as the server listens, before the
+        // daemon's reconnection (seconds of backoff) can deliver.
+        try await kiosk.server.start()
+        let advance = HTTPRequest(
+            method: .post, url: kiosk.server.url.appendingPathComponent("v1/test/clock/advance"),
+            headers: [("Content-Type", "application/json")], body: Data(#"{"seconds": 3601}"#.utf8))
+        #expect(try await CurlHTTPClient().execute(advance).status == 200)
+        if !withDaemon {
+            let sync = try await kiosk.pg("alice", ["sync"])
+            #expect(sync.status == 0, "\(sync.stderr)")
+        }
+        try await eventually {
+            let outbox = try await kiosk.json("alice", ["outbox"]) as? [[String: Any]]
+            return outbox?.first?["state"] as? String == "failed"
+        }
+        let entry = try #require((try await kiosk.json("alice", ["outbox"]) as? [[String: Any]])?.first)
+        #expect(entry["action"] as? String == "accept")
+        #expect((entry["error"] as? [String: Any])?["code"] as? String == "offer_expired")
+        let theoSync = try await kiosk.pg("theo", ["sync"])
+        #expect(theoSync.status == 0, "\(theoSync.stderr)")
+        let offers = try #require(try await kiosk.json("theo", ["offers"]) as? [[String: Any]])
+        #expect(offers.first { $0["id"] as? String == offer }?["state"] as? String == "expired")
+        #expect((try await kiosk.json("theo", ["sessions"]) as? [Any])?.isEmpty == true)
     }
 
     @Test func noWaitReturnsOnceTheActionIsDurable() async throws {

@@ -14,6 +14,16 @@ import Testing
         try await runProcess(try binary, arguments, stdin: stdin).status
     }
 
+    /// Runs `pg sync` until `pg outbox` is empty (at most 40 times).
+    func syncUntilTheOutboxIsEmpty(_ base: [String]) async throws {
+        for _ in 0..<40 {
+            _ = try await finished(base + ["sync"])
+            let outbox = try await runProcess(try binary, base + ["--json", "outbox"])
+            if (try? JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [Any])?.isEmpty == true { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     @Test func killingTheSyncingProcessLosesAndDuplicatesNothing() async throws {
         let folder = FileManager.default.temporaryDirectory.path + "/pg-kill-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -45,12 +55,7 @@ import Testing
             await sync.exitStatus(within: .seconds(60))
         }
         // Whatever the kills left (in flight, pending, backing off) is delivered by later syncs.
-        for _ in 0..<40 {
-            _ = try await finished(base + ["sync"])
-            let outbox = try await runProcess(try binary, base + ["--json", "outbox"])
-            if (try? JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [Any])?.isEmpty == true { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        try await syncUntilTheOutboxIsEmpty(base)
 
         let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
         _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
@@ -92,23 +97,12 @@ import Testing
             try await server.start()
             await sync.exitStatus(within: .seconds(120))
         }
-        for _ in 0..<40 {
-            _ = try await finished(base + ["sync"])
-            let outbox = try await runProcess(try binary, base + ["--json", "outbox"])
-            if (try? JSONSerialization.jsonObject(with: Data(outbox.stdout.utf8)) as? [Any])?.isEmpty == true { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        try await syncUntilTheOutboxIsEmpty(base)
 
         let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
         _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
-        var texts: [String] = []
-        var before: MessageID?
-        repeat {
-            let page = try await theo.messages(with: "usr_alice", limit: 200, before: before)
-            texts += page.messages.filter { $0.kind == .text }.map(\.body)
-            before = page.hasMore ? page.messages.last?.id : nil
-        } while before != nil
+        let texts = try await theo.allTexts(with: "usr_alice")
         #expect(texts.count == count, "lost or duplicated: \(texts.count) texts")
-        #expect(texts.reversed() == (1...count).map { "restart test \($0)" })
+        #expect(texts == (1...count).map { "restart test \($0)" })
     }
 }

@@ -32,6 +32,24 @@ import Testing
                     databasePath: folder + "/server.sqlite", arguments: ["--seed", "demo", "--test-clock"] + extra))
         }
 
+        /// Both signed in (Alice's profile kept live by `pg-syncd` with `daemon`), an offer to
+        /// Alice that her profile has, then the server stopped.
+        static func withAnOfferAndTheServerDown(daemon: Bool) async throws -> (Kiosk, offer: String) {
+            let kiosk = try await launch()
+            do {
+                try await kiosk.signIn()
+                if daemon { try await kiosk.startDaemon() }
+                guard let offer = try await kiosk.offer()["id"] as? String else {
+                    throw Failure(description: "the offer has no id")
+                }
+                kiosk.server.stop()
+                return (kiosk, offer)
+            } catch {
+                kiosk.stop()
+                throw error
+            }
+        }
+
         func binary(_ name: String) throws -> String {
             guard let path = ReferenceServerProcess.productPath(name) else {
                 throw Failure(description: "build \(name)")
@@ -185,12 +203,8 @@ import Testing
 
     @Test(arguments: [true, false])
     func withTheServerDownActionsSayQueuedAndAreDeliveredLater(withDaemon: Bool) async throws {
-        let kiosk = try await Kiosk.launch()
+        let (kiosk, offer) = try await Kiosk.withAnOfferAndTheServerDown(daemon: withDaemon)
         defer { kiosk.stop() }
-        try await kiosk.signIn()
-        if withDaemon { try await kiosk.startDaemon() }
-        let offer = try #require(try await kiosk.offer()["id"] as? String)
-        kiosk.server.stop()
 
         let started = ContinuousClock.now
         let send = try await kiosk.pg("alice", ["send", "therapist@example.com", "written offline"])
@@ -223,12 +237,8 @@ import Testing
     /// `pg outbox`, and the offer is not accepted.
     @Test(arguments: [true, false])
     func anAcceptQueuedPastItsOffersExpiryFailsAndIsNotApplied(withDaemon: Bool) async throws {
-        let kiosk = try await Kiosk.launch()
+        let (kiosk, offer) = try await Kiosk.withAnOfferAndTheServerDown(daemon: withDaemon)
         defer { kiosk.stop() }
-        try await kiosk.signIn()
-        if withDaemon { try await kiosk.startDaemon() }
-        let offer = try #require(try await kiosk.offer()["id"] as? String)
-        kiosk.server.stop()
         let accept = try await kiosk.pg("alice", ["accept", offer])
         #expect(accept.status == 0, "\(accept.stderr)")
         #expect(accept.stdout.contains("Queued:"))

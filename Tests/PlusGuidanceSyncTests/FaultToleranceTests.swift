@@ -160,14 +160,7 @@ struct AliceBehindAProxy {
 
         let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
         _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
-        var texts: [String] = []
-        var before: MessageID?
-        repeat {
-            let page = try await theo.messages(with: "usr_alice", limit: 200, before: before)
-            texts += page.messages.filter { $0.kind == .text }.map(\.body)
-            before = page.hasMore ? page.messages.last?.id : nil
-        } while before != nil
-        #expect(texts.reversed() == (1...count).map { "batched \($0)" })
+        #expect(try await theo.allTexts(with: "usr_alice") == (1...count).map { "batched \($0)" })
         #expect(try await alice.messages(with: "usr_therapist", limit: 500).allSatisfy { $0.deliveryState == .sent })
     }
 }

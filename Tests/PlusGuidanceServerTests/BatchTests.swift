@@ -116,6 +116,29 @@ import Testing
         }
     }
 
+    /// R6 holds inside a batch: only the session's therapist stops it.
+    @Test func onlyTheTherapistStopsASessionInABatchToo() async throws {
+        try await withServer(configure: longTokens) { api in
+            let alice = try await api.login("alice")
+            let theo = try await api.login("therapist")
+            let offer = try await api.offer(theo, to: "usr_alice", confirm: false)
+            let session = try #require(offer["sessionId"])
+            let byClient = try await api.request(
+                .POST, "/v1/batch", token: alice,
+                json: ["actions": [["key": "s1", "op": "stop_session", "session": session]]])
+            #expect(Self.results(byClient).first?["status"] as? Int == 403)
+            #expect(
+                (Self.results(byClient).first?["body"] as? [String: any Sendable])?["code"] as? String
+                    == "not_session_therapist")
+            let byTherapist = try await api.request(
+                .POST, "/v1/batch", token: theo,
+                json: ["actions": [["key": "s2", "op": "stop_session", "session": session]]])
+            #expect(Self.results(byTherapist).first?["status"] as? Int == 200)
+            #expect(
+                (Self.results(byTherapist).first?["body"] as? [String: any Sendable])?["state"] as? String == "ended")
+        }
+    }
+
     @Test func aMalformedBatchIsRefusedWholeAndChangesNothing() async throws {
         try await withServer(configure: longTokens) { api in
             let alice = try await api.login("alice")

@@ -63,7 +63,7 @@ extension PlusGuidanceAPI {
                 guard case .problem(let problem) = body else {
                     throw PlusGuidanceAPIError.invalidResponse("batch refusal without a problem document")
                 }
-                return .refused(error(status: status, body: (try? JSONEncoder().encode(problem)) ?? Data()))
+                return .refused(error(status: status, problem: problem))
             }
             switch (sent.action, body) {
             case (.sendMessage, .message(let dto)): return .applied([.message(try dto.domain())])

@@ -415,7 +415,11 @@ public actor PlusGuidanceAPI {
     }
 
     func error(status: Int, body: Data) -> PlusGuidanceAPIError {
-        let problem = ProblemDocument.decode(body)
+        error(status: status, problem: ProblemDocument.decode(body))
+    }
+
+    /// The error of an answer with this status and problem document (`nil` when it had none).
+    func error(status: Int, problem: ProblemDocument?) -> PlusGuidanceAPIError {
         if let domain = problem?.domainError { return .rejected(domain, status: status) }
         switch (status, problem?.code) {
         case (401, _): return .signedOut

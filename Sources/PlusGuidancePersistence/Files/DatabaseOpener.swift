@@ -79,12 +79,13 @@ struct DatabaseOpener {
                 try db.execute(sql: "PRAGMA journal_size_limit = \(walAutocheckpointPages * 4_096)")
             }
         }
-        if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
-            throw PersistenceError.newerSchema(path: path)
+        let (superseded, completed) = try pool.read {
+            (try migrator.hasBeenSuperseded($0), try migrator.hasCompletedMigrations($0))
         }
+        if superseded { throw PersistenceError.newerSchema(path: path) }
         // Migrating takes the write lock and commits (with a sync of the WAL and of the folder
         // at FULL durability) even when there is nothing to do: skipped when nothing is.
-        if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
+        if !completed { try migrator.migrate(pool) }
         // Every commit of this pool tells the observations of every process (ChangeNotifier).
         pool.add(transactionObserver: try ChangeMarker(databasePath: path), extent: .databaseLifetime)
         try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)

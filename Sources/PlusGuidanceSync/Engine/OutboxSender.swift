@@ -122,15 +122,10 @@ actor OutboxSender {
                 let batch = Self.nextBatch(of: round, from: &next, skipping: stopped, limit: batchSize)
                 guard let first = batch.first else { continue }
                 do {
-                    if batch.count == 1 {
-                        if try await !attempt(first, startedAt: now),
-                            let conversation = first.action.orderingConversation
-                        {
-                            stopped.insert(conversation)
-                        }
-                    } else {
-                        stopped.formUnion(try await attempt(batch: batch, startedAt: now))
-                    }
+                    stopped.formUnion(
+                        batch.count == 1
+                            ? try await attemptOneByOne(batch, startedAt: now)
+                            : try await attempt(batch: batch, startedAt: now))
                 } catch {
                     // The server is out of reach: the rest of the round waits with the same reason,
                     // so whoever waits for one of them learns it now rather than at a timeout.
@@ -173,6 +168,20 @@ actor OutboxSender {
             entry.deferBehindOutage(reason, retryAt: failure.notBefore)
             try await outbox.update(entry, durably: false)
         }
+    }
+
+    /// Each entry as its own request, in order, skipping the later messages of a conversation
+    /// whose message was refused; returns the conversations a refusal stopped. Throws a
+    /// transient failure at the first one.
+    private func attemptOneByOne(_ entries: [OutboxEntry], startedAt now: Date) async throws -> Set<ConversationID> {
+        var stopped: Set<ConversationID> = []
+        for entry in entries {
+            if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
+            if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
+                stopped.insert(conversation)
+            }
+        }
+        return stopped
     }
 
     /// One attempt; returns whether the entry was delivered. Throws a transient failure.
@@ -226,14 +235,7 @@ actor OutboxSender {
             // and single requests from now on.
             batchSize = 1
             try await Self.uncancelled { [outbox] in try await outbox.update(queued, durably: false) }
-            var stopped: Set<ConversationID> = []
-            for entry in queued {
-                if let conversation = entry.action.orderingConversation, stopped.contains(conversation) { continue }
-                if try await !attempt(entry, startedAt: now), let conversation = entry.action.orderingConversation {
-                    stopped.insert(conversation)
-                }
-            }
-            return stopped
+            return try await attemptOneByOne(queued, startedAt: now)
         } catch {
             try? await outcomeUnknown(entries, error, startedAt: now)
             throw error

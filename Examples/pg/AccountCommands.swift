@@ -100,7 +100,7 @@ struct Sync: AsyncParsableCommand {
             try await syncWithProgress(client)
             let status = try await client.status()
             let text =
-                status.phase == .runByAnotherProcess
+                status.isRunByAnotherProcess
                 ? "Not synced by this command: another process on this profile (pg-syncd, or another pg) runs its sync. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
                 : "Synced. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
             return Answer(json: JSONOutput.status(status), text: text)
@@ -126,10 +126,11 @@ struct Status: AsyncParsableCommand {
             } catch {}
             var status = try await client.status()
             if !answered { status.phase = .offline(reason: "timeout") }
+            let engine = status.engineProcess.map { " (synced by process \($0))" } ?? ""
             return Answer(
                 json: JSONOutput.status(status),
                 text:
-                    "\(status.isOnline ? "online" : "offline"), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
+                    "\(status.isOnline ? "online" : "offline")\(engine), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
             )
         }
     }

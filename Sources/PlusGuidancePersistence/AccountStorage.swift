@@ -18,6 +18,7 @@ import PlusGuidanceDomain
 ///     cache.sqlite (+ -wal, -shm)       0600   server data, rebuilt from the server when corrupt
 ///     outbox.sqlite (+ -wal, -shm)      0600   the user's unconfirmed actions, never rebuilt
 ///     engine.lock                       0600   held by the one process running the sync engine
+///     engine.state                      0600   what that process's engine is doing (phase, pid), for `pg status`
 ///     tokens, user, tokens.lock         0600   the bearer tokens and the user (sealed); held while one process refreshes them
 ///     cache.key, outbox.key             0600   the data keys, wrapped by the profile's key-encryption key
 ///     activity                          0600   its time is the user's last activity (idle sign-out)
@@ -259,6 +260,23 @@ public final class AccountStorage: Sendable {
     public func removeSecret(_ name: String) {
         try? FileManager.default.removeItem(atPath: folder + "/" + name)
     }
+
+    /// Publishes what the engine of this process is doing (a small record the sync layer
+    /// encodes), for the other processes of the profile: `pg status` beside `pg-syncd` reports
+    /// the daemon's connection rather than guessing. Only the engine lock's holder writes it;
+    /// `nil` removes it. Replaced atomically, never synced: after a crash the lock is free and
+    /// nobody reads it.
+    public func publishEngineState(_ record: Data?) {
+        let path = folder + "/engine.state"
+        guard let record else {
+            unlink(path)
+            return
+        }
+        try? SecureFiles.writeAtomically(record, to: path, durably: false)
+    }
+
+    /// The record the engine lock's holder last published; `nil` when there is none.
+    public func engineState() -> Data? { FileManager.default.contents(atPath: folder + "/engine.state") }
 
     /// Takes the account's engine lock; see ``EngineLock``.
     public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }

@@ -54,7 +54,9 @@ public struct SyncStatus: Hashable, Sendable {
         case live
         /// Signed in and synced, without a live stream.
         case idle
-        /// Another process (e.g. `pg-syncd`) runs the engine for this account.
+        /// Another process (e.g. `pg-syncd`) runs the engine for this account and has not
+        /// said what it is doing (it is starting, or it stopped publishing). When it has, the
+        /// phase is the one it published and ``SyncStatus/engineProcess`` names it.
         case runByAnotherProcess
     }
 
@@ -66,11 +68,17 @@ public struct SyncStatus: Hashable, Sendable {
     public var liveReconnects: Int = 0
     /// When the oldest pending outbox entry was queued, if any.
     public var oldestPendingSince: Date?
+    /// The process that runs the engine when it is another one (`pg-syncd`): ``phase`` is then
+    /// what that process published. `nil` when this process runs it, or nobody does.
+    public var engineProcess: Int32?
+
+    /// Whether another process (`pg-syncd`) runs the engine of the account.
+    public var isRunByAnotherProcess: Bool { engineProcess != nil || phase == .runByAnotherProcess }
 
     public var isOnline: Bool {
         switch phase {
-        case .live, .idle, .syncing, .runByAnotherProcess: true
-        case .offline, .connecting, .error, .signedOut: false
+        case .live, .idle, .syncing: true
+        case .offline, .connecting, .error, .signedOut, .runByAnotherProcess: false
         }
     }
 }

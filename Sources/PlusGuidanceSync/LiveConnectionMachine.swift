@@ -94,6 +94,14 @@ public struct LiveConnectionMachine: Sendable {
         return [.disconnect, .wake(at: until)]
     }
 
+    /// Something else reached the server (an outbox delivery was answered): a backoff ends now,
+    /// rather than keeping the stream down for up to ``maximumBackoff`` after the server is back.
+    public mutating func serverReachable(at now: Date) -> [Action] {
+        guard case .waiting(let attempt, _) = state else { return [] }
+        state = .connecting(attempt: attempt, since: now)
+        return [.connect(after: cursor), .wake(at: now + heartbeatTimeout)]
+    }
+
     /// Time passed: detects a silent stream and ends a backoff.
     public mutating func tick(at now: Date) -> [Action] {
         switch state {

@@ -1,6 +1,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidancePersistence
 
 extension PlusGuidanceClient {
     // MARK: Reads (from the cache, online or not)
@@ -91,9 +92,17 @@ extension PlusGuidanceClient {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
         }
         let outbox = try await account.outbox.summary()
-        return SyncStatus(
+        var status = SyncStatus(
             phase: phase, lastSuccessfulSync: try await account.cache.syncState().lastSyncAt,
             pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
             liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
+        // Beside another engine (pg-syncd), its connection is the account's connection.
+        if phase == .runByAnotherProcess, let published = EngineState.decode(account.storage.engineState()),
+            let publishedPhase = published.syncPhase
+        {
+            status.phase = publishedPhase
+            status.engineProcess = published.pid
+        }
+        return status
     }
 }

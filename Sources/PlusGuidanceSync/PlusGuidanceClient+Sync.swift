@@ -75,7 +75,7 @@ extension PlusGuidanceClient {
                 event: { [weak self] event in await self?.apply(event, to: account) }))
         liveTasks = [
             Task { await session.run() },
-            Task { await account.sender.run() },
+            Task { await account.sender.run(answered: { session.serverReachable() }) },
         ]
     }
 

@@ -34,9 +34,19 @@ public actor PlusGuidanceClient {
     var account: SignedInAccount? {
         didSet { if oldValue !== account { accountChanged.fire() } }
     }
-    private var engineLock: EngineLock?
+    private var engineLock: EngineLock? {
+        didSet {
+            guard oldValue !== engineLock, let account else { return }
+            account.storage.publishEngineState(engineLock == nil ? nil : EngineState(phase).encoded())
+        }
+    }
     var phase: SyncStatus.Phase = .signedOut {
-        didSet { if oldValue != phase { phaseChanged.fire() } }
+        didSet {
+            guard oldValue != phase else { return }
+            phaseChanged.fire()
+            // The other processes of the profile read what the engine does from here.
+            if engineLock != nil, let account { account.storage.publishEngineState(EngineState(phase).encoded()) }
+        }
     }
     /// Fires on every phase change, for ``observeStatus()``.
     let phaseChanged = ChangeSignal()

@@ -217,6 +217,14 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(60))
         let outbox = try #require(try await kiosk.json("alice", ["outbox"]) as? [[String: Any]])
         #expect(outbox.count == 2)
+        // Status tells the truth beside the daemon too: its engine cannot reach the server.
+        let down = try await kiosk.pg("alice", ["status"])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(down.stdout.hasPrefix("offline"), "\(down.stdout)")
+        #expect(down.stdout.contains("synced by process") == withDaemon, "\(down.stdout)")
+        let downJSON = try #require(try await kiosk.json("alice", ["status"]) as? [String: Any])
+        #expect(downJSON["online"] as? Bool == false)
+        #expect(downJSON["pendingOutbox"] as? Int == 2)
 
         try await kiosk.server.start()
         if !withDaemon {
@@ -224,6 +232,11 @@ import Testing
             #expect(sync.status == 0, "\(sync.stderr)")
         }
         try await eventually { (try await kiosk.json("alice", ["outbox"]) as? [Any])?.isEmpty == true }
+        // The delivery told the daemon the server is back: its stream reconnects without waiting
+        // out its backoff, and status says online.
+        try await eventually {
+            (try await kiosk.json("alice", ["status"]) as? [String: Any])?["online"] as? Bool == true
+        }
         _ = try await kiosk.pg("theo", ["sync"])
         let messages = try #require(
             try await kiosk.json("theo", ["messages", "alice@example.com"]) as? [[String: Any]])

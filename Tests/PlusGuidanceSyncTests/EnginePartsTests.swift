@@ -144,6 +144,24 @@ import Testing
         #expect(entries.first?.lastError?.code == "not_a_participant")
     }
 
+    @Test func theEnginesPublishedPhaseReadsBackAsItWasAndUnknownRecordsAreIgnored() throws {
+        let phases: [SyncStatus.Phase] = [
+            .signedOut, .offline(reason: "cannot_connect"), .connecting, .error(reason: "server_error"),
+            .syncing(SyncProgress(changesApplied: 3, total: 10)), .syncing(SyncProgress(changesApplied: 0, total: nil)),
+            .live, .idle,
+        ]
+        for phase in phases {
+            let record = EngineState.decode(EngineState(phase, pid: 42).encoded())
+            #expect(record?.syncPhase == phase)
+            #expect(record?.pid == 42)
+        }
+        // What another process cannot know it does not claim.
+        #expect(EngineState(.runByAnotherProcess).syncPhase == nil)
+        #expect(EngineState.decode(Data(#"{"phase":"teleporting","pid":1}"#.utf8))?.syncPhase == nil)
+        #expect(EngineState.decode(Data("{not json".utf8)) == nil)
+        #expect(EngineState.decode(nil) == nil)
+    }
+
     @Test func thePullerRefusesAFeedThatDoesNotMoveOn() async throws {
         let puller = FeedPuller(cache: cache, transport: StuckFeed(), clock: clock)
         await #expect(throws: PlusGuidanceAPIError.invalidResponseCode) { try await puller.pull() }

@@ -83,6 +83,23 @@ import Testing
         #expect(live.failed(at: t0 + 300) == [.disconnect, .wake(at: t0 + 300.5)])
     }
 
+    @Test func aServerThatAnsweredSomethingElseEndsTheBackoffAtOnce() {
+        var live = machine(cursor: FeedCursor("c4"))
+        _ = live.start(at: t0)
+        _ = live.failed(at: t0)
+        _ = live.tick(at: t0 + 1)
+        _ = live.failed(at: t0 + 1)
+        #expect(live.state == .waiting(attempt: 3, until: t0 + 3))
+        // The outbox sender was answered at t0 + 2: reconnect now, not at t0 + 3.
+        #expect(live.serverReachable(at: t0 + 2) == [.connect(after: FeedCursor("c4")), .wake(at: t0 + 47)])
+        #expect(live.state == .connecting(attempt: 3, since: t0 + 2))
+        // Connecting or open, the news changes nothing.
+        #expect(live.serverReachable(at: t0 + 2.5).isEmpty)
+        _ = live.connected(at: t0 + 3)
+        #expect(live.serverReachable(at: t0 + 4).isEmpty)
+        #expect(live.state == .open(lastSign: t0 + 3))
+    }
+
     @Test func stoppingDisconnectsAndIgnoresLateNews() {
         var live = machine()
         _ = live.start(at: t0)

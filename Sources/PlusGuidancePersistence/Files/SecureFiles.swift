@@ -41,7 +41,10 @@ enum SecureFiles {
 
     /// Writes `data` to a 0600 temporary file beside `path`, syncs it, and renames it over
     /// `path` (rename(2) is atomic), then syncs the folder so the rename itself is durable.
-    static func writeAtomically(_ data: Data, to path: String) throws {
+    /// Without `durably`, nothing is synced: readers still see the old content or the new one,
+    /// never a mix, but a crash may leave the old one (for state that a crash makes stale
+    /// anyway).
+    static func writeAtomically(_ data: Data, to path: String, durably: Bool = true) throws {
         // Unique per call: two threads of one process may write the same file.
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
@@ -53,7 +56,7 @@ enum SecureFiles {
                 if result < 0 { return false }
                 written += result
             }
-            return fchmod(fd, fileMode) == 0 && fsync(fd) == 0
+            return fchmod(fd, fileMode) == 0 && (!durably || fsync(fd) == 0)
         }
         close(fd)
         guard ok, rename(temporary, path) == 0 else {
@@ -61,7 +64,7 @@ enum SecureFiles {
             unlink(temporary)
             throw PersistenceError.insecurePermissions(path: path, errno: code)
         }
-        syncFolder(of: path)
+        if durably { syncFolder(of: path) }
     }
 
     /// Syncs a file's content to disk.

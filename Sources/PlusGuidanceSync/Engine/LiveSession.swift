@@ -34,6 +34,24 @@ struct LiveSession: Sendable {
     let cursor: FeedCursor?
     let hooks: Hooks
     var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    private let signals: AsyncStream<Signal>
+    private let signal: AsyncStream<Signal>.Continuation
+
+    init(
+        transport: any SyncTransport, clock: any WallClock, heartbeatTimeout: TimeInterval, cursor: FeedCursor?,
+        hooks: Hooks
+    ) {
+        self.transport = transport
+        self.clock = clock
+        self.heartbeatTimeout = heartbeatTimeout
+        self.cursor = cursor
+        self.hooks = hooks
+        (signals, signal) = AsyncStream.makeStream(of: Signal.self)
+    }
+
+    /// The server answered another request (the outbox sender's): a stream waiting out its
+    /// backoff reconnects now.
+    func serverReachable() { signal.yield(.reachable) }
 
     private enum Signal: Sendable {
         case opened
@@ -41,14 +59,15 @@ struct LiveSession: Sendable {
         case failed
         case wake
         case caughtUp(Int)
+        case reachable
     }
 
-    /// Runs until the task is cancelled.
+    /// Runs until the task is cancelled; once per session.
     func run() async {
         var machine = LiveConnectionMachine(cursor: cursor)
         machine.heartbeatTimeout = heartbeatTimeout
         machine.random = random
-        let (signals, signal) = AsyncStream.makeStream(of: Signal.self)
+        let signal = signal
         var stream: Task<Void, Never>?
         var catchUp: (id: Int, task: Task<Void, Never>)?
         var catchUps = 0
@@ -103,6 +122,7 @@ struct LiveSession: Sendable {
                 await hooks.event(event)
             case .failed: actions = machine.failed(at: now)
             case .wake: actions = machine.tick(at: now)
+            case .reachable: actions = machine.serverReachable(at: now)
             case .caughtUp(let id):
                 actions = []
                 if catchUp?.id == id { catchUp = nil }

@@ -37,6 +37,8 @@ actor OutboxSender {
     private let turns = OneAtATime()
     /// At most this many entries per batch; 1 once the server turned out not to have batches.
     private var batchSize: Int
+    /// A delivery since ``run(answered:)`` last looked went through without being offline.
+    private var serverAnswered = false
 
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
@@ -64,8 +66,10 @@ actor OutboxSender {
         try await turns.run { try await self.deliverRounds(ignoringBackoff: ignoringBackoff) }
     }
 
-    /// The sending task: delivers, then sleeps until woken, until cancelled.
-    func run() async {
+    /// The sending task: delivers, then sleeps until woken, until cancelled. `answered` runs
+    /// after a delivery the server answered (the live stream, if waiting out a backoff,
+    /// reconnects then).
+    func run(answered: @escaping @Sendable () -> Void = {}) async {
         let (wakes, waker) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let watcher = Task { [outbox] in
             do { for try await _ in outbox.changes() { waker.yield() } } catch {}
@@ -76,6 +80,10 @@ actor OutboxSender {
             let next: Date?
             do {
                 next = try await deliver()
+                if serverAnswered {
+                    serverAnswered = false
+                    answered()
+                }
             } catch {
                 // Offline: the failed entry's backoff (and the deferred ones') is the next deadline.
                 next = Self.nextRetry(in: (try? await outbox.entries()) ?? [])
@@ -115,7 +123,10 @@ actor OutboxSender {
             let round = OutboxSchedule.deliverable(entries, at: ignoringBackoff ? .distantFuture : now)
                 .filter { !attempted.contains($0.id) }
             attempted.formUnion(round.map(\.id))
-            guard !round.isEmpty else { return Self.nextRetry(in: entries) }
+            guard !round.isEmpty else {
+                serverAnswered = serverAnswered || !attempted.isEmpty
+                return Self.nextRetry(in: entries)
+            }
             var stopped: Set<ConversationID> = []
             var next = round.startIndex
             while next < round.endIndex {

@@ -45,11 +45,16 @@ let package = Package(
         ),
         // SQLite options Swift cannot set itself (variadic sqlite3_db_config).
         .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers (no link: CCurlLoader opens the library when a request needs it,
+        // which keeps its ~30 dependencies out of every command's start-up).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlLoader", dependencies: ["CCurl"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "PlusGuidanceNetworking",
-            dependencies: ["PlusGuidanceDomain", "CCurl", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "PlusGuidanceDomain", "CCurl", "CCurlLoader", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "PlusGuidanceSync",
@@ -93,7 +98,16 @@ let package = Package(
                 "PlusGuidanceSync", "PlusGuidancePersistence", "PlusGuidanceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Examples/pg"
+            path: "Examples/pg",
+            // The Swift runtime and Foundation linked in: a command starts without loading and
+            // relocating a dozen shared libraries (Documentation/Architecture.md, "Start-up").
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
+                    "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
+                    "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
+                ])
+            ]
         ),
         .executableTarget(
             name: "pg-syncd",

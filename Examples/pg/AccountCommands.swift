@@ -23,6 +23,7 @@ func syncWithProgress(_ client: PlusGuidanceClient) async throws {
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "login",
         abstract: "Sign in (the password is read from stdin, never an argument).")
     @ParentCommand var pg: PG
     @Argument(help: "Your e-mail.") var email: String
@@ -56,6 +57,7 @@ struct Login: AsyncParsableCommand {
 
 struct Logout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logout",
         abstract: "Sign out and remove this account's cached data from this machine.",
         discussion: """
             Unsent actions (the outbox) are kept and delivered when you sign in to the same \
@@ -92,7 +94,8 @@ struct WhoAmI: AsyncParsableCommand {
 }
 
 struct Sync: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Deliver queued actions and fetch what changed.")
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Deliver queued actions and fetch what changed.")
     @ParentCommand var pg: PG
 
     func run() async throws {
@@ -109,7 +112,7 @@ struct Sync: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Connection and outbox status.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Connection and outbox status.")
     /// The longest `pg status` waits on the network, and on one request of its probe.
     static let probeBound: Duration = .seconds(4)
     static let requestBound: Duration = .seconds(3)

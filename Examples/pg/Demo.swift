@@ -9,6 +9,7 @@ import PlusGuidanceTesting
 /// started as a child process on a free loopback port with a temporary database and profiles.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Walk through the Instant Session flow on an embedded server.")
 
     func run() async throws {

@@ -10,6 +10,7 @@ import PlusGuidanceSync
 /// `pg key`: the key that unlocks the profile's encrypted data.
 struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "key",
         abstract: "The key-encryption key of the profile.", subcommands: [KeyShow.self, KeyRotate.self])
 }
 

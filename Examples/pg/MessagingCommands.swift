@@ -3,7 +3,8 @@ import Foundation
 import PlusGuidanceSync
 
 struct Clients: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Your clients (or your therapist), from the cache.")
+    static let configuration = CommandConfiguration(
+        commandName: "clients", abstract: "Your clients (or your therapist), from the cache.")
     @ParentCommand var pg: PG
 
     func run() async throws {
@@ -20,6 +21,7 @@ struct Clients: AsyncParsableCommand {
 
 struct Messages: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "messages",
         abstract: "The conversation with PEER (e-mail or id), oldest first (newest last).")
     @ParentCommand var pg: PG
     @Argument var peer: String
@@ -41,6 +43,7 @@ struct Messages: AsyncParsableCommand {
 
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "send",
         abstract: "Send TEXT to PEER; waits for the server's answer, queued when offline (exit 0).",
         discussion:
             "TEXT `-` or --stdin reads the text from standard input (as `git commit -F -`), past the 128 KiB limit of one argument."

@@ -4,12 +4,14 @@ import PlusGuidanceSync
 
 struct Outbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "outbox",
         abstract: "Actions not yet confirmed by the server.", subcommands: [List.self, Retry.self, Discard.self],
         defaultSubcommand: List.self)
     @ParentCommand var pg: PG
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List pending and failed entries with their error.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List pending and failed entries with their error.")
         @ParentCommand var outbox: Outbox
         func run() async throws {
             try await outbox.pg.globals.run { client, _ in
@@ -26,7 +28,7 @@ struct Outbox: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue a failed entry again.")
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed entry again.")
         @ParentCommand var outbox: Outbox
         @Argument var id: String
         func run() async throws {
@@ -38,7 +40,8 @@ struct Outbox: AsyncParsableCommand {
     }
 
     struct Discard: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give up an entry that is not in flight.")
+        static let configuration = CommandConfiguration(
+            commandName: "discard", abstract: "Give up an entry that is not in flight.")
         @ParentCommand var outbox: Outbox
         @Argument var id: String
         func run() async throws {

@@ -4,6 +4,7 @@ import PlusGuidanceSync
 
 struct Offer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "offer",
         abstract: "Offer an Instant Session to CLIENT (needs the server; never queued).")
     @ParentCommand var pg: PG
     @Argument var client: String
@@ -38,7 +39,8 @@ struct Offer: AsyncParsableCommand {
 }
 
 struct Offers: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Session offers, newest first, from the cache.")
+    static let configuration = CommandConfiguration(
+        commandName: "offers", abstract: "Session offers, newest first, from the cache.")
     @ParentCommand var pg: PG
 
     func run() async throws {
@@ -77,6 +79,7 @@ struct AnswerAction {
 
 struct Accept: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "accept",
         abstract: "Accept an offer (queued when offline; the server decides).")
     @ParentCommand var pg: PG
     @Argument var offer: String
@@ -87,7 +90,8 @@ struct Accept: AsyncParsableCommand {
 }
 
 struct Decline: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Decline an offer (queued when offline).")
+    static let configuration = CommandConfiguration(
+        commandName: "decline", abstract: "Decline an offer (queued when offline).")
     @ParentCommand var pg: PG
     @Argument var offer: String
     @OptionGroup var waiting: WaitOptions
@@ -97,7 +101,8 @@ struct Decline: AsyncParsableCommand {
 }
 
 struct Stop: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop a session (therapist only; queued when offline).")
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop a session (therapist only; queued when offline).")
     @ParentCommand var pg: PG
     @Argument var session: String
     @OptionGroup var waiting: WaitOptions
@@ -107,7 +112,8 @@ struct Stop: AsyncParsableCommand {
 }
 
 struct Sessions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Upcoming sessions with their countdown.")
+    static let configuration = CommandConfiguration(
+        commandName: "sessions", abstract: "Upcoming sessions with their countdown.")
     @ParentCommand var pg: PG
 
     func run() async throws {

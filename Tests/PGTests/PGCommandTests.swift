@@ -62,6 +62,61 @@ import Testing
         }
     }
 
+    /// libcurl is loaded by the first request, not at start-up: a command that only reads never
+    /// maps it, and without a usable libcurl a read still answers while a send stays queued
+    /// with the reason, delivered once libcurl is back.
+    @Test func libcurlIsLoadedByTheFirstRequestOnly() async throws {
+        let server = try await RestartableReferenceServer.launch()
+        defer { server.shutdown() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-curl-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let binary = try #require(ReferenceServerProcess.productPath("pg"))
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        func pg(_ arguments: [String], _ environment: [String: String]) async throws -> ProcessOutcome {
+            try await runProcess(binary, base + arguments, environment: environment)
+        }
+        #expect(
+            try await self.pg(base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n").status
+                == 0)
+
+        // The dynamic loader names every file it opens (LD_DEBUG=files, on stderr).
+        let traced = ["LD_DEBUG": "files"]
+        for reading in [["--help"], ["messages", "therapist@example.com"], ["outbox"]] {
+            let run = try await pg(reading, traced)
+            #expect(run.status == 0, "\(reading): \(run.stderr.suffix(300))")
+            #expect(!run.stderr.contains("libcurl"), "\(reading) loaded libcurl")
+        }
+        let syncing = try await pg(["sync"], traced)
+        #expect(syncing.status == 0)
+        #expect(syncing.stderr.contains("libcurl.so.4"))
+
+        // A "libcurl.so.4" without libcurl's functions (the C library) first on the search path.
+        let linked = try await runProcess("/usr/bin/ldd", [binary]).stdout.split(separator: "\n")
+        let libc = try #require(
+            linked.first { $0.contains("libc.so.6 => ") }?.split(separator: " ").first { $0.hasPrefix("/") })
+        let fake = profile + "-fakecurl"
+        try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: fake) }
+        try FileManager.default.createSymbolicLink(atPath: fake + "/libcurl.so.4", withDestinationPath: String(libc))
+        let broken = ["LD_LIBRARY_PATH": fake]
+        #expect(try await pg(["messages", "therapist@example.com"], broken).status == 0)
+        let send = try await pg(["send", "therapist@example.com", "without libcurl"], broken)
+        #expect(send.status == 0, "\(send.stderr)")
+        #expect(send.stdout.contains("Queued:") && send.stdout.contains("libcurl_unavailable"), "\(send.stdout)")
+        let sync = try await pg(["sync"], broken)
+        #expect(sync.status == 69)
+        #expect(sync.stderr.contains("libcurl_unavailable: libcurl.so.4 lacks curl_"), "\(sync.stderr)")
+        #expect(sync.stderr.split(separator: "\n").count == 1)
+
+        // With libcurl back, the queued text goes out exactly once.
+        #expect(try await pg(["sync"], [:]).status == 0)
+        let outbox = try await self.pg(base + ["--json", "outbox"])
+        #expect((outbox.json as? [Any])?.isEmpty == true)
+        let messages = try #require(
+            try await self.pg(base + ["--json", "messages", "therapist@example.com"]).json as? [[String: Any]])
+        #expect(messages.filter { $0["body"] as? String == "without libcurl" }.count == 1)
+    }
+
     @Test func anythingElseIsExit70() async throws {
         let server = try UnavailableServer()
         let profile = FileManager.default.temporaryDirectory.path + "/pg-70-\(UUID().uuidString)"

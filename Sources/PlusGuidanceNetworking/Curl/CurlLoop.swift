@@ -1,4 +1,5 @@
 internal import CCurl
+internal import CCurlLoader
 import Foundation
 import Synchronization
 
@@ -39,16 +40,28 @@ final class CurlLoop: @unchecked Sendable {
     private let poolSize: Int
     private let nextID = Atomic<UInt64>(1)
 
-    static let globalInit: Void = {
+    /// Opens libcurl and initialises it, once per process: `nil` when usable, otherwise why not.
+    static let globalInit: String? = {
+        var error = [CChar](repeating: 0, count: 256)
+        guard pg_curl_load(&error, error.count) != 0 else {
+            return String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         // curl_global_init is thread-safe from libcurl 7.84 when built "threadsafe" (Debian's
         // is), and called once here anyway.
-        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        _ = pg_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        return nil
     }()
 
-    init(poolSize: Int, connectionsPerHost: Int) {
-        _ = Self.globalInit
-        multi = curl_multi_init()!
-        share = curl_share_init()!
+    /// A loop with its thread running, libcurl loaded first.
+    /// - Throws: ``HTTPClientError/libcurlUnavailable`` when libcurl cannot be loaded.
+    static func start(poolSize: Int, connectionsPerHost: Int) throws -> CurlLoop {
+        if let problem = globalInit { throw HTTPClientError.libcurlUnavailable.with(host: nil, reason: problem) }
+        return CurlLoop(poolSize: poolSize, connectionsPerHost: connectionsPerHost)
+    }
+
+    private init(poolSize: Int, connectionsPerHost: Int) {
+        multi = pg_curl_multi_init()!
+        share = pg_curl_share_init()!
         self.poolSize = poolSize
         // One DNS cache and one TLS session cache for every transfer (the connection cache is
         // the multi handle's own). No lock callbacks: only the loop thread uses them.
@@ -71,7 +84,7 @@ final class CurlLoop: @unchecked Sendable {
         queueLock.withLock {
             guard !queue.closed else { return false }
             queue.commands.append(command)
-            curl_multi_wakeup(multi)
+            pg_curl_multi_wakeup(multi)
             return true
         }
     }
@@ -88,15 +101,15 @@ final class CurlLoop: @unchecked Sendable {
                 case .start(let transfer): start(transfer)
                 case .cancel(let id): finish(id, with: .failure(.cancelled))
                 case .resume(let id):
-                    if let easy = active[id]?.easy { curl_easy_pause(easy, pg_pause_cont()) }
+                    if let easy = active[id]?.easy { pg_curl_easy_pause(easy, pg_pause_cont()) }
                 case .shutdown: running = false
                 }
             }
             guard running else { break }
             var stillRunning: Int32 = 0
-            curl_multi_perform(multi, &stillRunning)
+            pg_curl_multi_perform(multi, &stillRunning)
             var remaining: Int32 = 0
-            while let message = curl_multi_info_read(multi, &remaining) {
+            while let message = pg_curl_multi_info_read(multi, &remaining) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 var pointer: UnsafeMutableRawPointer?
                 _ = pg_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &pointer)
@@ -107,8 +120,8 @@ final class CurlLoop: @unchecked Sendable {
             // Sleep until a socket is ready, libcurl's next timer is due, or a command arrives
             // (`curl_multi_wakeup`): an idle client does not wake up for this loop.
             var due = -1
-            curl_multi_timeout(multi, &due)
-            curl_multi_poll(multi, nil, 0, Int32(due < 0 ? Self.idleWait : min(due, Self.idleWait)), nil)
+            pg_curl_multi_timeout(multi, &due)
+            pg_curl_multi_poll(multi, nil, 0, Int32(due < 0 ? Self.idleWait : min(due, Self.idleWait)), nil)
         }
         shutdown()
     }
@@ -118,7 +131,7 @@ final class CurlLoop: @unchecked Sendable {
             transfer.complete(.failure(.cancelled))
             return
         }
-        let easy = idleHandles.popLast() ?? curl_easy_init()!
+        let easy = idleHandles.popLast() ?? pg_curl_easy_init()!
         transfer.easy = easy
         do {
             try CurlOptions.apply(to: easy, transfer: transfer, share: share)
@@ -130,12 +143,12 @@ final class CurlLoop: @unchecked Sendable {
         }
         active[transfer.id] = transfer
         _ = Unmanaged.passRetained(transfer)  // released in finish(_:with:)
-        curl_multi_add_handle(multi, easy)
+        pg_curl_multi_add_handle(multi, easy)
     }
 
     private func finish(_ id: UInt64, with result: Result<HTTPTimings?, HTTPClientError>) {
         guard let transfer = active.removeValue(forKey: id), let easy = transfer.easy else { return }
-        curl_multi_remove_handle(multi, easy)
+        pg_curl_multi_remove_handle(multi, easy)
         transfer.complete(result)
         transfer.easy = nil
         recycle(easy)
@@ -144,10 +157,10 @@ final class CurlLoop: @unchecked Sendable {
 
     private func recycle(_ easy: UnsafeMutableRawPointer) {
         if idleHandles.count < poolSize {
-            curl_easy_reset(easy)
+            pg_curl_easy_reset(easy)
             idleHandles.append(easy)
         } else {
-            curl_easy_cleanup(easy)
+            pg_curl_easy_cleanup(easy)
         }
     }
 
@@ -157,7 +170,8 @@ final class CurlLoop: @unchecked Sendable {
             let reason = String(cString: transfer.errorBuffer)
             return .failure(
                 CurlErrors.map(code, connected: connectTime(transfer) > 0).with(
-                    host: transfer.host, reason: reason.isEmpty ? String(cString: curl_easy_strerror(code)) : reason))
+                    host: transfer.host, reason: reason.isEmpty ? String(cString: pg_curl_easy_strerror(code)) : reason)
+            )
         }
         return .success(timings(transfer))
     }
@@ -190,9 +204,9 @@ final class CurlLoop: @unchecked Sendable {
             return queue.commands
         }
         for case .start(let transfer) in late { transfer.complete(.failure(.shutdown)) }
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        for easy in idleHandles { pg_curl_easy_cleanup(easy) }
         idleHandles = []
-        curl_multi_cleanup(multi)
-        curl_share_cleanup(share)
+        pg_curl_multi_cleanup(multi)
+        pg_curl_share_cleanup(share)
     }
 }

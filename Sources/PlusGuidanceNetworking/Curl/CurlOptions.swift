@@ -1,4 +1,5 @@
 internal import CCurl
+internal import CCurlLoader
 import Foundation
 
 /// Sets up an easy handle for a transfer. Runs on the loop thread.
@@ -76,7 +77,7 @@ enum CurlOptions {
         }
 
         // Headers. "Expect:" off: libcurl would otherwise wait for 100-continue on large POSTs.
-        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        var list: UnsafeMutablePointer<curl_slist>? = pg_curl_slist_append(nil, "Expect:")
         for (name, value) in request.headers {
             // Scalars, not Characters: "\r\n" is a single Character and would slip through.
             let forbidden: Set<Unicode.Scalar> = ["\r", "\n", "\0"]
@@ -85,7 +86,7 @@ enum CurlOptions {
             else {
                 throw HTTPClientError.invalidRequest.with(host: request.url.host, reason: "header \(name) is malformed")
             }
-            list = curl_slist_append(list, "\(name): \(value)")
+            list = pg_curl_slist_append(list, "\(name): \(value)")
         }
         transfer.headerList = list
         check(pg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))

@@ -1,4 +1,5 @@
 internal import CCurl
+internal import CCurlLoader
 import Foundation
 import Synchronization
 
@@ -40,7 +41,7 @@ final class Transfer: @unchecked Sendable {
 
     deinit {
         errorBuffer.deallocate()
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { pg_curl_slist_free_all(headerList) }
     }
 
     var host: String? { request.url.host }

@@ -16,9 +16,14 @@ import Synchronization
 ///
 /// Non-2xx answers are returned, not thrown: callers decide what a status means. Create one
 /// client per app and share it; it stops its thread when the last reference goes away.
+///
+/// libcurl is loaded, and the loop thread started, by the first request: a process that never
+/// sends one (a command that only reads the cache) pays nothing for libcurl and its
+/// dependencies. When libcurl cannot be loaded, every request fails with
+/// ``HTTPClientError/libcurlUnavailable``.
 public final class CurlHTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
-    private let loop: CurlLoop
+    private let started = Mutex<CurlLoop?>(nil)
     private let logger: Logger?
 
     /// - Parameter logger: where to log; the client logs nothing at info or above unless
@@ -26,11 +31,20 @@ public final class CurlHTTPClient: Sendable {
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), logger: Logger? = nil) {
         self.configuration = configuration
         self.logger = logger
-        loop = CurlLoop(
-            poolSize: configuration.pooledHandles, connectionsPerHost: configuration.maximumConnectionsPerHost)
     }
 
-    deinit { loop.submit(.shutdown) }
+    deinit { _ = started.withLock { $0?.submit(.shutdown) } }
+
+    /// The loop, started by the first request.
+    private func loop() throws -> CurlLoop {
+        try started.withLock { loop in
+            if let loop { return loop }
+            let new = try CurlLoop.start(
+                poolSize: configuration.pooledHandles, connectionsPerHost: configuration.maximumConnectionsPerHost)
+            loop = new
+            return new
+        }
+    }
 
     /// Sends `request` and returns the response with its whole body (at most
     /// ``HTTPClientConfiguration/maximumResponseBytes``).
@@ -38,8 +52,8 @@ public final class CurlHTTPClient: Sendable {
     /// - Throws: ``HTTPClientError`` for transport failures (cannot connect, timeout, TLS, pin
     ///   mismatch, truncated body, too large, cancelled…).
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let loop = try loop()
         let transfer = Transfer(id: loop.makeID(), request: request, configuration: configuration)
-        let loop = self.loop
         do {
             let response = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
@@ -67,8 +81,8 @@ public final class CurlHTTPClient: Sendable {
     ///
     /// Streams usually want `totalTimeout: .zero` on the request (no total limit).
     public func stream(_ request: HTTPRequest) async throws -> HTTPStreamingResponse {
+        let loop = try loop()
         let transfer = Transfer(id: loop.makeID(), request: request, configuration: configuration)
-        let loop = self.loop
         let id = transfer.id
         let buffer = BodyBuffer(
             capacity: configuration.streamBufferBytes, resume: { loop.submit(.resume(id)) },

@@ -19,6 +19,7 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
         case tooManyRedirects = "too_many_redirects"
         case invalidRequest = "invalid_request"
         case shutdown = "client_shutdown"
+        case libcurlUnavailable = "libcurl_unavailable"
         case http = "http_status"
         case other = "transport_error"
     }
@@ -90,6 +91,8 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
     public static let tooManyRedirects = HTTPClientError(.tooManyRedirects)
     public static let invalidRequest = HTTPClientError(.invalidRequest)
     public static let shutdown = HTTPClientError(.shutdown)
+    /// libcurl (`libcurl.so.4`) could not be loaded; the reason says why.
+    public static let libcurlUnavailable = HTTPClientError(.libcurlUnavailable)
 
     /// A non-2xx answer, with its problem document when there was one.
     public static func httpStatus(

@@ -103,7 +103,8 @@ let package = Package(
             // relocating a dozen shared libraries (Documentation/Architecture.md, "Start-up").
             linkerSettings: [
                 .unsafeFlags([
-                    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
+                    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation",
+                    "-l_FoundationICU",
                     "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
                     "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
                 ])

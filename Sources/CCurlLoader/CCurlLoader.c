@@ -38,7 +38,7 @@ static char load_error[256];
 static void load(void) {
     // RTLD_LOCAL: libcurl's symbols stay out of the global scope, so nothing else in the
     // process binds to them by accident.
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    void *library = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     if (library == NULL) {
         const char *reason = dlerror();
         strncpy(load_error, reason ? reason : "libcurl.so.4 cannot be opened", sizeof load_error - 1);

@@ -1,0 +1,79 @@
+import Foundation
+import PlusGuidanceDomain
+import PropertyBased
+import Testing
+
+/// The byte-level RFC 3339 path against Foundation's ISO 8601 style, which it replaces on the
+/// API's own shape and defers to for everything else.
+@Suite struct RFC3339Tests {
+    static let withFraction = Date.ISO8601FormatStyle.iso8601.year().month().day().time(
+        includingFractionalSeconds: true)
+
+    /// Foundation's reading, the reference.
+    static func foundation(_ text: String) -> Date? {
+        (try? Date(text, strategy: withFraction)) ?? (try? Date(text, strategy: .iso8601))
+    }
+
+    /// Any millisecond from 1583 to 9999 prints as Foundation prints it (rounded, not
+    /// truncated) and reads back to the same millisecond, by the fast path and by Foundation.
+    @Test func everyMillisecondPrintsAndParsesAsFoundationDoes() async {
+        // 1583-01-01 … 9999-12-31, in milliseconds since 1970.
+        await propertyCheck(count: 20_000, input: Gen.int(in: -12_212_553_600_000...253_402_300_799_999)) { millis in
+            let date = Date(timeIntervalSince1970: Double(millis) / 1_000)
+            let text = RFC3339.string(date)
+            let seconds = Date(timeIntervalSince1970: (Double(millis) / 1_000).rounded(.down))
+            let whole = seconds.formatted(.iso8601)
+            #expect(text.hasPrefix(whole.dropLast()), "\(text) vs \(whole)")
+            #expect(text.count == 24 && text.hasSuffix("Z"))
+            let parsed = RFC3339.date(text)
+            let reference = Self.foundation(text)
+            #expect(parsed.map { Int64(($0.timeIntervalSince1970 * 1_000).rounded()) } == Int64(millis))
+            #expect(reference.map { Int64(($0.timeIntervalSince1970 * 1_000).rounded()) } == Int64(millis))
+            // Without the fraction, the same second.
+            let plain = String(text.prefix(19)) + "Z"
+            #expect(RFC3339.date(plain) == Self.foundation(plain))
+        }
+    }
+
+    @Test func theCalendarEdgesAreTheGregorianOnes() {
+        for (text, ok) in [
+            ("2028-02-29T23:59:59.999Z", true), ("2027-02-29T00:00:00Z", false), ("2000-02-29T12:00:00Z", true),
+            ("1900-02-29T12:00:00Z", false), ("2027-04-31T00:00:00Z", false), ("2027-12-31T23:59:59Z", true),
+            ("2027-13-01T00:00:00Z", false), ("2027-00-10T00:00:00Z", false), ("2027-01-00T00:00:00Z", false),
+            ("2027-01-15T24:00:00Z", false), ("2027-01-15T08:60:00Z", false), ("1583-01-01T00:00:00.000Z", true),
+            ("9999-12-31T23:59:59.999Z", true),
+        ] {
+            let fast = text.utf8.withContiguousStorageIfAvailable { RFC3339.fastDate($0) } ?? nil
+            #expect((fast != nil) == ok, "\(text)")
+            // The same millisecond as Foundation's reading (the doubles may differ in the last bit).
+            if let fast {
+                let reference = Self.foundation(text).map { Int64(($0.timeIntervalSince1970 * 1_000).rounded()) }
+                #expect(Int64((fast.timeIntervalSince1970 * 1_000).rounded()) == reference, "\(text)")
+            }
+        }
+    }
+
+    /// What the fast path does not take, Foundation decides, exactly as before.
+    @Test func otherShapesGoToFoundation() {
+        for text in [
+            "2027-01-15T08:00:00+01:00", "2027-01-15T08:00:00.1234567Z", "2027-01-15T08:00:00.5Z",
+            "2027-01-15t08:00:00z",
+            "1200-01-15T08:00:00Z", "2027-01-15 08:00:00Z", "2027-1-15T08:00:00Z", "", "not a time",
+            "２０２７-01-15T08:00:00Z",
+            "2027-01-15T08:00:00.00aZ",
+        ] {
+            #expect(RFC3339.date(text) == Self.foundation(text), "\(text)")
+        }
+    }
+
+    /// No time traps, not even one no calendar holds.
+    @Test func timesOutsideTheCalendarClampInsteadOfTrapping() {
+        #expect(RFC3339.string(Date(timeIntervalSince1970: .infinity)) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.string(Date(timeIntervalSince1970: 1e300)) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.string(Date(timeIntervalSince1970: -1e300)).hasPrefix("0001-01-0"))
+        #expect(RFC3339.string(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.string(Date(timeIntervalSince1970: 1_800_000_000.006_999_9)) == "2027-01-15T08:00:00.007Z")
+        #expect(RFC3339.string(Date(timeIntervalSince1970: -0.0004)) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.string(Date(timeIntervalSince1970: -0.0006)) == "1969-12-31T23:59:59.999Z")
+    }
+}

@@ -249,6 +249,31 @@ import Testing
         }
     }
 
+    /// Emptying the outbox truncates its WAL (nothing of the entries stays) and puts back one
+    /// frame, the header page: so the next open, finding a WAL that is not empty, writes nothing.
+    @Test func anEmptiedOutboxKeepsOneHeaderFrameAndTheNextOpenWritesNothing() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        let wal = folder + "/outbox.sqlite-wal"
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+            _ = try await storage.outbox.enqueue(Fixtures.sendEntry("k-secret-entry"))
+            try await storage.outbox.remove("k-secret-entry")
+        }
+        let frame = 24 + 4_096
+        let contents = try #require(FileManager.default.contents(atPath: wal))
+        #expect(contents.count == 32 + frame, "one frame after the WAL header")
+        #expect(contents.range(of: Data("k-secret-entry".utf8)) == nil)
+        let modified = try FileManager.default.attributesOfItem(atPath: wal)[.modificationDate] as? Date
+        try await Task.sleep(for: .milliseconds(20))
+        do {
+            let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+            #expect(try await storage.outbox.entries().isEmpty)
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: wal)[.modificationDate] as? Date == modified)
+        #expect(FileManager.default.contents(atPath: wal)?.count == 32 + frame)
+    }
+
     @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")

@@ -163,10 +163,17 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// Once the outbox is empty, nothing of what it held may stay on disk: deleted rows are
     /// zeroed (`secure_delete`, set when the store opens), and the WAL, which still holds the
     /// pages as they were, is checkpointed and truncated to nothing.
+    ///
+    /// Then one frame goes back into it: the database header (page 1, which holds the schema,
+    /// never an entry), rewritten with the same `user_version`. GRDB writes to a database whose
+    /// WAL is empty when it opens it (its issue 102), so without that frame every later command
+    /// on the profile would open the outbox with a write transaction and two flushes.
     private func forgetDelivered() async throws {
         try await database.writeWithoutTransaction { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox") == 0 else { return }
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            try db.execute(sql: "PRAGMA user_version = \(version)")
         }
     }
 

@@ -99,7 +99,7 @@ struct Sync: AsyncParsableCommand {
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
+        try await pg.globals.run(checkingCache: true) { client, _ in
             try await syncWithProgress(client)
             let status = try await client.status()
             let text =

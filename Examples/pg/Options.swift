@@ -51,13 +51,18 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The client for this profile; `quickDeadline`, when given, caps every request's deadline.
-    func client(quickDeadline: Duration? = nil) async throws -> PlusGuidanceClient {
+    /// A command checks the cache's integrity only when it asks to (`sync`): the others end long
+    /// before a check of a large cache could (pg-syncd checks in the background).
+    func client(
+        quickDeadline: Duration? = nil, checkingCache: Bool = false
+    ) async throws -> PlusGuidanceClient {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: profilePath, isDirectory: &isFolder), !isFolder.boolValue {
             throw CLIError.usage("the profile \(Human.safe(profilePath)) is a file, not a folder")
         }
         var configuration = ClientConfiguration(serverURL: try serverURL, profile: profilePath)
         configuration.keys = keys
+        configuration.cacheIntegrityCheck = checkingCache ? .inBackground : .skipped
         if let requestTimeout {
             configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(requestTimeout * 1_000)))
         }
@@ -75,8 +80,10 @@ struct GlobalOptions: ParsableArguments {
     var keys: FileKeyProvider { KeySource.provider(keyFile: keyFile) }
 
     /// A client with an account signed in, or exit 77.
-    func signedInClient(quickDeadline: Duration? = nil) async throws -> (PlusGuidanceClient, User) {
-        let client = try await client(quickDeadline: quickDeadline)
+    func signedInClient(
+        quickDeadline: Duration? = nil, checkingCache: Bool = false
+    ) async throws -> (PlusGuidanceClient, User) {
+        let client = try await client(quickDeadline: quickDeadline, checkingCache: checkingCache)
         guard let user = await client.currentUser else { throw CLIError.notSignedIn }
         return (client, user)
     }
@@ -151,10 +158,11 @@ func runCommand(_ body: () async throws -> Void) async throws {
 extension GlobalOptions {
     /// Runs a command on the signed-in account and prints its answer as JSON or text.
     func run(
-        quickDeadline: Duration? = nil, _ body: (PlusGuidanceClient, User) async throws -> Answer
+        quickDeadline: Duration? = nil, checkingCache: Bool = false,
+        _ body: (PlusGuidanceClient, User) async throws -> Answer
     ) async throws {
         try await runCommand {
-            let (client, user) = try await signedInClient(quickDeadline: quickDeadline)
+            let (client, user) = try await signedInClient(quickDeadline: quickDeadline, checkingCache: checkingCache)
             try await body(client, user).print(json: json)
         }
     }

@@ -51,6 +51,12 @@ public final class AccountStorage: Sendable {
         /// In a background task started by the initializer; a damaged cache is rebuilt at the
         /// next open.
         case inBackground
+        /// Not by this process: for one that lives for a moment (a `pg` command), whose check
+        /// of a large cache (every page read: about 0.4 s at a million messages) would only
+        /// compete with the command for the CPU and be cut off by its exit. A long-lived process
+        /// on the profile (`pg-syncd`, an app, `pg sync`) checks. SQLite still reports a damaged
+        /// page that a read touches.
+        case skipped
     }
 
     /// The account's folder.
@@ -113,7 +119,7 @@ public final class AccountStorage: Sendable {
         if !FileManager.default.fileExists(atPath: marker) {
             do {
                 let opened = try SQLiteCacheStore(path: cachePath, cipher: dataKeys.cache)
-                if cacheIntegrityCheck == .inBackground || DatabaseOpener.quickCheck(opened.database) == nil {
+                if cacheIntegrityCheck != .onOpen || DatabaseOpener.quickCheck(opened.database) == nil {
                     cache = opened
                 } else {
                     try? opened.database.close()

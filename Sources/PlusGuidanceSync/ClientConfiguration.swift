@@ -31,6 +31,10 @@ public struct ClientConfiguration: Sendable {
     /// are due; 1 sends each on its own. A server without the batch endpoint (404) gets single
     /// requests whatever this says. Clamped to 1...100.
     public var outboxBatchSize = PlusGuidanceAPI.maximumBatchActions
+    /// When the cache's integrity is checked (`PRAGMA quick_check`, every page read): in the
+    /// background after opening (the default, for processes that live: apps, daemons), or
+    /// `.skipped` by processes that last a moment (`pg` commands other than `sync`).
+    public var cacheIntegrityCheck: AccountStorage.IntegrityCheck = .inBackground
 
     public init(serverURL: URL, profile: String) {
         self.serverURL = serverURL

@@ -206,6 +206,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/cache.sqlite.needs-rebuild"))
     }
 
+    /// A short-lived process skips the check; the damage waits for a process that checks.
+    @Test func aSkippedCheckLeavesTheCacheForTheNextProcessThatChecks() async throws {
+        let profile = try TemporaryFolder()
+        let folder = try await makeDamagedCache(in: profile)
+        let command = try AccountStorage(
+            profile: profile.path, account: "a", keys: testKeys, cacheIntegrityCheck: .skipped)
+        #expect(await command.cacheIntegrityProblem() == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/cache.sqlite.needs-rebuild"))
+        #expect(command.movedAsideCache == nil)
+        let daemon = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        #expect(await daemon.cacheIntegrityProblem() != nil)
+        #expect(FileManager.default.fileExists(atPath: folder + "/cache.sqlite.needs-rebuild"))
+    }
+
     @Test func aCheckOnOpenRebuildsADamagedCacheAtOnce() async throws {
         let profile = try TemporaryFolder()
         _ = try await makeDamagedCache(in: profile)

@@ -17,7 +17,9 @@ enum AccountSession {
         _ configuration: ClientConfiguration, transport: SyncTransportFactory
     ) async throws -> SignedInAccount? {
         guard let key = AccountStorage.currentAccount(profile: configuration.profile) else { return nil }
-        let storage = try AccountStorage(profile: configuration.profile, account: key, keys: configuration.keys)
+        let storage = try AccountStorage(
+            profile: configuration.profile, account: key, keys: configuration.keys,
+            cacheIntegrityCheck: configuration.cacheIntegrityCheck)
         guard let tokens = TokenVault.read(storage), let user = try await signedInUser(storage) else { return nil }
         let vault = TokenVault(storage: storage)
         let api = transport(credentials(tokens, vault))
@@ -33,7 +35,8 @@ enum AccountSession {
         let api = transport(credentials(nil, vault))
         let user = try await api.login(email: email, password: password)
         let storage = try AccountStorage(
-            profile: configuration.profile, account: user.id.rawValue, keys: configuration.keys)
+            profile: configuration.profile, account: user.id.rawValue, keys: configuration.keys,
+            cacheIntegrityCheck: configuration.cacheIntegrityCheck)
         try await vault.attach(storage)
         try await storage.cache.setAccount(user)
         try storage.writeSecret(userFile, try JSONEncoder().encode(user))

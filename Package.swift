@@ -4,6 +4,17 @@ import PackageDescription
 // The SDK libraries (Domain, Persistence, Networking, Sync) must never pull in the reference
 // server's dependencies: an app that links PlusGuidanceSync gets GRDB and libcurl, nothing more.
 
+// The commands link the Swift runtime and Foundation statically: a process starts without
+// loading and relocating a dozen shared libraries. Foundation's static archives need their
+// companions named (SwiftPM's --static-swift-stdlib would apply to every product, tests too).
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags([
+        "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
+        "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
+        "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
+    ])
+]
+
 let package = Package(
     name: "PlusGuidanceKit",
     platforms: [.macOS(.v15)],
@@ -99,16 +110,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/pg",
-            // The Swift runtime and Foundation linked in: a command starts without loading and
-            // relocating a dozen shared libraries (Documentation/Architecture.md, "Start-up").
-            linkerSettings: [
-                .unsafeFlags([
-                    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation",
-                    "-l_FoundationICU",
-                    "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
-                    "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
-                ])
-            ]
+            // The Swift runtime and Foundation linked in (Documentation/Architecture.md, "Start-up").
+            linkerSettings: staticSwiftRuntime
         ),
         .executableTarget(
             name: "pg-syncd",
@@ -123,7 +126,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Examples/pg-syncd",
-            exclude: ["pg-syncd.service"]
+            exclude: ["pg-syncd.service"],
+            linkerSettings: staticSwiftRuntime
         ),
         .executableTarget(
             name: "persistence-benchmark",

@@ -111,8 +111,17 @@ struct SyncService: Service {
         }
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                if notifier.watchdogInterval != nil { notifier.notify("WATCHDOG=1") }
-                try? await Task.sleep(for: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
+                if let watchdog = notifier.watchdogInterval {
+                    notifier.notify("WATCHDOG=1")
+                    try? await Task.sleep(for: min(watchdog, .seconds(5)))
+                } else if await client.currentUser != nil {
+                    // Signed in and without a watchdog to feed: nothing to do until the account
+                    // ends, so no timer wakes the daemon (the engine's own tasks do the work).
+                    await cancelWhenGracefulShutdown { await client.accountEnded() }
+                } else {
+                    // Signed out: look for the next `pg login` on the profile.
+                    try? await Task.sleep(for: .seconds(5))
+                }
                 await followSignIns()
             }
         } onGracefulShutdown: {

@@ -101,6 +101,14 @@ public actor PlusGuidanceClient {
         return account?.user
     }
 
+    /// Returns when the signed-in account's session ends (a sign-out, an idle sign-out, tokens
+    /// refused for good), at once when signed out; a cancelled task returns too. For a daemon
+    /// with nothing else to wait for: no timer, no polling.
+    public func accountEnded() async {
+        guard let account else { return }
+        for await _ in account.ended.stream() {}
+    }
+
     // MARK: Account
 
     /// The signed-in user, `nil` when signed out.

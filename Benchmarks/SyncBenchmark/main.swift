@@ -336,11 +336,46 @@ do {
         let size = try FileManager.default.attributesOfItem(atPath: work + "/pages/" + file)[.size]
         feedBytes += (size as? NSNumber)?.intValue ?? 0
     }
+    // Decoding alone: the same pages, already in memory, through the SDK's page decoder.
+    let pages = try FileManager.default.contentsOfDirectory(atPath: work + "/pages").sorted().map {
+        try Data(contentsOf: URL(fileURLWithPath: work + "/pages/" + $0))
+    }
+    var decodeTimes: [Double] = []
+    var decodedChanges = 0
+    for _ in 0..<repetitions {
+        let started = clock.now
+        decodedChanges = 0
+        for page in pages { decodedChanges += try PlusGuidanceAPI.changePage(from: page).changes.count }
+        decodeTimes.append(seconds(clock.now - started))
+    }
     let fetchMedian = median(fetchTimes)
     print(
         "   fetch + decode alone (PlusGuidanceAPI.changes, nothing stored): \(format(fetchMedian)) s for "
             + "\(format(Double(feedBytes) / 1_048_576, 1)) MiB of feed JSON = \(format(Double(feedBytes) / 1_048_576 / fetchMedian, 1)) MiB/s"
     )
+    // The times in those pages: RFC3339's byte path against Foundation's ISO 8601 style, which
+    // read every one of them before.
+    let times = (0..<100_000).map { RFC3339.string(Date(timeIntervalSince1970: 1_800_000_000 + Double($0) * 0.037)) }
+    let iso = Date.ISO8601FormatStyle.iso8601.year().month().day().time(includingFractionalSeconds: true)
+    var parseFast: [Double] = []
+    var parseFoundation: [Double] = []
+    var checksum = 0.0
+    for _ in 0..<repetitions {
+        var started = clock.now
+        for text in times { checksum += RFC3339.date(text)?.timeIntervalSince1970 ?? 0 }
+        parseFast.append(seconds(clock.now - started))
+        started = clock.now
+        for text in times { checksum -= (try? Date(text, strategy: iso))?.timeIntervalSince1970 ?? 0 }
+        parseFoundation.append(seconds(clock.now - started))
+    }
+    print(
+        "   100k RFC 3339 times parsed: byte path \(format(median(parseFast) * 1e3, 1)) ms, Foundation "
+            + "\(format(median(parseFoundation) * 1e3, 1)) ms (\(format(median(parseFoundation) / median(parseFast), 1))x; "
+            + "difference \(format(checksum, 3)) s)")
+    let decodeMedian = median(decodeTimes)
+    print(
+        "   decode alone (the same pages in memory, PlusGuidanceAPI.changePage): \(format(decodeMedian)) s for "
+            + "\(decodedChanges) changes = \(format(Double(feedBytes) / 1_048_576 / decodeMedian, 1)) MiB/s")
     let sdkMedian = median(sdkTimes)
     let pipelineMedian = median(pipelineTimes)
     print(

@@ -1,4 +1,4 @@
-// OpenSSL's libcrypto (already in every process of the SDK: libcurl's OpenSSL flavour links it),
+// OpenSSL's libcrypto (the system's, which libcurl's OpenSSL flavour uses too when it is loaded),
 // for the one thing swift-crypto's API cannot do cheaply: AES-256-GCM with a key schedule set up
 // once and reused for every row (see FieldCipher).
 #include <openssl/evp.h>

@@ -21,8 +21,6 @@ public struct APITokens: Hashable, Sendable, Codable {
     }
 }
 
-struct RefreshRequest: Encodable { var refreshToken: String }
-
 /// A page of a conversation's messages, newest first.
 public struct MessagesPage: Sendable {
     public var messages: [Message]
@@ -65,10 +63,10 @@ public actor PlusGuidanceAPI {
     private let http: CurlHTTPClient
     private let retry: RetryPolicy
     private let deadlines: RequestDeadlines
-    private var tokens: APITokens?
-    private var refreshing: Task<APITokens, any Error>?
-    private let onTokensChanged: @Sendable (APITokens?) async throws -> Void
-    private let refreshCoordinator: RefreshCoordinator?
+    var tokens: APITokens?
+    var refreshing: Task<APITokens, any Error>?
+    let onTokensChanged: @Sendable (APITokens?) async throws -> Void
+    let refreshCoordinator: RefreshCoordinator?
     private var clock = ServerClockEstimator()
     /// The local clock the server clock offset is measured against; the caller must add the
     /// offset to this same clock.
@@ -109,7 +107,7 @@ public actor PlusGuidanceAPI {
     /// Signs in and keeps the tokens.
     /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
     public func login(email: String, password: String) async throws -> User {
-        let body = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        let body = try JSONEncoder().encode(LoginRequest(email: email, password: password))
         let response = try await send(.post, "/v1/auth/login", body: body, authenticated: false)
         if response.status == 401 { throw PlusGuidanceAPIError.badCredentials }
         let dto: TokensDTO = try decode(try success(response))
@@ -150,7 +148,7 @@ public actor PlusGuidanceAPI {
 
     /// Delivers a text message written on this device, keeping its id.
     public func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message {
-        let body = try JSONSerialization.data(withJSONObject: ["id": message.id.rawValue, "body": message.body])
+        let body = try JSONEncoder().encode(SendMessageRequest(message))
         let dto: MessageDTO = try decode(
             try await call(
                 .post, "/v1/conversations/\(escape(message.recipientID.rawValue))/messages", body: body,
@@ -172,14 +170,8 @@ public actor PlusGuidanceAPI {
     ) async throws
         -> SessionOffer
     {
-        var object: [String: Any] = [
-            "clientId": client.rawValue, "type": options.type.rawValue, "durationMinutes": options.durationMinutes,
-            "requiresConfirmation": options.requiresConfirmation,
-        ]
-        if let start = options.startsAt { object["startsAt"] = WireDecoding.timeString(start) }
-        let dto: OfferDTO = try decode(
-            try await call(
-                .post, "/v1/offers", body: try JSONSerialization.data(withJSONObject: object), key: idempotencyKey))
+        let body = try JSONEncoder().encode(CreateOfferRequest(client: client, options: options))
+        let dto: OfferDTO = try decode(try await call(.post, "/v1/offers", body: body, key: idempotencyKey))
         return try dto.domain()
     }
 
@@ -315,7 +307,7 @@ public actor PlusGuidanceAPI {
 
     // MARK: Plumbing
 
-    private func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
+    func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
 
     nonisolated func escape(_ component: String) -> String {
         component.addingPercentEncoding(
@@ -349,61 +341,8 @@ public actor PlusGuidanceAPI {
         }
     }
 
-    /// Runs `operation` with the access token; on a 401, refreshes once (single flight) and
-    /// runs it again with the new token.
-    private func withFreshToken<T: Sendable>(
-        _ operation: @Sendable (String) async throws -> T, status: (T) -> Int
-    ) async throws -> T {
-        guard let current = tokens else { throw PlusGuidanceAPIError.signedOut }
-        let first = try await operation(current.accessToken)
-        guard status(first) == 401 else { return first }
-        let renewed = try await refreshedTokens(replacing: current)
-        return try await operation(renewed.accessToken)
-    }
-
-    private func refreshedTokens(replacing stale: APITokens) async throws -> APITokens {
-        if let tokens, tokens != stale { return tokens }  // another call already refreshed
-        if let refreshing { return try await refreshing.value }
-        let refresh: @Sendable () async throws -> APITokens = {
-            let body = try JSONEncoder().encode(RefreshRequest(refreshToken: stale.refreshToken))
-            let response = try await self.perform(
-                HTTPRequest(
-                    method: .post, url: self.url("/v1/auth/refresh"), headers: [("Content-Type", "application/json")],
-                    body: body))
-            if response.status >= 500 || response.status == 429 {
-                throw PlusGuidanceAPIError.serverError(status: response.status, problemCode: nil)
-            }
-            guard response.status == 200 else { throw PlusGuidanceAPIError.signedOut }
-            let dto: TokensDTO = try self.decode(response)
-            return try dto.tokens()
-        }
-        let coordinator = refreshCoordinator
-        let task = Task { () throws -> APITokens in
-            if let coordinator { return try await coordinator(stale, refresh) }
-            return try await refresh()
-        }
-        refreshing = task
-        defer { refreshing = nil }
-        do {
-            let renewed = try await task.value
-            if coordinator == nil { try await onTokensChanged(renewed) }
-            tokens = renewed
-            return renewed
-        } catch let error as PlusGuidanceAPIError
-            where [.unreachable, .serverError, .invalidResponse].contains(error.kind)
-        {
-            // The refresh did not get a verdict (no answer, a server failure, or an answer outside
-            // the contract): the tokens stay, the call fails without signing out.
-            throw error
-        } catch {
-            tokens = nil
-            if coordinator == nil { try? await onTokensChanged(nil) }
-            throw PlusGuidanceAPIError.signedOut
-        }
-    }
-
     /// One exchange through the retry policy, recording the server clock.
-    private func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
+    func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
         do {
             let sent = localClock.now()
             let deadline = ContinuousClock.now + deadlines[RequestDeadlines.kind(of: request)]

@@ -113,3 +113,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+extension APIError {
+    /// The refusal as stored for `Idempotency-Key` replays: its problem document (RFC 9457).
+    func stored() throws -> StoredAnswer {
+        var object: [String: Any] = [
+            "type": "https://plusguidance.example/problems/\(code)", "title": title, "status": Int(status.code),
+            "code": code,
+        ]
+        if let detail { object["detail"] = detail }
+        return StoredAnswer(
+            status: Int(status.code), contentType: "application/problem+json",
+            body: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+}

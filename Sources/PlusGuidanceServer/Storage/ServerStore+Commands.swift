@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+/// The state-changing commands, each inside the caller's write transaction: the Domain
+/// transition, its effects and its feed entries.
+extension ServerStore {
+    func sendMessage(_ db: Database, from user: User, to peer: UserID, id: String?, body: String) throws -> Message {
+        guard let relation = try Self.relation(user, peer, db) else { throw APIError.notFound }
+        let messageID = MessageID(id ?? BearerToken.identifier("msg"))
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM message WHERE id = ?)"),
+            arguments: [messageID.rawValue])
+            == true
+        {
+            throw APIError.messageIDTaken
+        }
+        let message = try Message.text(
+            id: messageID, from: user.id, to: peer, within: relation, body: body,
+            at: try Self.nextMessageTime(in: relation.conversationID, now: clock.now(), db))
+        try ServerRows.insert(message, db)
+        try record(.message(message), in: relation, db)
+        return message
+    }
+
+    func createOffer(
+        _ db: Database, by user: User, to client: UserID, options: OfferOptions, clientIsOnline: Bool
+    ) throws
+        -> SessionOffer
+    {
+        let relation = user.role == .therapist ? try Self.relation(user, client, db) : nil
+        let (offer, effects) = try SessionOffer.make(
+            id: OfferID(BearerToken.identifier("off")), by: user, to: client, relation: relation,
+            clientIsOnline: clientIsOnline, options: options, at: clock.now())
+        try ServerRows.save(offer, db)
+        try record(.offer(offer), in: offer.relation, db)
+        try perform(effects, db)
+        return offer
+    }
+
+    func answer(_ db: Database, offer id: OfferID, by user: User, accept: Bool) throws -> (SessionOffer, Session?) {
+        guard var offer = try Self.offer(id, db), offer.relation.includes(user.id) else { throw APIError.notFound }
+        let now = clock.now()
+        let expiry = offer.expireIfDue(at: now)
+        if !expiry.isEmpty {
+            // Stored even though the answer is refused: server time decided the offer expired.
+            try ServerRows.save(offer, db)
+            try record(.offer(offer), in: offer.relation, db)
+            try perform(expiry, db)
+        }
+        let effects = try accept ? offer.accept(by: user.id, at: now) : offer.decline(by: user.id, at: now)
+        try ServerRows.save(offer, db)
+        try record(.offer(offer), in: offer.relation, db)
+        try perform(effects, db)
+        return (offer, try offer.sessionID.flatMap { try Self.session($0, db) })
+    }
+
+    func stop(_ db: Database, session id: SessionID, by user: User) throws -> Session {
+        guard var session = try Self.session(id, db), session.relation.includes(user.id) else {
+            throw APIError.notFound
+        }
+        let effects = try session.stop(by: user.id, at: clock.now())
+        try ServerRows.save(session, db)
+        try record(.session(session), in: session.relation, db)
+        try perform(effects, db)
+        return session
+    }
+
+    /// Expires every pending offer past its deadline (R4: even if nobody asks). Returns how many.
+    func expireDueOffers() async throws -> Int {
+        let now = clock.now()
+        return try await pool.write { db in
+            let due = try Row.fetchAll(
+                db, sql: "SELECT \(ServerRows.offer) FROM offer WHERE state = 'pending' AND expiresAt < ?",
+                arguments: [now.timeIntervalSinceReferenceDate]
+            ).map(ServerRows.offer)
+            for var offer in due {
+                let effects = offer.expireIfDue(at: now)
+                try ServerRows.save(offer, db)
+                try self.record(.offer(offer), in: offer.relation, db)
+                try self.perform(effects, db)
+            }
+            return due.count
+        }
+    }
+
+    /// Performs a transition's effects with server ids and server time.
+    func perform(_ effects: [DomainEffect], _ db: Database) throws {
+        let now = clock.now()
+        for effect in effects {
+            switch effect {
+            case .postMessage(let draft):
+                let message = draft.message(
+                    id: MessageID(BearerToken.identifier("msg")),
+                    createdAt: try Self.nextMessageTime(in: draft.conversationID, now: now, db))
+                try ServerRows.insert(message, db)
+                try record(.message(message), in: message.conversationID.relation, db)
+            case .createSession(let session):
+                try ServerRows.save(session, db)
+                try record(.session(session), in: session.relation, db)
+            }
+        }
+    }
+
+    /// The creation time of a new message: now, or one millisecond after the conversation's
+    /// latest message when that is not earlier. Times in a conversation are then strictly
+    /// increasing, so "newest first" is the order of creation on every device, even for the
+    /// messages one transition posts in the same millisecond.
+    static func nextMessageTime(in conversation: ConversationID, now: Date, _ db: Database) throws -> Date {
+        let latest = try Double.fetchOne(
+            db.cachedStatement(sql: "SELECT max(createdAt) FROM message WHERE conversationID = ?"),
+            arguments: [conversation.rawValue])
+        guard let latest, latest >= now.timeIntervalSinceReferenceDate else { return now }
+        let next = Date(timeIntervalSinceReferenceDate: latest) + 0.001
+        return Date(timeIntervalSince1970: (next.timeIntervalSince1970 * 1_000).rounded() / 1_000)
+    }
+}

@@ -93,6 +93,29 @@ import Testing
         #expect(try await alice.upcomingSessions().isEmpty)
     }
 
+    /// `accountEnded()` (what `pg-syncd` waits on instead of a timer) returns when the account
+    /// signs out, and at once when nobody is signed in.
+    @Test func accountEndedReturnsWhenTheAccountSignsOut() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let alice = try await client(server, folder, name: "alice")
+        let ended = Counter()
+        let waiting = Task {
+            await alice.accountEnded()
+            await ended.increment()
+        }
+        // Still waiting while signed in.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await ended.value == 0)
+        try await alice.signOut()
+        await waiting.value
+        #expect(await ended.value == 1)
+        #expect(await alice.currentUser == nil)
+        // Signed out: returns at once.
+        await alice.accountEnded()
+    }
+
     @Test func creatingAnOfferOfflineFailsAtOnceAndQueuesNothing() async throws {
         let server = try await RestartableReferenceServer.launch()
         defer { server.shutdown() }

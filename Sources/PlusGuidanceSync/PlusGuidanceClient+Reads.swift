@@ -96,8 +96,10 @@ extension PlusGuidanceClient {
             phase: phase, lastSuccessfulSync: try await account.cache.syncState().lastSyncAt,
             pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
             liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
-        // Beside another engine (pg-syncd), its connection is the account's connection.
-        if phase == .runByAnotherProcess, let published = EngineState.decode(account.storage.engineState()),
+        // Beside another engine (pg-syncd), its connection is the account's connection, whether
+        // or not this process tried to take the engine. A record whose process is gone (killed,
+        // so it could not remove it) is ignored.
+        if !runsEngine, let published = EngineState.decode(account.storage.engineState()), published.isAlive,
             let publishedPhase = published.syncPhase
         {
             status.phase = publishedPhase

@@ -40,12 +40,18 @@ public actor PlusGuidanceClient {
             account.storage.publishEngineState(engineLock == nil ? nil : EngineState(phase).encoded())
         }
     }
+    /// Whether this process holds the account's engine lock.
+    var runsEngine: Bool { engineLock != nil }
     var phase: SyncStatus.Phase = .signedOut {
         didSet {
             guard oldValue != phase else { return }
             phaseChanged.fire()
-            // The other processes of the profile read what the engine does from here.
-            if engineLock != nil, let account { account.storage.publishEngineState(EngineState(phase).encoded()) }
+            // The other processes of the profile read what the engine does from here: rewritten
+            // when the record changes, not for every page of a sync's progress.
+            let record = EngineState(phase)
+            if engineLock != nil, record != EngineState(oldValue), let account {
+                account.storage.publishEngineState(record.encoded())
+            }
         }
     }
     /// Fires on every phase change, for ``observeStatus()``.

@@ -93,6 +93,40 @@ import Testing
         #expect(try await alice.upcomingSessions().isEmpty)
     }
 
+    /// A client that does not run the engine reports the connection of the one that does (as
+    /// `pg status` beside `pg-syncd`), without having tried to take it, and nothing once it lets go.
+    @Test func aClientBesideTheEngineReportsTheEnginesConnection() async throws {
+        let folder = Folder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let server = try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite")
+        defer { server.shutdown() }
+        let engine = try await client(server.url, folder, name: "alice")
+        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice")
+        configuration.retry.maximumAttempts = 1
+        let beside = try await PlusGuidanceClient.open(configuration)
+
+        let up = try await beside.status()
+        #expect(up.engineProcess == getpid())
+        #expect(up.phase == .idle && up.isOnline)
+
+        server.stop()
+        await #expect(throws: PlusGuidanceAPIError.self) { try await engine.syncNow() }
+        let down = try await beside.status()
+        #expect(down.engineProcess == getpid())
+        #expect(!down.isOnline)
+        // The engine's own reason (`cannot_connect`, or `connection_lost` on a kept-alive connection).
+        if case .offline(let reason) = down.phase {
+            #expect(["cannot_connect", "connection_lost"].contains(reason))
+        } else {
+            Issue.record("the engine's phase was not published: \(down.phase)")
+        }
+
+        await engine.close()
+        let alone = try await beside.status()
+        #expect(alone.engineProcess == nil)
+        #expect(!alone.isRunByAnotherProcess)
+    }
+
     /// `accountEnded()` (what `pg-syncd` waits on instead of a timer) returns when the account
     /// signs out, and at once when nobody is signed in.
     @Test func accountEndedReturnsWhenTheAccountSignsOut() async throws {

@@ -6,12 +6,12 @@ import Foundation
 /// server, rather than taking the daemon's presence for a connection.
 ///
 /// It holds a phase and a process ID, nothing of the account's data. The holder of the engine
-/// lock rewrites it on every phase change and removes it when it lets the lock go.
+/// lock rewrites it when the record changes and removes it when it lets the lock go. A sync's
+/// progress is not in it (that would be a file write per feed page): another process sees
+/// `syncing` without counts.
 struct EngineState: Codable, Equatable {
     var phase: String
     var reason: String?
-    var applied: Int?
-    var total: Int?
     var pid: Int32
 
     init(_ phase: SyncStatus.Phase, pid: Int32 = getpid()) {
@@ -25,10 +25,7 @@ struct EngineState: Codable, Equatable {
         case .error(let reason):
             self.phase = "error"
             self.reason = reason
-        case .syncing(let progress):
-            self.phase = "syncing"
-            applied = progress.changesApplied
-            total = progress.total
+        case .syncing: self.phase = "syncing"
         case .live: self.phase = "live"
         case .idle: self.phase = "idle"
         case .runByAnotherProcess: self.phase = "runByAnotherProcess"
@@ -42,12 +39,16 @@ struct EngineState: Codable, Equatable {
         case "offline": .offline(reason: reason ?? "unreachable")
         case "connecting": .connecting
         case "error": .error(reason: reason ?? "unknown")
-        case "syncing": .syncing(SyncProgress(changesApplied: max(0, applied ?? 0), total: total.map { max(0, $0) }))
+        case "syncing": .syncing(SyncProgress(changesApplied: 0, total: nil))
         case "live": .live
         case "idle": .idle
         default: nil
         }
     }
+
+    /// Whether the process that wrote the record still runs (`kill(pid, 0)`; EPERM means it
+    /// does, under another user).
+    var isAlive: Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
 
     func encoded() -> Data? { try? JSONEncoder().encode(self) }
 

@@ -118,7 +118,7 @@ func exitCode(for error: any Error) -> (Int32, String) {
         case .unreachable where error.transport == .tooManyRedirects:
             return (70, "the server redirects too often: is --server right?")
         case .unreachable: return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
-        case .requestRejected where error.problemCode == "too_many_attempts":
+        case .tooManyAttempts:
             return (70, "too many sign-in attempts: \(Human.safe(error.reason ?? "try again later"))")
         case .requestRejected where error.status == 404:
             return (70, "the server has no such endpoint: is --server the API's base URL?")

@@ -31,7 +31,7 @@ public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConve
     }
 
     /// `rejected`, `bad_credentials`, `signed_out`, `cursor_too_old`, `unreachable`,
-    /// `server_error`, `invalid_response` or `request_rejected`.
+    /// `server_error`, `invalid_response`, `request_rejected` or `too_many_attempts`.
     public var code: String { _code.rawValue }
 
     /// What kind of failure this is, to switch over (``code`` is the same as a stable string).
@@ -44,6 +44,7 @@ public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConve
         case serverError = "server_error"
         case invalidResponse = "invalid_response"
         case requestRejected = "request_rejected"
+        case tooManyAttempts = "too_many_attempts"
     }
 
     public var kind: Kind { _code }
@@ -93,6 +94,12 @@ public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConve
     /// The server refused the request itself (malformed, missing key, key reused…).
     public static func requestRejected(status: Int, problemCode: String?, reason: String?) -> Self {
         Self(.requestRejected, status: status, problemCode: problemCode, reason: reason)
+    }
+
+    /// Too many sign-in attempts for this account or address: try again after the time in
+    /// ``reason`` (the server's `Retry-After`). Not a refusal of the request for good.
+    public static func tooManyAttempts(status: Int, reason: String?) -> Self {
+        Self(.tooManyAttempts, status: status, problemCode: Kind.tooManyAttempts.rawValue, reason: reason)
     }
 
     public static let unreachableCode = Self(.unreachable)

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// The routes of Documentation/openapi.yaml.
 struct Routes: Sendable {
@@ -20,12 +21,9 @@ struct Routes: Sendable {
             if let wait = await throttle.retryAfter(account: body.email, address: context.clientAddress) {
                 throw APIError.tooManySignIns(retryAfter: wait)
             }
-            let tokens: TokensWire
-            do {
-                tokens = try await store.login(email: body.email, password: body.password)
-            } catch let error as APIError where error.code == APIError.invalidCredentials.code {
+            guard let tokens = try await store.login(email: body.email, password: body.password) else {
                 await throttle.failed(account: body.email, address: context.clientAddress)
-                throw error
+                throw APIError.invalidCredentials
             }
             await throttle.succeeded(account: body.email)
             await hub.touch(UserID(tokens.user.id), at: store.clock.now())
@@ -49,7 +47,7 @@ struct Routes: Sendable {
                 }
                 manual.advance(by: body.seconds)
                 if try await store.expireDueOffers() > 0 { await hub.changed() }
-                return try Response.json(["now": WireTime.string(store.clock.now())])
+                return try Response.json(ClockWire(now: store.clock.now()))
             }
         }
 
@@ -66,11 +64,9 @@ struct Routes: Sendable {
             for peer in try await store.contacts(of: user) {
                 contacts.append(
                     ContactWire(
-                        id: peer.id.rawValue, email: peer.email, name: peer.name, role: peer.role.rawValue,
-                        online: await hub.isOnline(peer.id, at: now),
-                        lastSeenAt: await hub.lastSeen(peer.id).map(WireTime.string)))
+                        peer, online: await hub.isOnline(peer.id, at: now), lastSeenAt: await hub.lastSeen(peer.id)))
             }
-            return try Response.json(["contacts": contacts])
+            return try Response.json(ContactsWire(contacts: contacts))
         }
         api.get("/conversations/:peer/messages") { request, context in
             let user = try context.requireUser()
@@ -88,7 +84,8 @@ struct Routes: Sendable {
             }
         }
         api.get("/offers") { _, context in
-            try Response.json(["offers": try await store.offers(for: try context.requireUser()).map(OfferWire.init)])
+            try Response.json(
+                OffersWire(offers: try await store.offers(for: try context.requireUser()).map(OfferWire.init)))
         }
         api.post("/offers") { request, context in
             let user = try context.requireUser()
@@ -100,7 +97,7 @@ struct Routes: Sendable {
                 let type = try SessionType(parsing: body.type)
                 var startsAt: Date?
                 if let text = body.startsAt {
-                    guard let date = WireTime.date(text) else {
+                    guard let date = RFC3339.date(text) else {
                         throw APIError.invalidRequest("startsAt must be an RFC 3339 time")
                     }
                     startsAt = date
@@ -124,7 +121,7 @@ struct Routes: Sendable {
         api.get("/sessions/upcoming") { _, context in
             let now = store.clock.now()
             let sessions = try await store.upcomingSessions(for: try context.requireUser())
-            return try Response.json(["sessions": sessions.map { SessionWire($0, at: now) }])
+            return try Response.json(SessionsWire(sessions: sessions.map { SessionWire($0, at: now) }))
         }
         api.get("/sessions/:id") { _, context in
             let session = try await store.session(

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import NIOPosix
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// Accounts and tokens: the demo seed, sign-in (throttled, the same time for unknown accounts),
 /// refresh with reuse detection, authentication and sign-out.
@@ -56,7 +57,8 @@ extension ServerStore {
             .map(ServerRows.user)
     }
 
-    func login(email: String, password: String) async throws -> TokensWire {
+    /// A new sign-in, or `nil` when the e-mail or the password is wrong.
+    func login(email: String, password: String) async throws -> TokensWire? {
         let found: (User, String)? = try await pool.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT id, email, name, role, passwordHash FROM user WHERE email = ?", arguments: [email]
@@ -69,7 +71,7 @@ extension ServerStore {
         let stored = found?.1 ?? unknownAccountHash
         let hasher = self.hasher
         let matches = try await NIOThreadPool.singleton.runIfActive { hasher.verify(password, against: stored) }
-        guard matches, let (user, _) = found else { throw APIError.invalidCredentials }
+        guard matches, let (user, _) = found else { return nil }
         return try await issueTokens(for: user, family: BearerToken.identifier("fam"))
     }
 

@@ -45,6 +45,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "PlusGuidanceDomain"),
+        // The JSON shapes of openapi.yaml, written once for the SDK and the reference server.
+        .target(name: "PlusGuidanceWire", dependencies: ["PlusGuidanceDomain"]),
         .target(
             name: "PlusGuidancePersistence",
             dependencies: [
@@ -64,7 +66,8 @@ let package = Package(
         .target(
             name: "PlusGuidanceNetworking",
             dependencies: [
-                "PlusGuidanceDomain", "CCurl", "CCurlLoader", .product(name: "Logging", package: "swift-log"),
+                "PlusGuidanceDomain", "PlusGuidanceWire", "CCurl", "CCurlLoader",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -72,13 +75,14 @@ let package = Package(
             dependencies: ["PlusGuidanceDomain", "PlusGuidancePersistence", "PlusGuidanceNetworking"]
         ),
         .target(
-            name: "PlusGuidanceTesting", dependencies: ["PlusGuidanceDomain", "PlusGuidanceNetworking", "CSpawn"]),
+            name: "PlusGuidanceTesting",
+            dependencies: ["PlusGuidanceDomain", "PlusGuidanceWire", "PlusGuidanceNetworking", "CSpawn"]),
         // Test helpers' process spawning (GNU extensions of glibc Swift does not import).
         .target(name: "CSpawn"),
         .target(
             name: "PlusGuidanceServer",
             dependencies: [
-                "PlusGuidanceDomain",
+                "PlusGuidanceDomain", "PlusGuidanceWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -172,6 +176,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "PlusGuidanceWireTests", dependencies: ["PlusGuidanceWire", "PlusGuidanceTesting"]),
         .testTarget(
             name: "PlusGuidancePersistenceTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// Token refresh: one at a time per client (single flight), shared across the processes of a
 /// profile through the ``RefreshCoordinator`` when there is one; a refresh without a verdict
@@ -30,8 +31,10 @@ extension PlusGuidanceAPI {
                 throw PlusGuidanceAPIError.serverError(status: response.status, problemCode: nil)
             }
             guard response.status == 200 else { throw PlusGuidanceAPIError.signedOut }
-            let dto: TokensDTO = try self.decode(response)
-            return try dto.tokens()
+            return try self.decode(TokensWire.self, response) { wire throws(WireError) in
+                let checked = try wire.domain()
+                return APITokens(accessToken: checked.accessToken, refreshToken: checked.refreshToken)
+            }
         }
         let coordinator = refreshCoordinator
         let task = Task { () throws -> APITokens in

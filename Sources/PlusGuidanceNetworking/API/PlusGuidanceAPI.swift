@@ -1,5 +1,6 @@
 import Foundation
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// Shares token refreshes among every holder of the same tokens (the processes on a profile):
 /// given the pair a call found stale, returns the pair to use. It runs `refresh` only when
@@ -60,9 +61,9 @@ public enum LiveEvent: Sendable, Hashable {
 /// ```
 public actor PlusGuidanceAPI {
     public nonisolated let baseURL: URL
-    private let http: CurlHTTPClient
+    let http: CurlHTTPClient
     private let retry: RetryPolicy
-    private let deadlines: RequestDeadlines
+    let deadlines: RequestDeadlines
     var tokens: APITokens?
     var refreshing: Task<APITokens, any Error>?
     let onTokensChanged: @Sendable (APITokens?) async throws -> Void
@@ -102,209 +103,6 @@ public actor PlusGuidanceAPI {
 
     public var isSignedIn: Bool { tokens != nil }
 
-    // MARK: Auth
-
-    /// Signs in and keeps the tokens.
-    /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
-    public func login(email: String, password: String) async throws -> User {
-        let body = try JSONEncoder().encode(LoginRequest(email: email, password: password))
-        let response = try await send(.post, "/v1/auth/login", body: body, authenticated: false)
-        if response.status == 401 { throw PlusGuidanceAPIError.badCredentials }
-        let dto: TokensDTO = try decode(try success(response))
-        let newTokens = try dto.tokens()
-        let user = try dto.user.domain()
-        try await onTokensChanged(newTokens)
-        tokens = newTokens
-        return user
-    }
-
-    /// Revokes the tokens on the server (best effort) and forgets them.
-    public func logout() async throws {
-        if tokens != nil { _ = try? await send(.post, "/v1/auth/logout", body: nil, authenticated: true) }
-        tokens = nil
-        try await onTokensChanged(nil)
-    }
-
-    public func me() async throws -> User {
-        let dto: UserDTO = try decode(try await call(.get, "/v1/me"))
-        return try dto.domain()
-    }
-
-    /// A therapist's clients, or a client's therapist, with presence.
-    public func contacts() async throws -> [Contact] {
-        let dto: ContactsDTO = try decode(try await call(.get, "/v1/contacts"))
-        return try dto.contacts.map { try $0.domain() }
-    }
-
-    // MARK: Messages
-
-    /// Newest first; `before` pages into history.
-    public func messages(with peer: UserID, limit: Int = 50, before: MessageID? = nil) async throws -> MessagesPage {
-        var path = "/v1/conversations/\(escape(peer.rawValue))/messages?limit=\(limit)"
-        if let before { path += "&before=\(escape(before.rawValue))" }
-        let dto: MessagesPageDTO = try decode(try await call(.get, path))
-        return MessagesPage(messages: try dto.messages.map { try $0.domain() }, hasMore: dto.hasMore)
-    }
-
-    /// Delivers a text message written on this device, keeping its id.
-    public func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message {
-        let body = try JSONEncoder().encode(SendMessageRequest(message))
-        let dto: MessageDTO = try decode(
-            try await call(
-                .post, "/v1/conversations/\(escape(message.recipientID.rawValue))/messages", body: body,
-                key: idempotencyKey))
-        return try dto.domain()
-    }
-
-    // MARK: Sessions
-
-    public func offers() async throws -> [SessionOffer] {
-        let dto: OffersDTO = try decode(try await call(.get, "/v1/offers"))
-        return try dto.offers.map { try $0.domain() }
-    }
-
-    /// Offers an Instant Session. Needs the client online now: never queued, never retried, so
-    /// an unreachable server fails the call at once (R8).
-    public func createOffer(
-        to client: UserID, options: OfferOptions, idempotencyKey: IdempotencyKey
-    ) async throws
-        -> SessionOffer
-    {
-        let body = try JSONEncoder().encode(CreateOfferRequest(client: client, options: options))
-        let dto: OfferDTO = try decode(try await call(.post, "/v1/offers", body: body, key: idempotencyKey))
-        return try dto.domain()
-    }
-
-    /// The offered client accepts; returns the offer and the session it created.
-    public func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?) {
-        let dto: AnswerDTO = try decode(
-            try await call(.post, "/v1/offers/\(escape(offer.rawValue))/accept", body: Data(), key: idempotencyKey))
-        return (try dto.offer.domain(), try dto.session?.domain())
-    }
-
-    public func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer {
-        let dto: AnswerDTO = try decode(
-            try await call(.post, "/v1/offers/\(escape(offer.rawValue))/decline", body: Data(), key: idempotencyKey))
-        return try dto.offer.domain()
-    }
-
-    public func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session {
-        let dto: SessionDTO = try decode(
-            try await call(.post, "/v1/sessions/\(escape(session.rawValue))/stop", body: Data(), key: idempotencyKey))
-        return try dto.domain()
-    }
-
-    public func upcomingSessions() async throws -> [Session] {
-        let dto: SessionsDTO = try decode(try await call(.get, "/v1/sessions/upcoming"))
-        return try dto.sessions.map { try $0.domain() }
-    }
-
-    public func session(_ id: SessionID) async throws -> Session {
-        let dto: SessionDTO = try decode(try await call(.get, "/v1/sessions/\(escape(id.rawValue))"))
-        return try dto.domain()
-    }
-
-    // MARK: Sync
-
-    /// A page of the change feed after `cursor` (from the start when `nil`).
-    /// - Parameter countRemaining: ask the server how many changes follow the page
-    ///   (``PlusGuidanceDomain/ChangePage/remaining``); it costs the server a count, so ask on
-    ///   the first page of a sync only.
-    /// - Throws: ``PlusGuidanceAPIError/cursorTooOld`` when the client must resynchronise. A
-    ///   page with any change that does not decode fails whole (`invalid_response`).
-    public func changes(
-        after cursor: FeedCursor?, limit: Int = 500, countRemaining: Bool = false
-    ) async throws
-        -> ChangePage
-    {
-        var path = "/v1/changes?limit=\(limit)"
-        if let cursor { path += "&after=\(escape(cursor.rawValue))" }
-        if countRemaining { path += "&count=true" }
-        return try Self.changePage(from: try await call(.get, path).body)
-    }
-
-    /// A feed page's body as the domain's page, checked against the contract; the whole page is
-    /// refused when any part of it fails. (`package` for the sync benchmark's decode figure.)
-    package static func changePage(from body: Data) throws -> ChangePage {
-        let dto: FeedPageDTO
-        do {
-            dto = try WireDecoding.decoder().decode(FeedPageDTO.self, from: body)
-        } catch let error as PlusGuidanceAPIError {
-            throw error
-        } catch {
-            throw PlusGuidanceAPIError.invalidResponse("\(FeedPageDTO.self) did not decode")
-        }
-        return ChangePage(
-            changes: try dto.changes.map { try $0.domain() },
-            cursor: FeedCursor(try WireContract.identifier(dto.cursor, "cursor")), hasMore: dto.hasMore,
-            remaining: try dto.remaining.map { try WireContract.check($0, in: 0...Int.max, "remaining") })
-    }
-
-    /// The live event stream, resuming after `lastEventID`. Ends when the connection does; the
-    /// caller reconnects (with the last cursor it saw) and catches up from the feed.
-    public func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error> {
-        var extraHeaders = [("Accept", "text/event-stream")]
-        if let lastEventID { extraHeaders.append(("Last-Event-ID", lastEventID.rawValue)) }
-        let headers = extraHeaders
-        let eventsURL = url("/v1/events")
-        let http = self.http
-        let connectLimit = deadlines.streamConnect
-        let response = try await withFreshToken { token in
-            // No total timeout (the stream stays open), but its head must come in time.
-            let request = HTTPRequest(
-                url: eventsURL, headers: headers + [("Authorization", "Bearer \(token)")], totalTimeout: .zero)
-            do {
-                return try await withTimeLimit(connectLimit) { try await http.stream(request) }
-            } catch let error as HTTPClientError {
-                throw PlusGuidanceAPIError.unreachable(error)
-            }
-        } status: {
-            $0.status
-        }
-        guard response.status == 200 else {
-            var body = Data()
-            for try await chunk in response.body { body.append(chunk) }
-            throw error(status: response.status, body: body)
-        }
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                var parser = ServerSentEventParser(lastEventID: lastEventID?.rawValue ?? "")
-                do {
-                    for try await chunk in response.body {
-                        for item in try parser.feed(chunk) {
-                            if let event = try Self.liveEvent(item) { continuation.yield(event) }
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in
-                task.cancel()
-                response.body.cancel()
-            }
-        }
-    }
-
-    static func liveEvent(_ item: ServerSentEventItem) throws -> LiveEvent? {
-        switch item {
-        case .comment: return .heartbeat
-        case .retry: return nil
-        case .event(let event):
-            let data = Data(event.data.utf8)
-            switch event.type {
-            case "change":
-                let dto = try WireDecoding.decoder().decode(ChangeDTO.self, from: data)
-                return .change(try dto.domain(), cursor: FeedCursor(event.lastEventID))
-            case "presence":
-                let dto = try WireDecoding.decoder().decode(PresenceDTO.self, from: data)
-                return .presence(UserID(dto.userId), online: dto.online)
-            default: return nil
-            }
-        }
-    }
-
     // MARK: Plumbing
 
     func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
@@ -324,7 +122,7 @@ public actor PlusGuidanceAPI {
         try success(try await send(method, path, body: body, authenticated: true, key: key))
     }
 
-    private func send(
+    func send(
         _ method: HTTPRequest.Method, _ path: String, body: Data?, authenticated: Bool, key: IdempotencyKey? = nil
     ) async throws -> HTTPResponse {
         var headers: [(String, String)] = [("Accept", "application/json")]
@@ -361,17 +159,17 @@ public actor PlusGuidanceAPI {
         }
     }
 
-    private func success(_ response: HTTPResponse) throws -> HTTPResponse {
+    func success(_ response: HTTPResponse) throws -> HTTPResponse {
         guard (200..<300).contains(response.status) else { throw error(status: response.status, body: response.body) }
         return response
     }
 
-    func error(status: Int, body: Data) -> PlusGuidanceAPIError {
+    nonisolated func error(status: Int, body: Data) -> PlusGuidanceAPIError {
         error(status: status, problem: ProblemDocument.decode(body))
     }
 
     /// The error of an answer with this status and problem document (`nil` when it had none).
-    func error(status: Int, problem: ProblemDocument?) -> PlusGuidanceAPIError {
+    nonisolated func error(status: Int, problem: ProblemDocument?) -> PlusGuidanceAPIError {
         if let domain = problem?.domainError { return .rejected(domain, status: status) }
         switch (status, problem?.code) {
         case (401, _): return .signedOut
@@ -381,20 +179,36 @@ public actor PlusGuidanceAPI {
         case (404, nil), (404, "no_such_endpoint"):
             return .requestRejected(status: status, problemCode: problem?.code, reason: problem?.title)
         case (404, _): return .rejected(.notFound, status: status)
-        case (429, "too_many_attempts"):
-            return .requestRejected(status: status, problemCode: "too_many_attempts", reason: problem?.detail)
+        case (429, PlusGuidanceAPIError.Kind.tooManyAttempts.rawValue):
+            return .tooManyAttempts(status: status, reason: problem?.detail)
         case (500..., let code): return .serverError(status: status, problemCode: code)
         case (_, let code): return .requestRejected(status: status, problemCode: code, reason: problem?.title)
         }
     }
 
-    nonisolated func decode<T: Decodable>(_ response: HTTPResponse) throws -> T {
+    /// Decodes an answer's wire shape (``PlusGuidanceWire``) and maps it to Domain values.
+    /// Whatever fails either step is `invalid_response`, naming the shape or the field, never a
+    /// value: a malformed answer never crashes and never reaches the cache.
+    static func decode<Wire: Decodable, Value>(
+        _ wire: Wire.Type, from body: Data, _ map: (Wire) throws(WireError) -> Value
+    ) throws(PlusGuidanceAPIError) -> Value {
+        let decoded: Wire
         do {
-            return try WireDecoding.decoder().decode(T.self, from: response.body)
-        } catch let error as PlusGuidanceAPIError {
-            throw error
+            decoded = try JSONDecoder().decode(Wire.self, from: body)
         } catch {
-            throw PlusGuidanceAPIError.invalidResponse("\(T.self) did not decode")
+            throw PlusGuidanceAPIError.invalidResponse("\(Wire.self) did not decode")
         }
+        do {
+            return try map(decoded)
+        } catch {
+            throw PlusGuidanceAPIError.invalidResponse(error.reason)
+        }
+    }
+
+    /// ``decode(_:from:_:)`` of an answer's body.
+    nonisolated func decode<Wire: Decodable, Value>(
+        _ wire: Wire.Type, _ response: HTTPResponse, _ map: (Wire) throws(WireError) -> Value
+    ) throws(PlusGuidanceAPIError) -> Value {
+        try Self.decode(wire, from: response.body, map)
     }
 }

@@ -85,7 +85,7 @@ struct ServerTimeMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         var response = try await next(request, context)
-        response.headers[.serverTime] = WireTime.string(clock.now())
+        response.headers[.serverTime] = RFC3339.string(clock.now())
         return response
     }
 }

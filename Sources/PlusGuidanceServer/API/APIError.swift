@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// An error answer of the API: an `application/problem+json` document (RFC 9457) with the stable
 /// `code` member clients branch on. Details never contain message bodies, tokens or passwords.
@@ -117,13 +118,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 extension APIError {
     /// The refusal as stored for `Idempotency-Key` replays: its problem document (RFC 9457).
     func stored() throws -> StoredAnswer {
-        var object: [String: Any] = [
-            "type": "https://plusguidance.example/problems/\(code)", "title": title, "status": Int(status.code),
-            "code": code,
-        ]
-        if let detail { object["detail"] = detail }
+        let problem = ProblemWire(
+            type: "https://plusguidance.example/problems/\(code)", title: title, status: Int(status.code),
+            detail: detail, code: code)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
         return StoredAnswer(
-            status: Int(status.code), contentType: "application/problem+json",
-            body: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            status: Int(status.code), contentType: "application/problem+json", body: try encoder.encode(problem))
     }
 }

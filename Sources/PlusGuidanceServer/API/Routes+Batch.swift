@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import NIOCore
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// `POST /v1/batch`: several queued actions in one request and one transaction.
 ///
@@ -115,7 +116,7 @@ extension Routes {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: output))
     }
 
-    private func command(for action: BatchActionRequest, at index: Int, user: User) throws -> ActionCommand {
+    private func command(for action: BatchAction, at index: Int, user: User) throws -> ActionCommand {
         func field(_ value: String?, _ name: String) throws -> String {
             guard let value, !value.isEmpty else {
                 throw APIError.invalidRequest("missing field actions[\(index)].\(name)")
@@ -137,18 +138,4 @@ extension Routes {
                 "actions[\(index)].op must be send_message, accept_offer, decline_offer or stop_session")
         }
     }
-}
-
-struct BatchRequest: Decodable {
-    var actions: [BatchActionRequest]
-}
-
-struct BatchActionRequest: Decodable {
-    var key: String
-    var op: String
-    var peer: String?
-    var id: String?
-    var body: String?
-    var offer: String?
-    var session: String?
 }

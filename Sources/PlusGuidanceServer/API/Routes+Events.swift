@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 extension Routes {
     /// `GET /v1/events`: a `text/event-stream` of the caller's changes, one event per change with
@@ -53,11 +54,11 @@ extension Routes {
                             if changes.count < 500 { break }
                         }
                     case .presence(let peer, let online):
-                        try await writer.write(
-                            ByteBuffer(
-                                string:
-                                    "event: presence\ndata: {\"userId\":\"\(peer.rawValue)\",\"online\":\(online)}\n\n")
-                        )
+                        let data = try JSONEncoder().encode(PresenceWire(userId: peer.rawValue, online: online))
+                        var event = ByteBuffer(string: "event: presence\ndata: ")
+                        event.writeBytes(data)
+                        event.writeString("\n\n")
+                        try await writer.write(event)
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
                     }

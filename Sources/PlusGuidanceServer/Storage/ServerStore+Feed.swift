@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// The change feed: what each command recorded, paged per person by cursor, and pruned.
 extension ServerStore {
@@ -140,26 +141,6 @@ extension ServerStore {
             try db.execute(sql: "DELETE FROM idempotency WHERE createdAt < ?", arguments: [keyCutoff])
             try db.execute(
                 sql: "DELETE FROM token WHERE expiresAt < ?", arguments: [now.timeIntervalSinceReferenceDate])
-        }
-    }
-}
-
-extension ChangeWire {
-    init(_ change: Change, at now: Date) {
-        switch change {
-        case .user(let value): self.init(entity: "user", id: value.id.rawValue, op: "upsert", user: UserWire(value))
-        case .message(let value):
-            self.init(entity: "message", id: value.id.rawValue, op: "upsert", message: MessageWire(value))
-        case .offer(let value): self.init(entity: "offer", id: value.id.rawValue, op: "upsert", offer: OfferWire(value))
-        case .session(let value):
-            self.init(entity: "session", id: value.id.rawValue, op: "upsert", session: SessionWire(value, at: now))
-        case .deleted(let reference):
-            switch reference {
-            case .user(let id): self.init(entity: "user", id: id.rawValue, op: "delete")
-            case .message(let id): self.init(entity: "message", id: id.rawValue, op: "delete")
-            case .offer(let id): self.init(entity: "offer", id: id.rawValue, op: "delete")
-            case .session(let id): self.init(entity: "session", id: id.rawValue, op: "delete")
-            }
         }
     }
 }

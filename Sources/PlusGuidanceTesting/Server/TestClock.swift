@@ -1,5 +1,6 @@
 import Foundation
 import PlusGuidanceNetworking
+import PlusGuidanceWire
 
 /// The test clock of a `pg-server --test-clock` (not part of the product API: test servers
 /// only). The server's clock runs with real time plus what was advanced.
@@ -16,7 +17,7 @@ public enum TestClock {
             HTTPRequest(
                 method: .post, url: URL(string: server.absoluteString + "/v1/test/clock/advance")!,
                 headers: [("Content-Type", "application/json")],
-                body: try JSONEncoder().encode(["seconds": seconds])))
+                body: try JSONEncoder().encode(AdvanceClockRequest(seconds: seconds))))
         guard (200..<300).contains(response.status) else { throw AdvanceFailed(status: response.status) }
     }
 }

@@ -1,0 +1,29 @@
+import Foundation
+import PlusGuidanceDomain
+import PlusGuidanceWire
+
+// The change feed: cursor pages, checked against the contract.
+extension PlusGuidanceAPI {
+    /// A page of the change feed after `cursor` (from the start when `nil`).
+    /// - Parameter countRemaining: ask the server how many changes follow the page
+    ///   (``PlusGuidanceDomain/ChangePage/remaining``); it costs the server a count, so ask on
+    ///   the first page of a sync only.
+    /// - Throws: ``PlusGuidanceAPIError/cursorTooOld`` when the client must resynchronise. A
+    ///   page with any change that does not decode fails whole (`invalid_response`).
+    public func changes(
+        after cursor: FeedCursor?, limit: Int = 500, countRemaining: Bool = false
+    ) async throws
+        -> ChangePage
+    {
+        var path = "/v1/changes?limit=\(limit)"
+        if let cursor { path += "&after=\(escape(cursor.rawValue))" }
+        if countRemaining { path += "&count=true" }
+        return try Self.changePage(from: try await call(.get, path).body)
+    }
+
+    /// A feed page's body as the domain's page, checked against the contract; the whole page is
+    /// refused when any part of it fails. (`package` for the sync benchmark's decode figure.)
+    package static func changePage(from body: Data) throws(PlusGuidanceAPIError) -> ChangePage {
+        try decode(FeedPageWire.self, from: body) { wire throws(WireError) in try wire.domain() }
+    }
+}

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
-import PlusGuidanceDomain
 import PlusGuidanceSync
 import Prometheus
 import ServiceLifecycle

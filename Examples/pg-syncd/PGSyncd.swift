@@ -2,9 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
 import PlusGuidanceSync
 import Prometheus
 import ServiceLifecycle

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PlusGuidancePersistence
 import PlusGuidanceSync
 
 #if canImport(Glibc)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PlusGuidancePersistence
 import PlusGuidanceSync
 
 /// Options every command takes (BRIEF.md: `pg [--server URL] [--profile DIR] [--json] COMMAND`).

@@ -1,7 +1,9 @@
 import Foundation
 @_exported import PlusGuidanceDomain
 @_exported import PlusGuidanceNetworking
-import PlusGuidancePersistence
+// Re-exported so that `import PlusGuidanceSync` alone reaches everything an app configures or
+// matches: key providers, `PersistenceError`, the integrity-check policy, key rotation.
+@_exported import PlusGuidancePersistence
 
 /// The PlusGuidance SDK for an app: one signed-in account, its offline cache and outbox, and a
 /// sync engine that delivers what the user did and keeps the cache current.

@@ -236,6 +236,28 @@ import Testing
         #expect(negative.stderr.contains("--limit must be 1...1000, not -1"), "\(negative.stderr)")
     }
 
+    /// Found by scripts/fuzz: Foundation's DateFormatter stopped the process on a `Date` header
+    /// with non-ASCII bytes, so any server could crash `pg` and `pg-syncd` with one header. Dates
+    /// are read on the bytes now; a malformed one is ignored (no clock estimate from it).
+    @Test func aMalformedDateHeaderCrashesNothing() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        stage.hostile.setRule { _ in
+            .editHeaders { headers in
+                headers.filter { !["date", "server-time"].contains($0.name.lowercased()) }
+                    + [("Date", "Sun, 06\u{07F1}ov 1994 08:49:37 GMT"), ("Retry-After", "Sun, 06\u{00E9}Nov")]
+            }
+        }
+        let sync = try await stage.pg("theo", ["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let sent = try await stage.pg("theo", ["send", "alice@example.com", "Still here"])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.stdout == "Sent.\n", "\(sent.stdout)")
+        let status = try await stage.pg("theo", ["status"])
+        #expect(status.status == 0, "\(status.stderr)")
+    }
+
     /// Defect 9: `pg send` took its text only as an argument. `--stdin` (or TEXT `-`) reads it
     /// from standard input, newlines and all; and once the outbox drains, the delivered text is
     /// in neither outbox file (defect 8: it lingered in `outbox.sqlite-wal`).

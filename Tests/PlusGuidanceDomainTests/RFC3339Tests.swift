@@ -53,17 +53,44 @@ import Testing
         }
     }
 
-    /// What the fast path does not take, Foundation decides, exactly as before.
-    @Test func otherShapesGoToFoundation() {
+    /// Other RFC 3339 shapes are read from the bytes: offsets, any number of fraction digits,
+    /// lowercase `t` and `z`; years before 1583 keep the calendar `string(_:)` prints them in.
+    @Test func otherShapesOfRFC3339Parse() throws {
+        let epoch = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
+        #expect(RFC3339.date("2027-01-15T08:00:00+01:00") == epoch - 3_600)
+        #expect(RFC3339.date("2027-01-15T03:30:00-04:30") == epoch)
+        #expect(RFC3339.date("2027-01-15t08:00:00z") == epoch)
+        let long = try #require(RFC3339.date("2027-01-15T08:00:00.1234567Z"))
+        #expect(abs(long.timeIntervalSince(epoch) - 0.1234567) < 1e-6)
+        #expect(RFC3339.date("2027-01-15T08:00:00.5Z") == epoch + 0.5)
+        #expect(RFC3339.date("2027-01-15T07:59:60Z") == epoch)  // a leap second
+        let old = try #require(RFC3339.date("1200-01-15T08:00:00Z"))
+        #expect(old == Self.foundation("1200-01-15T08:00:00Z"))
+        #expect(RFC3339.string(old) == "1200-01-15T08:00:00.000Z")
+        let oldOffset = try #require(RFC3339.date("1200-01-15T09:00:00.250+01:00"))
+        #expect(oldOffset == old + 0.25)
         for text in [
-            "2027-01-15T08:00:00+01:00", "2027-01-15T08:00:00.1234567Z", "2027-01-15T08:00:00.5Z",
-            "2027-01-15t08:00:00z",
-            "1200-01-15T08:00:00Z", "2027-01-15 08:00:00Z", "2027-1-15T08:00:00Z", "", "not a time",
-            "２０２７-01-15T08:00:00Z",
-            "2027-01-15T08:00:00.00aZ",
+            "2027-01-15 08:00:00Z", "2027-1-15T08:00:00Z", "", "not a time", "２０２７-01-15T08:00:00Z",
+            "2027-01-15T08:00:00.00aZ", "2027-01-15T08:00:00",
         ] {
-            #expect(RFC3339.date(text) == Self.foundation(text), "\(text)")
+            #expect(RFC3339.date(text) == nil, "\(text)")
         }
+    }
+
+    /// Foundation's ISO 8601 style also takes longer years and trailing bytes (the fuzzer found
+    /// `202283-01-01T00:00:00.5+07-01-%1T08q2`); only RFC 3339's `date-time` parses, and only
+    /// within the years ``RFC3339/string(_:)`` prints.
+    @Test func onlyRFC3339sGrammarParses() {
+        for text in [
+            "202283-01-01T00:00:00.5+07-01-%1T08q2", "2027-01-15T08:00:00Zjunk", "2027-01-15T08:00:00+01:00x",
+            "+12027-01-15T08:00:00Z", "2027-13-01T00:00:00+00:00", "2027-02-29T00:00:00+00:00",
+            "2027-01-15T24:00:00+01:00", "2027-01-15T08:00:00.+01:00", "2027-01-15T08:00:00+1:00",
+            "9999-12-31T23:00:00-05:00", "0000-01-01T00:30:00+01:00",
+        ] {
+            #expect(RFC3339.date(text) == nil, "\(text)")
+        }
+        #expect(RFC3339.date("2027-01-15T08:00:00.5+02:00") == Date(timeIntervalSince1970: 1_800_000_000 - 7_200 + 0.5))
+        #expect(RFC3339.date("2024-02-29T12:00:00.123456-03:30") != nil)
     }
 
     /// No time traps, not even one no calendar holds.

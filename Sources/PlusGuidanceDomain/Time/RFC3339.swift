@@ -9,8 +9,9 @@ import Foundation
 ///
 /// Every message, offer and session of a feed page carries times, so both directions are
 /// arithmetic on the bytes for the API's own shape (`2027-01-15T08:00:00.007Z`, or without the
-/// fraction, years 1583–9999); anything else — another offset, another number of digits, a date
-/// before the Gregorian calendar — goes to Foundation's ISO 8601 style, which decides as before.
+/// fraction, years 1583–9999). Other RFC 3339 shapes — an offset, another number of fraction
+/// digits, lowercase `t` and `z` — are read from the bytes too; only the calendar of years
+/// before the Gregorian one is Foundation's, for printing and parsing alike.
 public enum RFC3339 {
     /// `2027-01-15T08:00:00.007Z`.
     public static func string(_ date: Date) -> String {
@@ -49,14 +50,98 @@ public enum RFC3339 {
         }
     }
 
-    /// Parses an RFC 3339 time, with or without a fraction; `nil` for anything else.
+    /// Parses an RFC 3339 `date-time`, with or without a fraction, in UTC or with an offset;
+    /// `nil` for anything else, and for a time outside years 1–9999 in UTC (which
+    /// ``string(_:)`` could not print back).
+    ///
+    /// The grammar, the fraction and the offset are read from the bytes. Foundation's ISO 8601
+    /// style is left only the calendar of years before 1583, as ``string(_:)`` uses it there: it
+    /// also accepts longer years and trailing bytes, and its style with fractional seconds
+    /// ignores an offset, so it never sees the text itself.
     public static func date(_ text: String) -> Date? {
         var text = text
-        if let date = text.withUTF8({ fastDate($0) }) { return date }
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return date
+        return text.withUTF8 { bytes in
+            if let date = fastDate(bytes) { return date }
+            guard let parts = DateTimeParts(bytes) else { return nil }
+            let second = min(parts.second, 59)  // a leap second is the next minute's first
+            let base: TimeInterval
+            if (1583...9999).contains(parts.year) {
+                let days = days(year: parts.year, month: parts.month, day: parts.day)
+                base = TimeInterval(days * 86_400 + parts.hour * 3_600 + parts.minute * 60 + second)
+            } else {
+                func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+                let year = String(String(parts.year + 10_000).dropFirst())
+                let canonical =
+                    "\(year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(second))Z"
+                guard let date = try? Date(canonical, strategy: .iso8601) else { return nil }
+                base = date.timeIntervalSince1970
+            }
+            let value =
+                base + TimeInterval(parts.second - second) + parts.fraction - TimeInterval(parts.offsetSeconds)
+            guard printable.contains(value) else { return nil }
+            return Date(timeIntervalSince1970: value)
         }
-        return try? Date(text, strategy: .iso8601)
+    }
+
+    /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z, in seconds since 1970.
+    private static let printable: ClosedRange<TimeInterval> =
+        TimeInterval(
+            days(year: 1, month: 1, day: 1) * 86_400)...(TimeInterval(
+            days(year: 10_000, month: 1, day: 1) * 86_400) - 0.001)
+
+    /// The fields of RFC 3339's `date-time` (§5.6), every one in range: `YYYY-MM-DD`, `T`,
+    /// `HH:MM:SS` (a leap second allowed), an optional fraction of one or more digits, then `Z`
+    /// or `±HH:MM`. Lowercase `t` and `z` are allowed, as the RFC allows them; nothing may follow.
+    struct DateTimeParts {
+        var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64
+        var fraction: TimeInterval = 0
+        var offsetSeconds: Int64 = 0
+
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            func number(_ offset: Int, _ digits: Int) -> Int64? {
+                guard offset + digits <= bytes.count else { return nil }
+                var value: Int64 = 0
+                for index in offset..<offset + digits {
+                    let digit = bytes[index] &- UInt8(ascii: "0")
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int64(digit)
+                }
+                return value
+            }
+            func byte(_ offset: Int, _ allowed: String) -> Bool {
+                offset < bytes.count && allowed.utf8.contains(bytes[offset])
+            }
+            guard let year = number(0, 4), byte(4, "-"), let month = number(5, 2), byte(7, "-"),
+                let day = number(8, 2), byte(10, "Tt"), let hour = number(11, 2), byte(13, ":"),
+                let minute = number(14, 2), byte(16, ":"), let second = number(17, 2),
+                (1...12).contains(month), day >= 1, day <= RFC3339.daysIn(month: month, year: year), hour < 24,
+                minute < 60, second <= 60
+            else { return nil }
+            (self.year, self.month, self.day, self.hour, self.minute, self.second) = (
+                year, month, day, hour, minute, second
+            )
+            var index = 19
+            if byte(index, ".") {
+                index += 1
+                var scale = 0.1
+                let first = index
+                while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                    fraction += Double(digit) * scale
+                    scale /= 10
+                    index += 1
+                }
+                guard index > first else { return nil }
+            }
+            if byte(index, "Zz") {
+                guard index + 1 == bytes.count else { return nil }
+                return
+            }
+            guard byte(index, "+-"), let offsetHour = number(index + 1, 2), byte(index + 3, ":"),
+                let offsetMinute = number(index + 4, 2), offsetHour < 24, offsetMinute < 60,
+                index + 6 == bytes.count
+            else { return nil }
+            offsetSeconds = (offsetHour * 3_600 + offsetMinute * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+        }
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` with every field in range; `nil`
@@ -95,7 +180,7 @@ public enum RFC3339 {
         return String(whole.dropLast()) + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
     }
 
-    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+    package static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -104,7 +189,7 @@ public enum RFC3339 {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+    package static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -114,7 +199,7 @@ public enum RFC3339 {
     }
 
     /// The proleptic Gregorian date of a day since 1970-01-01 (`civil_from_days`).
-    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    package static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

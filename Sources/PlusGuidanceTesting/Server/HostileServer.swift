@@ -38,6 +38,9 @@ public final class HostileServer: @unchecked Sendable {
         /// Answer `200 text/event-stream`, then one `data:` line that never ends, as fast as it
         /// is read.
         case endlessEventLine
+        /// Pass the request on; answer with the server's status and body and the headers
+        /// `edit` makes of the server's (framing headers are set again after it).
+        case editHeaders(@Sendable ([(name: String, value: String)]) -> [(name: String, value: String)])
         /// Answer with this status, content type and body, without asking the server.
         case answer(status: Int, contentType: String, body: Data)
     }
@@ -140,11 +143,13 @@ public final class HostileServer: @unchecked Sendable {
             LoopbackSocket.send(client, Array(head.utf8) + Array(body))
         case .forward where request.path.hasPrefix("/v1/events"):
             relayStream(request: head, body: body, to: client)
-        case .forward, .rewrite, .trickle, .cutBody:
+        case .forward, .rewrite, .trickle, .cutBody, .editHeaders:
             guard let answer = exchange(head: head, body: body) else { return }
             var payload = answer.body
             if case .rewrite(let edit) = behaviour { payload = Array(edit(Data(payload))) }
-            var headers = answer.headers.filter {
+            var headers = answer.headers
+            if case .editHeaders(let edit) = behaviour { headers = edit(headers) }
+            headers = headers.filter {
                 !["content-length", "transfer-encoding", "connection"].contains($0.name.lowercased())
             }
             headers.append(("Content-Length", "\(payload.count)"))

@@ -28,6 +28,8 @@ let package = Package(
         .executable(name: "pg-server", targets: ["pg-server"]),
         .executable(name: "pg", targets: ["pg"]),
         .executable(name: "pg-syncd", targets: ["pg-syncd"]),
+        // The I/O fault shim of the tests' fault sweeps (LD_PRELOAD); not for apps.
+        .library(name: "PGFaultShim", type: .dynamic, targets: ["CFaultShim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -77,6 +79,7 @@ let package = Package(
         .target(
             name: "PlusGuidanceTesting",
             dependencies: ["PlusGuidanceDomain", "PlusGuidanceWire", "PlusGuidanceNetworking", "CSpawn"]),
+        .target(name: "CFaultShim", linkerSettings: [.linkedLibrary("dl")]),
         // Test helpers' process spawning (GNU extensions of glibc Swift does not import).
         .target(name: "CSpawn"),
         .target(

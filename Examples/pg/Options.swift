@@ -137,6 +137,9 @@ func exitCode(for error: any Error) -> (Int32, String) {
         case .offline: return (69, "server unreachable: \(error.reason ?? "offline")")
         case .unknownOutboxEntry: return (64, "no such outbox entry")
         }
+    case let error where PersistenceError.storageFailure(error) != nil:
+        let failure = PersistenceError.storageFailure(error)!
+        return (70, "\(failure.reason); what it interrupted was rolled back (\(failure.code))")
     default: return (70, "\(error)")
     }
 }
@@ -192,10 +195,25 @@ struct WaitOptions: ParsableArguments {
             try? await client.discard(entry.id)
             throw CLIError(code: 65, message: "refused: \(failure.reason) (\(failure.code))")
         case .queued(let reason):
-            let why =
-                reason == "timed_out"
-                ? "no answer within \(wait.formatted()) s" : "the server is unreachable (\(reason))"
-            return (false, "Queued: \(why); it will be delivered when the server is reachable.")
+            switch reason {
+            case "timed_out":
+                return (
+                    false,
+                    "Queued: no answer within \(wait.formatted()) s; it will be delivered when the server is reachable."
+                )
+            case PersistenceError.storageFailedCode.code:
+                return (
+                    false,
+                    "Queued: the disk failed a write while sending it (\(reason)); it is sent again at the next attempt."
+                )
+            case "behind_failed_message":
+                return (false, "Queued: it waits behind a message the server refused (see `pg outbox`).")
+            default:
+                return (
+                    false,
+                    "Queued: the server is unreachable (\(reason)); it will be delivered when the server is reachable."
+                )
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A failure of the local storage.
 ///
@@ -15,6 +16,7 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         case closed = "closed"
         case undecodableRow = "undecodable_row"
         case keyUnavailable = "key_unavailable"
+        case storageFailed = "storage_failed"
     }
 
     private let _code: Code
@@ -81,6 +83,28 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         PersistenceError(.undecodableRow, path: nil, reason: "a \(table) row has an invalid \(column)")
     }
 
+    /// The disk refused a read or a write of the profile's databases: an I/O error, a full disk,
+    /// a read-only file system. SQLite rolled the transaction back, so nothing of the operation
+    /// is stored (an action that failed so was not queued); the next operation tries again.
+    public static func storageFailed(reason: String) -> PersistenceError {
+        PersistenceError(.storageFailed, path: nil, reason: reason)
+    }
+
+    /// `error` as ``storageFailed(reason:)`` when it is SQLite's I/O, full-disk, read-only or
+    /// cannot-open error (as the SDK's calls throw them); `nil` for anything else.
+    public static func storageFailure(_ error: any Error) -> PersistenceError? {
+        if let error = error as? PersistenceError { return error == .storageFailedCode ? error : nil }
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_FULL: return .storageFailed(reason: "the disk is full")
+        case .SQLITE_IOERR: return .storageFailed(reason: "the disk failed a read or a write (I/O error)")
+        case .SQLITE_READONLY: return .storageFailed(reason: "the profile's files are read-only")
+        case .SQLITE_CANTOPEN: return .storageFailed(reason: "a database of the profile cannot be opened")
+        default: return nil
+        }
+    }
+
+    public static let storageFailedCode = PersistenceError(.storageFailed, path: nil, reason: "")
     public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
     public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
     public static let keyUnavailableCode = PersistenceError(.keyUnavailable, path: nil, reason: "")

@@ -19,7 +19,8 @@ extension PlusGuidanceClient {
     /// when it runs the engine, or the one that does (`pg-syncd` beside `pg`). Woken by commits to
     /// the outbox, never by polling in a loop of its own; returns as soon as the outcome is
     /// known, or at once when the entry waits for a server that cannot be reached, or after
-    /// `timeout` with `.queued(reason: "timed_out")`.
+    /// `timeout` with `.queued(reason: "timed_out")`. A delivery by this process that the disk
+    /// refused to record returns `.queued(reason: "storage_failed")` at once.
     public func outcome(of key: IdempotencyKey, waitingUpTo timeout: Duration) async throws -> ActionOutcome {
         let account = try signedIn()
         let outbox = account.outbox
@@ -38,6 +39,9 @@ extension PlusGuidanceClient {
                 try await Task.sleep(until: deadline, clock: clock)
                 return .queued(reason: "timed_out")
             }
+            // The disk refused this process's attempt, perhaps even the record of it.
+            let sender = account.sender
+            group.addTask { await sender.storageFailure(of: key).map { .queued(reason: $0.code) } }
             defer { group.cancelAll() }
             while let result = try await group.next() {
                 if let result { return result }

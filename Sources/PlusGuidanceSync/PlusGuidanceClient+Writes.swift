@@ -120,8 +120,9 @@ extension PlusGuidanceClient {
         try await account.outbox.remove(key)
     }
 
-    /// Queues `action` durably, then attempts it at once unless it waits behind an earlier
-    /// message of its conversation (which the engine delivers first, then this one).
+    /// Queues `action` durably, then attempts it at once when this process runs the engine:
+    /// the sender goes in order, so an earlier message of its conversation that is due goes
+    /// first, and one that waits out a backoff holds this one back with it.
     private func enqueue(
         _ action: OutboxAction, in account: SignedInAccount, deadline: Date? = nil
     ) async throws -> OutboxEntry {
@@ -129,7 +130,6 @@ extension PlusGuidanceClient {
             OutboxEntry(
                 id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now(),
                 deadline: deadline))
-        guard try await !account.outbox.isQueuedBehindAnother(entry.id) else { return entry }
         _ = try? await deliverIfEngine(account)
         return try await account.outbox.entry(entry.id) ?? entry
     }

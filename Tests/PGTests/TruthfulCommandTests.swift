@@ -312,3 +312,39 @@ import Testing
         #expect(clients.first { $0["email"] as? String == "alice@example.com" }?["online"] as? Bool == true)
     }
 }
+
+/// A text queued while the server was down held back every later `pg send` to the same person
+/// ("Queued: the server is unreachable") until someone ran `pg sync`, although the server was
+/// back: a send queued behind an earlier message was never attempted. Now the send goes
+/// through the queue in order once the earlier one's backoff is over.
+@Suite struct QueuedBehindTests {
+    @Test func aSendAfterTheServerIsBackDeliversWhatWaitedBeforeIt() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-behind-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try await RestartableReferenceServer.launch(databasePath: folder + "/server.sqlite")
+        defer { server.shutdown() }
+        let pg = try #require(ReferenceServerProcess.productPath("pg"))
+        let base = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
+        let login = try await runProcess(
+            pg, base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
+        #expect(login.status == 0, "\(login.stderr)")
+
+        server.stop()
+        let queued = try await runProcess(pg, base + ["send", "therapist@example.com", "while down"])
+        #expect(queued.status == 0)
+        #expect(queued.stdout.hasPrefix("Queued: the server is unreachable"), "\(queued.stdout)")
+        try await server.start()
+        // The first retry waits at most the initial backoff (200 ms, full jitter).
+        try await Task.sleep(for: .milliseconds(400))
+
+        let next = try await runProcess(pg, base + ["send", "therapist@example.com", "once back"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.stdout == "Sent.\n", "\(next.stdout)")
+        let outbox = try await runProcess(pg, base + ["--json", "outbox"])
+        #expect(outbox.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(outbox.stdout)")
+        let messages = try await runProcess(pg, base + ["messages", "therapist@example.com"])
+        let lines = messages.stdout.split(separator: "\n").filter { $0.contains("you: ") }
+        #expect(lines.map { $0.components(separatedBy: "you: ").last ?? "" } == ["while down", "once back"])
+    }
+}

@@ -123,9 +123,10 @@ struct AliceBehindAProxy {
             hostile.setRule { _ in Self.down }
         }
 
-        /// The POST requests since the first batch.
-        var postsFromTheFirstBatch: [String] {
-            hostile.requests.drop { !$0.hasPrefix("POST /v1/batch") }.filter { $0.hasPrefix("POST ") }
+        /// The POST requests after the first `count` requests (those made while the server was
+        /// down: each send re-attempts a queue whose backoff has ended).
+        func posts(after count: Int) -> [String] {
+            hostile.requests.dropFirst(count).filter { $0.hasPrefix("POST ") }
         }
 
         func stop() {
@@ -145,6 +146,7 @@ struct AliceBehindAProxy {
         #expect(try await alice.outbox().count == count)
 
         // Back, but the first batch's answer is cut after the server committed it.
+        let whileDown = hostile.requests.count
         hostile.setRule { request in
             guard request.method == "POST", request.path == "/v1/batch" else { return .forward }
             return batches.next() == 1 ? .cutBody : .forward
@@ -153,7 +155,7 @@ struct AliceBehindAProxy {
         while try await !alice.outbox().isEmpty, ContinuousClock.now < deadline { try? await alice.syncNow() }
         #expect(try await alice.outbox().isEmpty)
 
-        let sent = offline.postsFromTheFirstBatch
+        let sent = offline.posts(after: whileDown)
         // 230 texts in batches of 100, the cut one replayed: a handful of requests, not 230.
         #expect(sent.filter { $0.hasPrefix("POST /v1/batch") }.count == 4)
         #expect(!sent.contains { $0.contains("/messages") })
@@ -172,6 +174,7 @@ extension BatchedDrainTests {
         let (hostile, alice) = (offline.hostile, offline.alice)
         for i in 1...5 { _ = try? await alice.send("one by one \(i)", to: "usr_therapist") }
         // An older server: the batch endpoint does not exist.
+        let whileDown = hostile.requests.count
         hostile.setRule { request in
             request.path == "/v1/batch"
                 ? .answer(
@@ -183,7 +186,7 @@ extension BatchedDrainTests {
         }
         try await alice.syncNow()
         #expect(try await alice.outbox().isEmpty)
-        let posts = offline.postsFromTheFirstBatch
+        let posts = offline.posts(after: whileDown)
         #expect(posts.filter { $0.hasPrefix("POST /v1/batch") }.count == 1)
         #expect(posts.filter { $0.hasSuffix("/messages") }.count == 5)
         let texts = try await alice.messages(with: "usr_therapist", limit: 20).filter { $0.kind == .text }

@@ -39,6 +39,12 @@ actor OutboxSender {
     private var batchSize: Int
     /// A delivery since ``run(answered:)`` last looked went through without being offline.
     private var serverAnswered = false
+    /// What the disk refused during this process's deliveries, by entry, for waiters in this
+    /// process: a full disk may refuse to record it in the outbox as well.
+    private var storageFailures: [IdempotencyKey: OutboxFailure] = [:]
+    private var failureWaiters:
+        [UUID: (key: IdempotencyKey, continuation: CheckedContinuation<OutboxFailure?, Never>)] =
+            [:]
 
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
@@ -86,7 +92,10 @@ actor OutboxSender {
                 }
             } catch {
                 // Offline: the failed entry's backoff (and the deferred ones') is the next deadline.
-                next = Self.nextRetry(in: (try? await outbox.entries()) ?? [])
+                // A disk that refused even to record the failure is tried again in a second.
+                next =
+                    Self.nextRetry(in: (try? await outbox.entries()) ?? [])
+                    ?? (PersistenceError.storageFailure(error) != nil ? clock.now() + 1 : nil)
             }
             let timer = next.map { deadline in
                 Task { [clock] in
@@ -138,6 +147,13 @@ actor OutboxSender {
                             ? try await attemptOneByOne(batch, startedAt: now)
                             : try await attempt(batch: batch, startedAt: now))
                 } catch {
+                    if PersistenceError.storageFailure(error) != nil {
+                        // The disk refused a write of the attempt (before the request went out or
+                        // after its answer came): the batch waits a backoff with that reason, as
+                        // when offline, and its replay with the same keys settles it.
+                        noteStorageFailure(round[(round.firstIndex { $0.id == first.id } ?? next)...].map(\.id), error)
+                        try? await storageFailed(batch, error, startedAt: now)
+                    }
                     // The server is out of reach: the rest of the round waits with the same reason,
                     // so whoever waits for one of them learns it now rather than at a timeout.
                     try? await deferRest(round[next...], behind: first.id)
@@ -200,6 +216,7 @@ actor OutboxSender {
         var entry = queued
         entry.beginAttempt()
         try await outbox.update(entry, durably: false)
+        storageFailures[entry.id] = nil
         // From here on the request may have gone out: its outcome is recorded even when this
         // task is cancelled (the stream closed, the caller gave up), or the entry would stay in
         // flight, never attempted again by this process.
@@ -234,6 +251,7 @@ actor OutboxSender {
             return entry
         }
         try await outbox.update(entries, durably: false)
+        for entry in entries { storageFailures[entry.id] = nil }
         let outbox = outbox
         let cache = cache
         let outcomes: [PushOutcome]
@@ -302,6 +320,45 @@ actor OutboxSender {
         try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
     }
 
+    /// Returns the disk failure this process's deliveries met for `key` (at once when one is
+    /// known), or `nil` when the calling task is cancelled first.
+    func storageFailure(of key: IdempotencyKey) async -> OutboxFailure? {
+        if let known = storageFailures[key] { return known }
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { return continuation.resume(returning: nil) }
+                failureWaiters[id] = (key, continuation)
+            }
+        } onCancel: {
+            Task { await self.stopWaiting(id) }
+        }
+    }
+
+    private func stopWaiting(_ id: UUID) { failureWaiters.removeValue(forKey: id)?.continuation.resume(returning: nil) }
+
+    private func noteStorageFailure(_ keys: [IdempotencyKey], _ error: any Error) {
+        let failure = Self.failure(error)
+        for key in keys { storageFailures[key] = failure }
+        for (id, waiter) in failureWaiters where keys.contains(waiter.key) {
+            failureWaiters[id] = nil
+            waiter.continuation.resume(returning: failure)
+        }
+    }
+
+    /// The disk refused a write of these entries' attempt, perhaps the one that marked them in
+    /// flight: they wait a backoff with `storage_failed` (recorded when the disk takes it).
+    private func storageFailed(_ attempted: [OutboxEntry], _ error: any Error, startedAt now: Date) async throws {
+        let waiting = attempted.map { attempted -> OutboxEntry in
+            var entry = attempted
+            if entry.state == .pending { entry.beginAttempt() }
+            entry.failTransiently(Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+            return entry
+        }
+        let outbox = outbox
+        try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
+    }
+
     private static func failure(refusal error: PlusGuidanceAPIError) -> OutboxFailure {
         OutboxFailure(
             code: error.domainError?.code ?? error.problemCode ?? error.code,
@@ -309,6 +366,9 @@ actor OutboxSender {
     }
 
     private static func failure(_ error: any Error) -> OutboxFailure {
+        if let storage = PersistenceError.storageFailure(error) {
+            return OutboxFailure(code: storage.code, reason: storage.reason)
+        }
         let api = error as? PlusGuidanceAPIError
         return OutboxFailure(
             code: api?.transport?.code ?? api?.code ?? "local_error",

@@ -1,0 +1,1 @@
+// libPGFaultShim.so is used through LD_PRELOAD only; see faultshim.c for its settings.

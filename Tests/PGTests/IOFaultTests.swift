@@ -1,0 +1,101 @@
+import Foundation
+import PlusGuidanceSync
+import PlusGuidanceTesting
+import Testing
+
+/// I/O faults (issue "Hardening"): `pg send` with the Nth `fsync`/`fdatasync` or the Nth
+/// `write`/`pwrite` on the profile's files failing (the `libPGFaultShim.so` LD_PRELOAD shim),
+/// swept over every N a clean send makes. Each run either succeeds or fails with one clear line
+/// and exit 70; nothing it acknowledged is lost, nothing is delivered twice, the next run
+/// recovers, and every SQLite file stays intact. A refused record of an attempt made `pg send` wait
+/// out `--wait` and print "no answer within 10 s" although the server had answered: the sender
+/// now records `storage_failed` (or, when the disk refuses that too, tells this process's
+/// waiters directly) and tries again after a backoff.
+@Suite struct IOFaultTests {
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    func product(_ name: String) throws -> String {
+        guard let path = ReferenceServerProcess.productPath(name) else { throw Failure(description: "build \(name)") }
+        return path
+    }
+
+    @Test(arguments: [("fsync", "EIO", false), ("write", "EIO", false), ("write", "ENOSPC", true)])
+    func aFailingDiskIsReportedAndLosesNothingAcknowledged(calls: String, errno: String, sticky: Bool) async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-io-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let profile = folder + "/theo"
+        let pg = try product("pg")
+        let shim = try product("libPGFaultShim.so")
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        let login = try await runProcess(
+            pg, base + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n")
+        #expect(login.status == 0, "\(login.stderr)")
+        _ = try await runProcess(pg, base + ["send", "alice@example.com", "warm-up"])
+
+        // How many calls of the kind a clean send makes.
+        let report = folder + "/calls"
+        let clean = try await runProcess(
+            pg, base + ["send", "alice@example.com", "counted"],
+            environment: ["LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_REPORT": report])
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let counts = try String(contentsOfFile: report, encoding: .utf8)
+        let total = try #require(
+            counts.split(separator: " ").first { $0.hasPrefix(calls + "=") }.flatMap {
+                Int($0.dropFirst(calls.count + 1).trimmingCharacters(in: .whitespacesAndNewlines))
+            })
+        #expect(total >= 1, "a send makes no \(calls) call: \(counts)")
+
+        var acknowledged: [String] = []
+        var refused = 0
+        for n in 1...total {
+            let text = "fault \(calls) \(errno) \(n)"
+            var environment = [
+                "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": calls, "PG_FAULT_AT": "\(n)",
+                "PG_FAULT_ERRNO": errno,
+            ]
+            if sticky { environment["PG_FAULT_STICKY"] = "1" }
+            let faulty = try await runProcess(pg, base + ["send", "alice@example.com", text], environment: environment)
+            if faulty.status == 0 {
+                acknowledged.append(text)
+                // Queued for the disk, not "no answer within 10 s" after waiting for a server
+                // that answered (what a refused record of the attempt used to print).
+                #expect(
+                    faulty.stdout == "Sent.\n" || faulty.stdout.hasPrefix("Queued: the disk failed a write"),
+                    "call \(n): \(faulty.stdout)")
+            } else {
+                refused += 1
+                #expect(faulty.status == 70, "call \(n): exit \(faulty.status): \(faulty.stderr)")
+                let lines = faulty.stderr.split(separator: "\n")
+                #expect(lines.count == 1, "call \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.hasPrefix("pg: "), "call \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.contains("(storage_failed)"), "call \(n): \(faulty.stderr)")
+                #expect(!faulty.stderr.contains(text), "the text reached the error line")
+            }
+            // The next run, on a healthy disk, recovers.
+            let after = try await runProcess(pg, base + ["send", "alice@example.com", "after \(calls) \(errno) \(n)"])
+            #expect(after.status == 0, "after call \(n): \(after.stderr)")
+            #expect(!after.stdout.contains("no answer within"), "after call \(n): \(after.stdout)")
+        }
+        #expect(refused >= 1, "no failed \(calls) call was noticed")
+        let sync = try await runProcess(pg, base + ["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        let texts = try await theo.allTexts(with: "usr_alice")
+        #expect(Set(texts).count == texts.count, "delivered twice: \(texts)")
+        for text in acknowledged { #expect(texts.contains(text), "acknowledged but lost: \(text)") }
+        for n in 1...total { #expect(texts.contains("after \(calls) \(errno) \(n)")) }
+
+        let accounts = profile + "/accounts"
+        for account in try FileManager.default.contentsOfDirectory(atPath: accounts) {
+            for file in ["cache.sqlite", "outbox.sqlite"] {
+                let check = try await runProcess(
+                    "/usr/bin/sqlite3", ["\(accounts)/\(account)/\(file)", "PRAGMA integrity_check"])
+                #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
+            }
+        }
+    }
+}

@@ -99,3 +99,73 @@ import Testing
         }
     }
 }
+
+extension IOFaultTests {
+    /// The same sweep over `pg sync` pulling new messages: a failed write of a feed page is one
+    /// line and exit 70, the page's cursor stays, and the next sync takes everything.
+    @Test func aFailingDiskDuringASyncLosesNoMessage() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-io-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let profile = folder + "/alice"
+        let pg = try product("pg")
+        let shim = try product("libPGFaultShim.so")
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        let login = try await runProcess(
+            pg, base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
+        #expect(login.status == 0, "\(login.stderr)")
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        var sent: [String] = []
+        func theoSends(_ round: String) async throws {
+            for i in 1...3 {
+                let text = "sync \(round) \(i)"
+                let message = Message(
+                    id: MessageID("msg_\(UUID().uuidString.prefix(8))"),
+                    conversationID: ConversationID(therapistID: "usr_therapist", clientID: "usr_alice"),
+                    senderID: "usr_therapist", recipientID: "usr_alice", kind: .text, body: text, createdAt: Date())
+                _ = try await theo.send(message, idempotencyKey: IdempotencyKey("k_\(UUID().uuidString)"))
+                sent.append(text)
+            }
+        }
+
+        try await theoSends("counted")
+        let report = folder + "/calls"
+        let clean = try await runProcess(
+            pg, base + ["sync"], environment: ["LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_REPORT": report])
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let counts = try String(contentsOfFile: report, encoding: .utf8)
+        let writes = try #require(
+            counts.split(separator: " ").first { $0.hasPrefix("write=") }.flatMap { Int($0.dropFirst(6)) })
+        var refused = 0
+        for n in 1...writes {
+            try await theoSends("\(n)")
+            let faulty = try await runProcess(
+                pg, base + ["sync"],
+                environment: [
+                    "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": "write", "PG_FAULT_AT": "\(n)",
+                ])
+            if faulty.status != 0 {
+                refused += 1
+                #expect(faulty.status == 70, "call \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.split(separator: "\n").count == 1, "call \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.contains("(storage_failed)"), "call \(n): \(faulty.stderr)")
+            }
+            let recovered = try await runProcess(pg, base + ["sync"])
+            #expect(recovered.status == 0, "after call \(n): \(recovered.stderr)")
+        }
+        #expect(refused >= 1)
+        let shown = try await runProcess(pg, base + ["--json", "messages", "therapist@example.com", "--limit", "1000"])
+        let bodies = Set(
+            ((try? JSONSerialization.jsonObject(with: Data(shown.stdout.utf8))) as? [[String: Any]] ?? []).compactMap {
+                $0["body"] as? String
+            })
+        for text in sent { #expect(bodies.contains(text), "lost: \(text)") }
+        for file in ["cache.sqlite", "outbox.sqlite"] {
+            let path = "\(profile)/accounts/usr_alice/\(file)"
+            let check = try await runProcess("/usr/bin/sqlite3", [path, "PRAGMA integrity_check"])
+            #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
+        }
+    }
+}

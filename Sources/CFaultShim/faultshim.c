@@ -70,74 +70,40 @@ typedef ssize_t (*pwrite64_function)(int, const void *, size_t, off64_t);
     static type next_##name; \
     if (next_##name == NULL) next_##name = (type)dlsym(RTLD_NEXT, #name)
 
+/// Whether this call on `fd` (of `kind`, counted in `counter`) must fail; sets errno when so.
+static int injected(int fd, const char *kind, atomic_long *counter) {
+    if (!counts(fd)) return 0;
+    long call = atomic_fetch_add(counter, 1) + 1;
+    if (!fails(kind, call)) return 0;
+    int saved = errno;
+    describe(fd, kind, call);
+    errno = saved;
+    return 1;
+}
+
 int fsync(int fd) {
     NEXT(fsync, sync_function);
-    if (counts(fd)) {
-        long call = atomic_fetch_add(&fsync_calls, 1) + 1;
-        if (fails("fsync", call)) {
-            int saved = errno;
-            describe(fd, "fsync", call);
-            errno = saved;
-            return -1;
-        }
-    }
-    return next_fsync(fd);
+    return injected(fd, "fsync", &fsync_calls) ? -1 : next_fsync(fd);
 }
 
 int fdatasync(int fd) {
     NEXT(fdatasync, sync_function);
-    if (counts(fd)) {
-        long call = atomic_fetch_add(&fsync_calls, 1) + 1;
-        if (fails("fsync", call)) {
-            int saved = errno;
-            describe(fd, "fsync", call);
-            errno = saved;
-            return -1;
-        }
-    }
-    return next_fdatasync(fd);
+    return injected(fd, "fsync", &fsync_calls) ? -1 : next_fdatasync(fd);
 }
 
 ssize_t write(int fd, const void *buffer, size_t count) {
     NEXT(write, write_function);
-    if (counts(fd)) {
-        long call = atomic_fetch_add(&write_calls, 1) + 1;
-        if (fails("write", call)) {
-            int saved = errno;
-            describe(fd, "write", call);
-            errno = saved;
-            return -1;
-        }
-    }
-    return next_write(fd, buffer, count);
+    return injected(fd, "write", &write_calls) ? -1 : next_write(fd, buffer, count);
 }
 
 ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) {
     NEXT(pwrite, pwrite_function);
-    if (counts(fd)) {
-        long call = atomic_fetch_add(&write_calls, 1) + 1;
-        if (fails("write", call)) {
-            int saved = errno;
-            describe(fd, "write", call);
-            errno = saved;
-            return -1;
-        }
-    }
-    return next_pwrite(fd, buffer, count, offset);
+    return injected(fd, "write", &write_calls) ? -1 : next_pwrite(fd, buffer, count, offset);
 }
 
 ssize_t pwrite64(int fd, const void *buffer, size_t count, off64_t offset) {
     NEXT(pwrite64, pwrite64_function);
-    if (counts(fd)) {
-        long call = atomic_fetch_add(&write_calls, 1) + 1;
-        if (fails("write", call)) {
-            int saved = errno;
-            describe(fd, "write", call);
-            errno = saved;
-            return -1;
-        }
-    }
-    return next_pwrite64(fd, buffer, count, offset);
+    return injected(fd, "write", &write_calls) ? -1 : next_pwrite64(fd, buffer, count, offset);
 }
 
 __attribute__((destructor)) static void report(void) {

@@ -98,16 +98,7 @@ public enum RFC3339 {
         var offsetSeconds: Int64 = 0
 
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-            func number(_ offset: Int, _ digits: Int) -> Int64? {
-                guard offset + digits <= bytes.count else { return nil }
-                var value: Int64 = 0
-                for index in offset..<offset + digits {
-                    let digit = bytes[index] &- UInt8(ascii: "0")
-                    guard digit < 10 else { return nil }
-                    value = value * 10 + Int64(digit)
-                }
-                return value
-            }
+            func number(_ offset: Int, _ count: Int) -> Int64? { RFC3339.digits(bytes, at: offset, count) }
             func byte(_ offset: Int, _ allowed: String) -> Bool {
                 offset < bytes.count && allowed.utf8.contains(bytes[offset])
             }
@@ -151,15 +142,7 @@ public enum RFC3339 {
             bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
         else { return nil }
-        func number(_ offset: Int, _ digits: Int) -> Int64? {
-            var value: Int64 = 0
-            for index in offset..<offset + digits {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int64(digit)
-            }
-            return value
-        }
+        func number(_ offset: Int, _ count: Int) -> Int64? { digits(bytes, at: offset, count) }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
             let minute = number(14, 2), let second = number(17, 2), (1583...9999).contains(year),
             (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60,
@@ -178,6 +161,19 @@ public enum RFC3339 {
         let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
             .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
         return String(whole.dropLast()) + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
+    }
+
+    /// The decimal number in `count` ASCII digits of `bytes` from `offset`; `nil` past the end or
+    /// for any other byte.
+    package static func digits(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, _ count: Int) -> Int64? {
+        guard offset >= 0, offset + count <= bytes.count else { return nil }
+        var value: Int64 = 0
+        for index in offset..<offset + count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int64(digit)
+        }
+        return value
     }
 
     package static func daysIn(month: Int64, year: Int64) -> Int64 {

@@ -126,13 +126,7 @@ public enum HTTPDate {
         }
 
         mutating func digits(_ count: Int) -> Int64? {
-            guard index + count <= bytes.count else { return nil }
-            var value: Int64 = 0
-            for offset in 0..<count {
-                let digit = bytes[index + offset] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int64(digit)
-            }
+            guard let value = RFC3339.digits(bytes, at: index, count) else { return nil }
             index += count
             return value
         }

@@ -138,7 +138,7 @@ func exitCode(for error: any Error) -> (Int32, String) {
         case .unknownOutboxEntry: return (64, "no such outbox entry")
         }
     case let error where PersistenceError.storageFailure(error) != nil:
-        let failure = PersistenceError.storageFailure(error)!
+        guard let failure = PersistenceError.storageFailure(error) else { return (70, "\(error)") }
         return (70, "\(failure.reason); what it interrupted was rolled back (\(failure.code))")
     default: return (70, "\(error)")
     }

@@ -53,7 +53,8 @@ package enum WireContract {
     package static func value<T: RawRepresentable>(
         _ raw: String, _ field: String
     ) throws(WireError) -> T where T.RawValue == String {
-        guard let value = T(rawValue: raw) else { throw WireError("unknown \(field) '\(raw)'") }
+        // The value itself stays out: it is the server's text, and reasons reach logs.
+        guard let value = T(rawValue: raw) else { throw WireError("unknown \(field) of \(raw.utf8.count) bytes") }
         return value
     }
 }

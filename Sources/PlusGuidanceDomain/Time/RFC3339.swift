@@ -54,6 +54,11 @@ public enum RFC3339 {
     /// `nil` for anything else, and for a time outside years 1–9999 in UTC (which
     /// ``string(_:)`` could not print back).
     ///
+    /// Times are millisecond-precise, as on the wire: a longer fraction is rounded to the
+    /// nearest millisecond (half up), so the `Date` is exactly the one that ``string(_:)`` prints
+    /// and this function reads back. A value the SDK caches is then the value it would send, and
+    /// what is computed from it (a countdown) is the same before and after a round trip.
+    ///
     /// The grammar, the fraction and the offset are read from the bytes. Foundation's ISO 8601
     /// style is left only the calendar of years before 1583, as ``string(_:)`` uses it there: it
     /// also accepts longer years and trailing bytes, and its style with fractional seconds
@@ -64,37 +69,42 @@ public enum RFC3339 {
             if let date = fastDate(bytes) { return date }
             guard let parts = DateTimeParts(bytes) else { return nil }
             let second = min(parts.second, 59)  // a leap second is the next minute's first
-            let base: TimeInterval
+            let base: Int64
             if (1583...9999).contains(parts.year) {
                 let days = days(year: parts.year, month: parts.month, day: parts.day)
-                base = TimeInterval(days * 86_400 + parts.hour * 3_600 + parts.minute * 60 + second)
+                base = days * 86_400 + parts.hour * 3_600 + parts.minute * 60 + second
             } else {
                 func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
                 let year = String(String(parts.year + 10_000).dropFirst())
                 let canonical =
                     "\(year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(second))Z"
                 guard let date = try? Date(canonical, strategy: .iso8601) else { return nil }
-                base = date.timeIntervalSince1970
+                base = Int64(date.timeIntervalSince1970.rounded())
             }
-            let value =
-                base + TimeInterval(parts.second - second) + parts.fraction - TimeInterval(parts.offsetSeconds)
-            guard printable.contains(value) else { return nil }
-            return Date(timeIntervalSince1970: value)
+            let milliseconds = (base + parts.second - second - parts.offsetSeconds) * 1_000 + parts.milliseconds
+            guard printableMilliseconds.contains(milliseconds) else { return nil }
+            return date(milliseconds: milliseconds)
         }
     }
 
-    /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z, in seconds since 1970.
-    private static let printable: ClosedRange<TimeInterval> =
-        TimeInterval(
-            days(year: 1, month: 1, day: 1) * 86_400)...(TimeInterval(
-            days(year: 10_000, month: 1, day: 1) * 86_400) - 0.001)
+    /// The `Date` of a count of milliseconds since 1970, built as ``fastDate(_:)`` builds it
+    /// (whole seconds, rounded down, plus the milliseconds), so that both give the same `Date`.
+    private static func date(milliseconds: Int64) -> Date {
+        let seconds = milliseconds >= 0 ? milliseconds / 1_000 : (milliseconds - 999) / 1_000
+        return Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds - seconds * 1_000) / 1_000)
+    }
+
+    /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z, in milliseconds since 1970.
+    private static let printableMilliseconds: ClosedRange<Int64> =
+        days(year: 1, month: 1, day: 1) * 86_400_000...(days(year: 10_000, month: 1, day: 1) * 86_400_000 - 1)
 
     /// The fields of RFC 3339's `date-time` (§5.6), every one in range: `YYYY-MM-DD`, `T`,
     /// `HH:MM:SS` (a leap second allowed), an optional fraction of one or more digits, then `Z`
     /// or `±HH:MM`. Lowercase `t` and `z` are allowed, as the RFC allows them; nothing may follow.
     struct DateTimeParts {
         var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64
-        var fraction: TimeInterval = 0
+        /// The fraction, rounded to the nearest millisecond: 0 to 1000.
+        var milliseconds: Int64 = 0
         var offsetSeconds: Int64 = 0
 
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -114,10 +124,14 @@ public enum RFC3339 {
             var index = 19
             if byte(index, ".") {
                 index += 1
-                var scale = 0.1
                 let first = index
+                var scale: Int64 = 100
                 while index < bytes.count, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
-                    fraction += Double(digit) * scale
+                    if scale > 0 {
+                        milliseconds += Int64(digit) * scale
+                    } else if index == first + 3, digit >= 5 {
+                        milliseconds += 1  // to the nearest millisecond, half up; 1000 carries
+                    }
                     scale /= 10
                     index += 1
                 }
@@ -154,7 +168,7 @@ public enum RFC3339 {
             milliseconds = fraction
         }
         let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60 + second
-        return Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1_000)
+        return date(milliseconds: seconds * 1_000 + milliseconds)
     }
 
     private static func foundationString(seconds: Int64, fraction: Int64) -> String {

@@ -8,10 +8,13 @@ import Foundation
 /// random. ``string(_:)`` rounds to the nearest millisecond instead.
 ///
 /// Every message, offer and session of a feed page carries times, so both directions are
-/// arithmetic on the bytes for the API's own shape (`2027-01-15T08:00:00.007Z`, or without the
-/// fraction, years 1583–9999). Other RFC 3339 shapes — an offset, another number of fraction
-/// digits, lowercase `t` and `z` — are read from the bytes too; only the calendar of years
-/// before the Gregorian one is Foundation's, for printing and parsing alike.
+/// arithmetic on the bytes, with no formatter: the API's own shape (`2027-01-15T08:00:00.007Z`)
+/// on a fast path, other RFC 3339 shapes — an offset, another number of fraction digits,
+/// lowercase `t` and `z` — on the general one. The calendar is the proleptic Gregorian one of
+/// RFC 3339 and ISO 8601 for all years 1–9999. Foundation switches to the Julian calendar before
+/// 1583, and the fuzzer found what that mix did: `1500-03-01T00:00:00+02:00` printed as
+/// `1500-02-29T22:00:00.000Z`, a day that does not exist in the Gregorian calendar, and did not
+/// parse back.
 public enum RFC3339 {
     /// `2027-01-15T08:00:00.007Z`.
     public static func string(_ date: Date) -> String {
@@ -23,7 +26,6 @@ public enum RFC3339 {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civil(days: days)
-        guard (1583...9999).contains(year) else { return foundationString(seconds: seconds, fraction: fraction) }
         return String(unsafeUninitializedCapacity: 24) { buffer in
             func put(_ value: Int64, digits: Int, at offset: Int) {
                 var rest = value
@@ -60,27 +62,16 @@ public enum RFC3339 {
     /// what is computed from it (a countdown) is the same before and after a round trip.
     ///
     /// The grammar, the fraction and the offset are read from the bytes. Foundation's ISO 8601
-    /// style is left only the calendar of years before 1583, as ``string(_:)`` uses it there: it
-    /// also accepts longer years and trailing bytes, and its style with fractional seconds
-    /// ignores an offset, so it never sees the text itself.
+    /// style is not used: it accepts longer years and trailing bytes, its style with fractional
+    /// seconds ignores an offset, and its calendar before 1583 is the Julian one.
     public static func date(_ text: String) -> Date? {
         var text = text
         return text.withUTF8 { bytes in
             if let date = fastDate(bytes) { return date }
             guard let parts = DateTimeParts(bytes) else { return nil }
             let second = min(parts.second, 59)  // a leap second is the next minute's first
-            let base: Int64
-            if (1583...9999).contains(parts.year) {
-                let days = days(year: parts.year, month: parts.month, day: parts.day)
-                base = days * 86_400 + parts.hour * 3_600 + parts.minute * 60 + second
-            } else {
-                func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-                let year = String(String(parts.year + 10_000).dropFirst())
-                let canonical =
-                    "\(year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(second))Z"
-                guard let date = try? Date(canonical, strategy: .iso8601) else { return nil }
-                base = Int64(date.timeIntervalSince1970.rounded())
-            }
+            let days = days(year: parts.year, month: parts.month, day: parts.day)
+            let base = days * 86_400 + parts.hour * 3_600 + parts.minute * 60 + second
             let milliseconds = (base + parts.second - second - parts.offsetSeconds) * 1_000 + parts.milliseconds
             guard printableMilliseconds.contains(milliseconds) else { return nil }
             return date(milliseconds: milliseconds)
@@ -169,12 +160,6 @@ public enum RFC3339 {
         }
         let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3_600 + minute * 60 + second
         return date(milliseconds: seconds * 1_000 + milliseconds)
-    }
-
-    private static func foundationString(seconds: Int64, fraction: Int64) -> String {
-        let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(
-            .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        return String(whole.dropLast()) + "." + String(String(fraction + 1_000).dropFirst()) + "Z"
     }
 
     /// The decimal number in `count` ASCII digits of `bytes` from `offset`; `nil` past the end or

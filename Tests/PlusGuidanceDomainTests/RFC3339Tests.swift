@@ -72,6 +72,9 @@ import Testing
         #expect(RFC3339.string(march) == "1500-02-28T22:00:00.000Z")
         #expect(RFC3339.date(RFC3339.string(march)) == march)
         #expect(RFC3339.date("1500-02-29T00:00:00Z") == nil)
+        // The API's own shape takes the fast path for early years too, with the same result.
+        let early = "1200-01-15T08:00:00.250Z".utf8.withContiguousStorageIfAvailable { RFC3339.fastDate($0) } ?? nil
+        #expect(early == RFC3339.date("1200-01-15T09:00:00.250+01:00"))
         #expect(RFC3339.date("1200-02-29T00:00:00Z") != nil)  // divisible by 400
         #expect(RFC3339.string(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000Z")
         let oldOffset = try #require(RFC3339.date("1200-01-15T09:00:00.250+01:00"))

@@ -140,8 +140,9 @@ public enum RFC3339 {
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` with every field in range; `nil`
-    /// for anything else (which Foundation then judges).
+    /// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` with every field in range, the
+    /// shape the API writes; `nil` for anything else, which ``date(_:)`` then reads with
+    /// ``DateTimeParts``. Both give the same `Date` where both read a time.
     package static func fastDate(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count == 20 || bytes.count == 24, bytes[bytes.count - 1] == UInt8(ascii: "Z"),
             bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
@@ -149,7 +150,7 @@ public enum RFC3339 {
         else { return nil }
         func number(_ offset: Int, _ count: Int) -> Int64? { digits(bytes, at: offset, count) }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
-            let minute = number(14, 2), let second = number(17, 2), (1583...9999).contains(year),
+            let minute = number(14, 2), let second = number(17, 2), (1...9999).contains(year),
             (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60,
             second < 60
         else { return nil }

@@ -14,7 +14,8 @@ extension PlusGuidanceClient {
         let contacts = try await account.cache.contacts()
         let pair = contacts.contains { $0.id == peer } ? CareRelation(user: account.user, peer: peer) : nil
         let message = try Message.text(
-            id: MessageID("msg_" + Self.token()), from: account.user.id, to: peer, within: pair, body: text,
+            id: MessageID(sender: account.user.id, nonce: Self.token()), from: account.user.id, to: peer, within: pair,
+            body: text,
             at: await serverNow(), deliveryState: .pending)
         _ = try await enqueue(.sendMessage(message), in: account)
         return message

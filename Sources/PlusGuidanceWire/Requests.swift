@@ -20,12 +20,14 @@ package struct RefreshRequest: Codable, Sendable {
 }
 
 package struct SendMessageRequest: Codable, Sendable {
-    /// The id the sender chose, so that the message keeps it from the outbox to the feed.
+    /// The id the sender chose (``MessageID/init(sender:nonce:)``), so that the message keeps it
+    /// from the outbox to the feed. Left out for an id outside the sender's namespace (queued by
+    /// an SDK before 0.5): the server then assigns one, and the local echo goes with the entry.
     package var id: String?
     package var body: String
 
     package init(_ message: Message) {
-        id = message.id.rawValue
+        id = message.id.isChosen(by: message.senderID) ? message.id.rawValue : nil
         body = message.body
     }
 }
@@ -69,9 +71,10 @@ package struct BatchAction: Codable, Sendable {
         switch action {
         case .sendMessage(let message):
             op = "send_message"
+            let request = SendMessageRequest(message)
             peer = message.recipientID.rawValue
-            id = message.id.rawValue
-            body = message.body
+            id = request.id
+            body = request.body
         case .acceptOffer(let offer):
             op = "accept_offer"
             self.offer = offer.rawValue

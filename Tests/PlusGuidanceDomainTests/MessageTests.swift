@@ -99,4 +99,23 @@ import Testing
         #expect(DomainError.clientOffline.code == "client_offline")
         #expect(DomainError.notYourClient.code == "not_your_client")
     }
+
+    @Test func aSenderChoosesMessageIDsOnlyInsideItsOwnNamespace() {
+        let id = MessageID(sender: "usr_a", nonce: "4f1c-x_9")
+        #expect(id.rawValue == "msg_usr_a.4f1c-x_9")
+        #expect(id.isChosen(by: "usr_a"))
+        #expect(!id.isChosen(by: "usr_b"))
+        // Another sender whose id starts like this one's cannot reach into its namespace.
+        #expect(!MessageID("msg_usr_a-b.x").isChosen(by: "usr_a"))
+        #expect(!MessageID("msg_usr_a.x").isChosen(by: "usr_a-b"))
+        for bad in [
+            "msg_usr_a.", "msg_usr_a.a.b", "msg_usr_a.é", "msg_usr_a", "usr_a.x", "msg_usr_a. x",
+            "msg_usr_a." + String(repeating: "x", count: 65),
+        ] {
+            #expect(!MessageID(bad).isChosen(by: "usr_a"), "\(bad)")
+        }
+        #expect(MessageID("msg_usr_a." + String(repeating: "x", count: 64)).isChosen(by: "usr_a"))
+        // A user id with a dot would make the namespace ambiguous: it chooses nothing.
+        #expect(!MessageID("msg_usr.a.x").isChosen(by: "usr.a"))
+    }
 }

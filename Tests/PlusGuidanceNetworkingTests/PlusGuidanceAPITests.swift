@@ -93,13 +93,13 @@ import Testing
         try await withServer { server in
             let alice = try await signedIn("alice", on: server)
             let message = try Message.text(
-                id: "msg_offline-1", from: "usr_alice", to: "usr_therapist",
+                id: "msg_usr_alice.offline-1", from: "usr_alice", to: "usr_therapist",
                 within: CareRelation(therapistID: "usr_therapist", clientID: "usr_alice"), body: "Written offline",
                 at: Date(), deliveryState: .pending)
             let first = try await alice.send(message, idempotencyKey: "k-offline-1")
             let again = try await alice.send(message, idempotencyKey: "k-offline-1")
             #expect(first == again)
-            #expect(first.id == "msg_offline-1")
+            #expect(first.id == "msg_usr_alice.offline-1")
             #expect(try await alice.messages(with: "usr_therapist").messages.count == 1)
         }
     }
@@ -136,7 +136,7 @@ import Testing
             let alice = try await signedIn("alice", on: server)
             let events = try await theo.events(after: nil)
             let message = try Message.text(
-                id: "msg_live", from: "usr_alice", to: "usr_therapist",
+                id: "msg_usr_alice.live", from: "usr_alice", to: "usr_therapist",
                 within: CareRelation(therapistID: "usr_therapist", clientID: "usr_alice"), body: "live", at: Date())
             _ = try await alice.send(message, idempotencyKey: "live-1")
             var sawHeartbeat = false

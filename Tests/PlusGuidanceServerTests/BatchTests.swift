@@ -26,7 +26,9 @@ import Testing
         try await withServer(configure: longTokens) { api in
             let alice = try await api.login("alice")
             let theo = try await api.login("therapist")
-            let actions = (1...5).map { Self.text("k\($0)", to: "usr_therapist", "text \($0)", id: "msg_batch_\($0)") }
+            let actions = (1...5).map {
+                Self.text("k\($0)", to: "usr_therapist", "text \($0)", id: "msg_usr_alice.batch_\($0)")
+            }
             let first = try await api.request(.POST, "/v1/batch", token: alice, json: ["actions": actions])
             #expect(first.status == 200)
             let results = Self.results(first)
@@ -34,7 +36,7 @@ import Testing
             #expect(results.allSatisfy { $0["status"] as? Int == 201 && $0["replayed"] as? Bool == false })
             #expect(
                 results.compactMap { ($0["body"] as? [String: any Sendable])?["id"] as? String }
-                    == (1...5).map { "msg_batch_\($0)" })
+                    == (1...5).map { "msg_usr_alice.batch_\($0)" })
 
             // Its answer was lost: the client replays in another split — a smaller batch with a new
             // action after it, then one action as its own request.
@@ -45,10 +47,10 @@ import Testing
             #expect(Self.results(replay)[0]["body"] as? [String: any Sendable] != nil)
             let single = try await api.request(
                 .POST, "/v1/conversations/usr_therapist/messages", token: alice,
-                json: ["id": "msg_batch_5", "body": "text 5"], key: "k5")
+                json: ["id": "msg_usr_alice.batch_5", "body": "text 5"], key: "k5")
             #expect(single.status == 201)
             #expect(single.headers["Idempotent-Replayed"].first == "true")
-            #expect(single["id"] == "msg_batch_5")
+            #expect(single["id"] == "msg_usr_alice.batch_5")
             // And a single request's key replays inside a batch.
             _ = try await api.send(alice, to: "usr_therapist", "text 7", key: "k7")
             let mixed = try await api.request(

@@ -59,9 +59,9 @@ actor Flag {
             let alice = try await api.login("alice")
             let path = "/v1/conversations/usr_therapist/messages"
             let first = try await api.request(
-                .POST, path, token: alice, raw: Data(#"{"id":"m-1","body":"Hi"}"#.utf8), key: "k")
+                .POST, path, token: alice, raw: Data(#"{"id":"msg_usr_alice.m-1","body":"Hi"}"#.utf8), key: "k")
             let retry = try await api.request(
-                .POST, path, token: alice, raw: Data(#"{ "body": "Hi", "id": "m-1" }"#.utf8), key: "k")
+                .POST, path, token: alice, raw: Data(#"{ "body": "Hi", "id": "msg_usr_alice.m-1" }"#.utf8), key: "k")
             #expect(first.status == 201)
             #expect(retry.status == 201)
             #expect(retry.headers.first(name: "Idempotent-Replayed") == "true")
@@ -89,21 +89,54 @@ actor Flag {
         }
     }
 
-    @Test func aClientChosenMessageIDIsKept() async throws {
+    @Test func aClientChosenMessageIDIsKeptInsideTheSendersNamespace() async throws {
         try await withServer(configure: longTokens) { api in
             let alice = try await api.login("alice")
             let answer = try await api.request(
                 .POST, "/v1/conversations/usr_therapist/messages", token: alice,
-                json: ["id": "msg_local-1", "body": "Hi"], key: "k1")
-            #expect(answer["id"] == "msg_local-1")
+                json: ["id": "msg_usr_alice.local-1", "body": "Hi"], key: "k1")
+            #expect(answer.status == 201)
+            #expect(answer["id"] == "msg_usr_alice.local-1")
+            // Alice's own id again, under another key: hers, so she may learn it is taken.
             let taken = try await api.request(
                 .POST, "/v1/conversations/usr_therapist/messages", token: alice,
-                json: ["id": "msg_local-1", "body": "Hi"], key: "k2")
+                json: ["id": "msg_usr_alice.local-1", "body": "Hi"], key: "k2")
             #expect(taken.code == "message_id_taken")
-            let invalid = try await api.request(
-                .POST, "/v1/conversations/usr_therapist/messages", token: alice, json: ["id": "../x", "body": "Hi"],
-                key: "k3")
-            #expect(invalid.code == "invalid_request")
+            for invalid in ["../x", "msg_usr_alice.", "msg_usr_alice.a.b", "msg_local-1", "msg_usr_alice_x.y"] {
+                let refused = try await api.request(
+                    .POST, "/v1/conversations/usr_therapist/messages", token: alice,
+                    json: ["id": invalid, "body": "Hi"], key: "k-\(invalid)")
+                #expect(refused.code == "invalid_request", "\(invalid)")
+            }
+        }
+    }
+
+    /// `message_id_taken` used to tell anyone whether an id existed in any conversation. Ids are
+    /// now chosen inside the sender's namespace, so probing another sender's id is refused by its
+    /// form alone: the answer is the same whether the id exists or not.
+    @Test func noSenderCanProbeAnotherSendersMessageIDs() async throws {
+        try await withServer(configure: longTokens) { api in
+            let bob = try await api.login("bob")
+            let carol = try await api.login("carol")
+            let alice = try await api.login("alice")
+            let sent = try await api.request(
+                .POST, "/v1/conversations/usr_therapist/messages", token: bob,
+                json: ["id": "msg_usr_bob.secret-1", "body": "private"], key: "b1")
+            #expect(sent.status == 201)
+            let server = try await api.send(bob, to: "usr_therapist", "server-assigned", key: "b2")
+            let serverID = try #require(server["id"])
+            for (token, peer, key) in [(alice, "usr_therapist", "a"), (carol, "usr_other", "c")] {
+                var answers: [String] = []
+                for id in ["msg_usr_bob.secret-1", "msg_usr_bob.never-used", serverID, "msg_never-used"] {
+                    let probe = try await api.request(
+                        .POST, "/v1/conversations/\(peer)/messages", token: token,
+                        json: ["id": id, "body": "probe"], key: "\(key)-\(id)")
+                    answers.append("\(probe.status) \(probe.code ?? "")")
+                }
+                #expect(Set(answers) == ["422 invalid_request"], "\(answers)")
+            }
+            let therapist = try await api.login("therapist")
+            #expect(try await BatchTests.texts(api, therapist, with: "usr_bob") == ["private", "server-assigned"])
         }
     }
 

@@ -54,3 +54,40 @@ extension Identifier where Entity == Session {
     /// second accept, a replayed request or a race can only ever name the same session.
     public init(offer: OfferID) { self.init(rawValue: "ses_" + offer.rawValue) }
 }
+
+extension Identifier where Entity == Message {
+    /// An id chosen by the sender's device for a message written before the server has seen it:
+    /// `msg_{sender}.{nonce}`, so the message keeps its id from the outbox to the feed.
+    ///
+    /// The sender's id is part of the message id, so each sender chooses ids in a namespace of its
+    /// own: no device can choose, or probe for, an id in another sender's namespace, and the
+    /// server refuses one outside the caller's namespace whatever exists (no existence oracle).
+    /// The namespace is unambiguous because user ids never contain `.`.
+    ///
+    /// ```swift
+    /// let id = MessageID(sender: "usr_alice", nonce: "4f1c")   // "msg_usr_alice.4f1c"
+    /// id.isChosen(by: "usr_alice")                            // true
+    /// ```
+    public init(sender: UserID, nonce: String) {
+        self.init(rawValue: "msg_" + sender.rawValue + "." + nonce)
+    }
+
+    /// Whether this is an id `sender` may choose: `msg_{sender}.{nonce}`, the nonce 1 to 64
+    /// ASCII letters, digits, `_` or `-`.
+    public func isChosen(by sender: UserID) -> Bool {
+        let prefix = "msg_" + sender.rawValue + "."
+        guard !sender.rawValue.utf8.contains(UInt8(ascii: ".")), rawValue.utf8.starts(with: prefix.utf8) else {
+            return false
+        }
+        let nonce = rawValue.utf8.dropFirst(prefix.utf8.count)
+        return (1...64).contains(nonce.count)
+            && nonce.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    true
+                default: false
+                }
+            }
+    }
+}

@@ -36,8 +36,11 @@ extension Routes {
             orderingKey: "conversation " + peer.rawValue
         ) { [store] db in
             // Refused inside the command, so that the refusal is stored under the key.
-            if let id, !Self.isValidClientID(id) {
-                throw APIError.invalidRequest("id must be 1 to 64 letters, digits, '_' or '-'")
+            // Judged by its form alone, before any look-up, so that the answer says nothing of
+            // which ids exist outside the caller's own namespace.
+            if let id, !MessageID(id).isChosen(by: user.id) {
+                throw APIError.invalidRequest(
+                    "id must be msg_{your user id}.{1 to 64 letters, digits, '_' or '-'}")
             }
             let message = try store.sendMessage(db, from: user, to: peer, id: id, body: body)
             return try Self.answer(MessageWire(message), status: 201)

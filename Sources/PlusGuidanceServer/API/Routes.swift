@@ -162,13 +162,6 @@ struct Routes: Sendable {
         return limit
     }
 
-    static func isValidClientID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count)
-            && id.unicodeScalars.allSatisfy {
-                ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || $0 == "_" || $0 == "-"
-            }
-    }
-
     static func answer(_ value: some Encodable, status: Int = 200) throws -> StoredAnswer {
         StoredAnswer(status: status, contentType: "application/json", body: try JSONEncoder().encode(value))
     }

@@ -131,6 +131,8 @@ func exitCode(for error: any Error) -> (Int32, String) {
         }
     case let error as PersistenceError where error == .keyUnavailableCode:
         return (77, "\(error.reason) (\(Human.safe(error.path ?? "no key")))")
+    case let error as PersistenceError where error == .profileNotWritableCode:
+        return (70, "\(error.reason): \(Human.safe(error.path ?? "the profile")) (\(error.code))")
     case let error as PlusGuidanceClientError:
         switch error.code {
         case .notSignedIn: return (77, CLIError.notSignedIn.message)

@@ -324,7 +324,7 @@ public final class AccountStorage: Sendable {
             + (folder as NSString).lastPathComponent + "-\(getpid())"
         guard rename(folder, removing) == 0 else {
             if errno == ENOENT { return }
-            throw PersistenceError.insecurePermissions(path: folder, errno: errno)
+            throw PersistenceError.fileAccess(path: folder, errno: errno)
         }
         SecureFiles.syncFolder(of: folder)
         Self.destroy(removing)

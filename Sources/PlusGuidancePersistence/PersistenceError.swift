@@ -12,6 +12,7 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         case corruptOutbox = "corrupt_outbox"
         case cannotCreateFolder = "cannot_create_folder"
         case insecurePermissions = "insecure_permissions"
+        case profileNotWritable = "profile_not_writable"
         case engineLocked = "engine_locked"
         case closed = "closed"
         case undecodableRow = "undecodable_row"
@@ -64,6 +65,27 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
             reason: "cannot restrict permissions: \(String(cString: strerror(code)))")
     }
 
+    /// The profile cannot be written: a read-only file system or folder, or files of another
+    /// user. Every command writes to its profile (its locks, its queue, its activity record), so
+    /// none can run; nothing was changed.
+    public static func profileNotWritable(path: String, errno code: Int32) -> PersistenceError {
+        PersistenceError(
+            .profileNotWritable, path: path,
+            reason: "the profile is not writable (\(String(cString: strerror(code)))); it needs write access")
+    }
+
+    /// A failed create, open for writing, chmod or rename of a profile file, as the error that
+    /// says what is wrong: the profile not writable, the disk full or failing, else permissions
+    /// that could not be made private.
+    static func fileAccess(path: String, errno code: Int32) -> PersistenceError {
+        switch code {
+        case EROFS, EACCES, EPERM: .profileNotWritable(path: path, errno: code)
+        case ENOSPC, EDQUOT: .storageFailed(reason: "the disk is full")
+        case EIO: .storageFailed(reason: "the disk failed a read or a write (I/O error)")
+        default: .insecurePermissions(path: path, errno: code)
+        }
+    }
+
     /// Another process runs the sync engine for this account.
     public static func engineLocked(path: String) -> PersistenceError {
         PersistenceError(.engineLocked, path: path, reason: "another process runs the sync engine for this account")
@@ -108,5 +130,6 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
     public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
     public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
     public static let keyUnavailableCode = PersistenceError(.keyUnavailable, path: nil, reason: "")
+    public static let profileNotWritableCode = PersistenceError(.profileNotWritable, path: nil, reason: "")
     public static let engineLockedCode = PersistenceError(.engineLocked, path: nil, reason: "")
 }

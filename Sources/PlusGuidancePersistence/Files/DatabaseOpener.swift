@@ -169,7 +169,7 @@ struct DatabaseOpener {
 
     private static func move(_ from: String, to destination: String) throws {
         guard rename(from, destination) == 0 else {
-            throw PersistenceError.insecurePermissions(path: from, errno: errno)
+            throw PersistenceError.fileAccess(path: from, errno: errno)
         }
         SecureFiles.syncFolder(of: destination)
     }

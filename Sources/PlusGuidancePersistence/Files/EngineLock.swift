@@ -29,7 +29,7 @@ public final class EngineLock: Sendable {
         self.path = path
         try SecureFiles.makeFile(path)
         let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+        guard fd >= 0 else { throw PersistenceError.fileAccess(path: path, errno: errno) }
         var result: Int32
         repeat {
             result = flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB)

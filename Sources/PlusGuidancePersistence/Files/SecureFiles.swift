@@ -14,17 +14,27 @@ enum SecureFiles {
     static let folderMode: mode_t = 0o700
     static let fileMode: mode_t = 0o600
 
-    /// Creates `path` and any missing parents with mode 0700, and forces 0700 on `path` itself
-    /// even when it already existed.
+    /// Creates `path` and any missing parents with mode 0700, and takes every permission of
+    /// group and others from `path` itself when it already existed.
     static func makeFolder(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             prefix += "/" + component
             if mkdir(prefix, folderMode) != 0, errno != EEXIST {
-                throw PersistenceError.cannotCreateFolder(path: prefix, errno: errno)
+                let code = errno
+                if [EROFS, EACCES, EPERM].contains(code) {
+                    throw PersistenceError.profileNotWritable(path: prefix, errno: code)
+                }
+                throw PersistenceError.cannotCreateFolder(path: prefix, errno: code)
             }
         }
-        guard chmod(path, folderMode) == 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+        // Only ever narrowed: a folder that others cannot reach is left as it is, so that a
+        // profile its owner made read-only stays so (the first write then says what is wrong),
+        // and an already private folder on a read-only file system is not an error.
+        guard let current = mode(of: path), current & 0o077 != 0 else { return }
+        guard chmod(path, current & folderMode) == 0 else {
+            throw PersistenceError.fileAccess(path: path, errno: errno)
+        }
     }
 
     /// Creates `path` as an empty 0600 file if it does not exist, and forces 0600 if it does.
@@ -34,9 +44,9 @@ enum SecureFiles {
     /// before SQLite opens it keeps its companions private too.
     static func makeFile(_ path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, fileMode)
-        guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+        guard fd >= 0 else { throw PersistenceError.fileAccess(path: path, errno: errno) }
         defer { close(fd) }
-        guard fchmod(fd, fileMode) == 0 else { throw PersistenceError.insecurePermissions(path: path, errno: errno) }
+        guard fchmod(fd, fileMode) == 0 else { throw PersistenceError.fileAccess(path: path, errno: errno) }
     }
 
     /// Writes `data` to a 0600 temporary file beside `path`, syncs it, and renames it over
@@ -48,7 +58,7 @@ enum SecureFiles {
         // Unique per call: two threads of one process may write the same file.
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
-        guard fd >= 0 else { throw PersistenceError.insecurePermissions(path: temporary, errno: errno) }
+        guard fd >= 0 else { throw PersistenceError.fileAccess(path: temporary, errno: errno) }
         var written = 0
         let ok = data.withUnsafeBytes { bytes -> Bool in
             while written < bytes.count {
@@ -62,7 +72,7 @@ enum SecureFiles {
         guard ok, rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
-            throw PersistenceError.insecurePermissions(path: path, errno: code)
+            throw PersistenceError.fileAccess(path: path, errno: code)
         }
         if durably { syncFolder(of: path) }
     }
@@ -111,14 +121,15 @@ enum SecureFiles {
         unlink(path)
     }
 
-    /// Forces 0600 on every regular file directly inside `folder`.
+    /// Takes every permission but the owner's read and write from each regular file directly
+    /// inside `folder` (0600, or 0400 for a file its owner made read-only).
     static func restrictFiles(in folder: String) throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = folder + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            if info.st_mode & 0o777 != fileMode, chmod(path, fileMode) != 0 {
-                throw PersistenceError.insecurePermissions(path: path, errno: errno)
+            if info.st_mode & 0o177 != 0, chmod(path, info.st_mode & fileMode) != 0 {
+                throw PersistenceError.fileAccess(path: path, errno: errno)
             }
         }
     }

@@ -166,6 +166,12 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "fleet-benchmark",
+            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"],
+            path: "Benchmarks/FleetBenchmark"
+        ),
+
+        .executableTarget(
             name: "sync-benchmark",
             dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"],
             path: "Benchmarks/SyncBenchmark"

@@ -71,7 +71,7 @@ extension PlusGuidanceClient {
             hooks: LiveSession.Hooks(
                 connecting: { [weak self] in await self?.liveConnecting(account) },
                 disconnected: { [weak self] in await self?.liveLost(account) },
-                catchUp: { [weak self] in await self?.catchUp(account) },
+                catchUp: { [weak self] in await self?.catchUp(account) ?? true },
                 event: { [weak self] event in await self?.apply(event, to: account) }))
         liveTasks = [
             Task { await session.run() },
@@ -97,17 +97,22 @@ extension PlusGuidanceClient {
     }
 
     /// After the stream (re)opened: what was queued goes out, what changed while not connected
-    /// comes in. A refusal of the tokens signs out (which stops the live tasks).
-    private func catchUp(_ live: SignedInAccount) async {
-        guard account === live, !liveTasks.isEmpty else { return }
+    /// comes in. A refusal of the tokens signs out (which stops the live tasks). Returns whether
+    /// it got through; the live session tries a failed one again while the stream stays open.
+    private func catchUp(_ live: SignedInAccount) async -> Bool {
+        guard account === live, !liveTasks.isEmpty else { return true }
         phase = .live
+        var succeeded = true
         do {
             try await signingOutOnRefusal(live) {
                 try await live.sender.deliver()
                 try await pull(live)
             }
-        } catch {}
+        } catch {
+            succeeded = false
+        }
         if !Task.isCancelled, account === live, !liveTasks.isEmpty { phase = .live }
+        return succeeded
     }
 
     private func apply(_ event: LiveEvent, to live: SignedInAccount) async {

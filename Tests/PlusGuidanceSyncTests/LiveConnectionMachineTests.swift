@@ -53,6 +53,8 @@ import Testing
         #expect(live.state == .connecting(attempt: 2, since: t0 + 46))
     }
 
+    /// Each attempt hangs until the heartbeat timeout: the outage is long, so the ceiling is the
+    /// exponential one.
     @Test func failedAttemptsBackOffExponentiallyUpToTheCap() {
         var live = machine()
         _ = live.start(at: t0)
@@ -65,11 +67,37 @@ import Testing
                 return
             }
             delays.append(until.timeIntervalSince(now))
-            now = until
-            #expect(live.tick(at: now).first == .connect(after: nil))
+            #expect(live.tick(at: until).first == .connect(after: nil))
+            now = until + 45
         }
-        // 0.5 × min(60, 2^(n-1)) for attempts 2…10.
-        #expect(delays == [1, 2, 4, 8, 16, 30, 30, 30, 30])
+        // 0.5 × min(60, 2^(n-1)) for attempts 2…10; the first failure, at once, waits within
+        // initialBackoff (the stream has been down for no time yet).
+        #expect(delays == [0.5, 2, 4, 8, 16, 30, 30, 30, 30])
+    }
+
+    /// Attempts refused at once (a server restarting): even at the top of the jitter, no wait is
+    /// longer than the stream has been down, so the client is back within about the outage's
+    /// length after the server is, however quickly its early attempts came.
+    @Test func aBackoffNeverWaitsLongerThanTheOutageHasLasted() {
+        var live = machine()
+        live.random = { 1 }
+        _ = live.start(at: t0)
+        _ = live.connected(at: t0)
+        var delays: [TimeInterval] = []
+        var now = t0 + 100
+        for _ in 0..<9 {
+            guard case .wake(let until)? = live.failed(at: now).last else {
+                Issue.record("no wake")
+                return
+            }
+            #expect(live.downSince == t0 + 100)
+            delays.append(until.timeIntervalSince(now))
+            now = until
+            _ = live.tick(at: now)
+        }
+        #expect(delays == [1, 1, 2, 4, 8, 16, 32, 60, 60])
+        _ = live.connected(at: now)
+        #expect(live.downSince == nil)
     }
 
     @Test func aStreamThatOpensResetsTheBackoff() {
@@ -87,17 +115,17 @@ import Testing
         var live = machine(cursor: FeedCursor("c4"))
         _ = live.start(at: t0)
         _ = live.failed(at: t0)
-        _ = live.tick(at: t0 + 1)
-        _ = live.failed(at: t0 + 1)
-        #expect(live.state == .waiting(attempt: 3, until: t0 + 3))
-        // The outbox sender was answered at t0 + 2: reconnect now, not at t0 + 3.
-        #expect(live.serverReachable(at: t0 + 2) == [.connect(after: FeedCursor("c4")), .wake(at: t0 + 47)])
-        #expect(live.state == .connecting(attempt: 3, since: t0 + 2))
+        _ = live.tick(at: t0 + 10)
+        _ = live.failed(at: t0 + 10)
+        #expect(live.state == .waiting(attempt: 3, until: t0 + 12))
+        // The outbox sender was answered at t0 + 11: reconnect now, not at t0 + 12.
+        #expect(live.serverReachable(at: t0 + 11) == [.connect(after: FeedCursor("c4")), .wake(at: t0 + 56)])
+        #expect(live.state == .connecting(attempt: 3, since: t0 + 11))
         // Connecting or open, the news changes nothing.
-        #expect(live.serverReachable(at: t0 + 2.5).isEmpty)
-        _ = live.connected(at: t0 + 3)
-        #expect(live.serverReachable(at: t0 + 4).isEmpty)
-        #expect(live.state == .open(lastSign: t0 + 3))
+        #expect(live.serverReachable(at: t0 + 11.5).isEmpty)
+        _ = live.connected(at: t0 + 12)
+        #expect(live.serverReachable(at: t0 + 13).isEmpty)
+        #expect(live.state == .open(lastSign: t0 + 12))
     }
 
     @Test func stoppingDisconnectsAndIgnoresLateNews() {
@@ -110,5 +138,36 @@ import Testing
         #expect(live.tick(at: t0 + 999).isEmpty)
         #expect(live.cursor == nil)
         #expect(live.stop().isEmpty)
+    }
+
+    @Test func aFailedCatchUpIsTriedAgainWithBackoffWhileTheStreamStaysOpen() {
+        var live = machine()
+        _ = live.start(at: t0)
+        #expect(live.connected(at: t0) == [.catchUp, .wake(at: t0 + 45)])
+        #expect(live.catchUpFailed(at: t0 + 1) == [.wake(at: t0 + 1.5)])
+        #expect(live.tick(at: t0 + 1.2) == [.wake(at: t0 + 1.5)])
+        #expect(live.tick(at: t0 + 1.5) == [.catchUp, .wake(at: t0 + 45)])
+        // Running: no second catch-up however late it is.
+        #expect(live.tick(at: t0 + 20) == [.wake(at: t0 + 45)])
+        #expect(live.catchUpFailed(at: t0 + 21) == [.wake(at: t0 + 22)])
+        _ = live.received(cursor: nil, at: t0 + 21.5)
+        #expect(live.tick(at: t0 + 22) == [.catchUp, .wake(at: t0 + 66.5)])
+        live.caughtUp()
+        #expect(live.catchUpRetry == nil)
+        #expect(live.tick(at: t0 + 30) == [.wake(at: t0 + 66.5)])
+    }
+
+    @Test func aLostStreamDropsItsCatchUpRetry() {
+        var live = machine()
+        _ = live.start(at: t0)
+        _ = live.connected(at: t0)
+        _ = live.catchUpFailed(at: t0 + 1)
+        #expect(live.catchUpRetry != nil)
+        #expect(live.failed(at: t0 + 1.2) == [.disconnect, .wake(at: t0 + 1.7)])
+        #expect(live.catchUpRetry == nil)
+        #expect(live.catchUpFailed(at: t0 + 1.3).isEmpty)
+        // The next stream catches up as any opening does.
+        _ = live.tick(at: t0 + 1.7)
+        #expect(live.connected(at: t0 + 2) == [.catchUp, .wake(at: t0 + 47)])
     }
 }

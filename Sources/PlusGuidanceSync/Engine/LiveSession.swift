@@ -15,17 +15,30 @@ import PlusGuidanceNetworking
 ///   stuck behind a dead connection must not stop the loop from noticing missed heartbeats.
 /// - **Quiet when nothing happens.** The loop sleeps until the next deadline the machine asks
 ///   for (``LiveConnectionMachine/Action/wake(at:)``); there is no periodic tick.
-struct LiveSession: Sendable {
+///
+/// Package access for the fleet benchmark, which runs a thousand of them against one server.
+package struct LiveSession: Sendable {
     /// What the session tells its owner.
-    struct Hooks: Sendable {
+    package struct Hooks: Sendable {
         /// A connection attempt starts.
         var connecting: @Sendable () async -> Void
         /// The stream was lost; a reconnection is planned.
         var disconnected: @Sendable () async -> Void
-        /// The stream is open: catch up with what happened while not connected.
-        var catchUp: @Sendable () async -> Void
+        /// The stream is open: catch up with what happened while not connected. Returns whether
+        /// it did; a failure is tried again while the stream stays open.
+        var catchUp: @Sendable () async -> Bool
         /// An event arrived.
         var event: @Sendable (LiveEvent) async -> Void
+
+        package init(
+            connecting: @escaping @Sendable () async -> Void, disconnected: @escaping @Sendable () async -> Void,
+            catchUp: @escaping @Sendable () async -> Bool, event: @escaping @Sendable (LiveEvent) async -> Void
+        ) {
+            self.connecting = connecting
+            self.disconnected = disconnected
+            self.catchUp = catchUp
+            self.event = event
+        }
     }
 
     let transport: any SyncTransport
@@ -37,7 +50,7 @@ struct LiveSession: Sendable {
     private let signals: AsyncStream<Signal>
     private let signal: AsyncStream<Signal>.Continuation
 
-    init(
+    package init(
         transport: any SyncTransport, clock: any WallClock, heartbeatTimeout: TimeInterval, cursor: FeedCursor?,
         hooks: Hooks
     ) {
@@ -58,12 +71,12 @@ struct LiveSession: Sendable {
         case event(LiveEvent)
         case failed
         case wake
-        case caughtUp(Int)
+        case caughtUp(Int, succeeded: Bool)
         case reachable
     }
 
     /// Runs until the task is cancelled; once per session.
-    func run() async {
+    package func run() async {
         var machine = LiveConnectionMachine(cursor: cursor)
         machine.heartbeatTimeout = heartbeatTimeout
         machine.random = random
@@ -99,8 +112,8 @@ struct LiveSession: Sendable {
                     catchUp = (
                         id,
                         Task { [hooks] in
-                            await hooks.catchUp()
-                            signal.yield(.caughtUp(id))
+                            let succeeded = await hooks.catchUp()
+                            signal.yield(.caughtUp(id, succeeded: succeeded))
                         }
                     )
                 case .wake(let deadline):
@@ -123,9 +136,12 @@ struct LiveSession: Sendable {
             case .failed: actions = machine.failed(at: now)
             case .wake: actions = machine.tick(at: now)
             case .reachable: actions = machine.serverReachable(at: now)
-            case .caughtUp(let id):
+            case .caughtUp(let id, let succeeded):
                 actions = []
-                if catchUp?.id == id { catchUp = nil }
+                // Only the latest catch-up's outcome counts; one of an earlier stream is stale.
+                guard catchUp?.id == id else { break }
+                catchUp = nil
+                if succeeded { machine.caughtUp() } else { actions = machine.catchUpFailed(at: now) }
             }
         }
         _ = machine.stop()

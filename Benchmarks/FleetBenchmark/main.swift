@@ -108,7 +108,9 @@ func histogram(_ values: [Double], bucket: Double) -> String {
     var counts = [Int](repeating: 0, count: Int(top / bucket) + 1)
     for value in values { counts[Int(value / bucket)] += 1 }
     return counts.enumerated().filter { $0.element > 0 }
-        .map { String(format: "%.0f-%.0f s: %ld", Double($0.offset) * bucket, Double($0.offset + 1) * bucket, $0.element) }
+        .map {
+            String(format: "%.0f-%.0f s: %ld", Double($0.offset) * bucket, Double($0.offset + 1) * bucket, $0.element)
+        }
         .joined(separator: ", ")
 }
 
@@ -129,7 +131,9 @@ extension Array where Element: Sendable {
 /// The whole run; exits 1 on a failure.
 func runFleet() async throws {
     let arguments = CommandLine.arguments.dropFirst().map { Int($0) }
-    func argument(_ index: Int, _ fallback: Int) -> Int { index < arguments.count ? arguments[index] ?? fallback : fallback }
+    func argument(_ index: Int, _ fallback: Int) -> Int {
+        index < arguments.count ? arguments[index] ?? fallback : fallback
+    }
     let connections = argument(0, 1000)
     let restarts = argument(1, 2)
     let messagesPerPhase = argument(2, 10)
@@ -144,7 +148,9 @@ func runFleet() async throws {
     var server = try await ReferenceServerProcess.launch(
         databasePath: folder + "/server.sqlite", arguments: serverArguments)
     let port = server.url.port!
-    say("fleet: \(connections) connections on \(server.url), \(restarts) restarts, \(messagesPerPhase) messages a phase")
+    say(
+        "fleet: \(connections) connections on \(server.url), \(restarts) restarts, \(messagesPerPhase) messages a phase"
+    )
 
     var configuration = HTTPClientConfiguration()
     configuration.maximumConnectionsPerHost = connections / httpClients + 8
@@ -169,7 +175,8 @@ func runFleet() async throws {
             await LiveSession(
                 transport: follower.api, clock: SystemWallClock(), heartbeatTimeout: 45, cursor: nil,
                 hooks: LiveSession.Hooks(
-                    connecting: { await follower.connecting() }, disconnected: { await follower.disconnected() }, catchUp: { await follower.catchUp() },
+                    connecting: { await follower.connecting() }, disconnected: { await follower.disconnected() },
+                    catchUp: { await follower.catchUp() },
                     event: { await follower.event($0) })
             ).run()
         }
@@ -224,14 +231,20 @@ func runFleet() async throws {
         let sendStart = monotonicSeconds()
         try await send(messagesPerPhase, "live")
         let live = try await waitForFleet(openedAfter: start, since: sendStart)
-        say(String(format: "live: %ld messages reached all %ld connections in %.2f s", messagesPerPhase, connections, live))
+        say(
+            String(
+                format: "live: %ld messages reached all %ld connections in %.2f s", messagesPerPhase, connections, live)
+        )
         say("  server: \(footprint(server.processIdentifier)); fleet process: \(footprint(getpid()))")
 
         for restart in 1...max(1, restarts) {
             let stopStart = monotonicSeconds()
             let status = server.stop()
-            say(String(format: "restart %ld: server stopped (status %ld) in %.2f s with %ld streams open", restart, Int(status),
-                monotonicSeconds() - stopStart, connections))
+            say(
+                String(
+                    format: "restart %ld: server stopped (status %ld) in %.2f s with %ld streams open", restart,
+                    Int(status),
+                    monotonicSeconds() - stopStart, connections))
             try await Task.sleep(for: .seconds(downSeconds))
             // A stream that opened before this (the old server answers one during its shutdown
             // and ends it at once) is not a reconnection to the new server.
@@ -247,22 +260,32 @@ func runFleet() async throws {
             var failedAfterUp = 0
             for follower in followers {
                 failedAfterUp += await follower.lost.filter { $0 >= up }.count
-                if let opened = await follower.opened.first(where: { $0 >= launched }) { reconnects.append(max(0, opened - up)) }
+                if let opened = await follower.opened.first(where: { $0 >= launched }) {
+                    reconnects.append(max(0, opened - up))
+                }
                 let attempts = await follower.attempts.filter { $0 >= stopStart }
                 attemptTimes += attempts
                 attemptsPerConnection.append(Double(attempts.count))
             }
-            say(String(format: "  every connection back and caught up %.2f s after the server was; reconnect p50 %.2f s, max %.2f s",
-                caughtUp, median(reconnects), reconnects.max() ?? 0))
+            say(
+                String(
+                    format:
+                        "  every connection back and caught up %.2f s after the server was; reconnect p50 %.2f s, max %.2f s",
+                    caughtUp, median(reconnects), reconnects.max() ?? 0))
             say("  reconnects after the server was back: " + histogram(reconnects, bucket: 1))
-            say("  attempts that failed after the server was back: \(failedAfterUp); most attempts by one connection: \(Int(attemptsPerConnection.max() ?? 0)); catch-ups that failed and were tried again, in all: \(await followers.asyncSum { await $0.catchUpFailures })")
+            say(
+                "  attempts that failed after the server was back: \(failedAfterUp); most attempts by one connection: \(Int(attemptsPerConnection.max() ?? 0)); catch-ups that failed and were tried again, in all: \(await followers.asyncSum { await $0.catchUpFailures })"
+            )
             // Attempts in 100 ms windows, from the stop to the last attempt.
             let first = attemptTimes.min() ?? stopStart
             var windows = [Int](repeating: 0, count: Int(((attemptTimes.max() ?? first) - first) / 0.1) + 1)
             for time in attemptTimes { windows[Int((time - first) / 0.1)] += 1 }
-            say(String(format: "  connection attempts: %ld in all (%.1f per connection), peak %ld per 100 ms, mean %.1f per 100 ms over %.1f s",
-                attemptTimes.count, Double(attemptTimes.count) / Double(connections), windows.max() ?? 0,
-                Double(attemptTimes.count) / Double(windows.count), Double(windows.count) / 10))
+            say(
+                String(
+                    format:
+                        "  connection attempts: %ld in all (%.1f per connection), peak %ld per 100 ms, mean %.1f per 100 ms over %.1f s",
+                    attemptTimes.count, Double(attemptTimes.count) / Double(connections), windows.max() ?? 0,
+                    Double(attemptTimes.count) / Double(windows.count), Double(windows.count) / 10))
             say("  server: \(footprint(server.processIdentifier)); fleet process: \(footprint(getpid()))")
         }
         let missing = await followers.asyncCount { !Set(sent).isSubset(of: await $0.seen) }

@@ -206,6 +206,16 @@ import Testing
         #expect(big.status == 70, "\(big.stderr)")
         #expect(big.stderr.contains("answer is too large"), "\(big.stderr)")
 
+        // A 1 MiB header was "Out of memory".
+        let longHeader = String(repeating: "x", count: 1 << 20)
+        stage.hostile.setRule { request in
+            request.path.hasPrefix("/v1/changes") ? .editHeaders { $0 + [("X-Padding", longHeader)] } : .forward
+        }
+        let header = try await stage.pg("theo", ["sync"])
+        #expect(header.status == 70, "\(header.stderr)")
+        #expect(header.stderr.contains("answer is too large"), "\(header.stderr)")
+        #expect(!header.stderr.lowercased().contains("memory"), "\(header.stderr)")
+
         // A wrong base path was "refused: Not found" (65).
         let wrongBase = try await runProcess(
             try stage.binary("pg"),

@@ -288,6 +288,12 @@ func runFleet() async throws {
                     Double(attemptTimes.count) / Double(windows.count), Double(windows.count) / 10))
             say("  server: \(footprint(server.processIdentifier)); fleet process: \(footprint(getpid()))")
         }
+        // PG_FLEET_SETTLE=N: stay connected N s more and sample again, to tell memory held until
+        // timers expire (a cancelled Task.sleep keeps its timer until its deadline) from growth.
+        if let settle = ProcessInfo.processInfo.environment["PG_FLEET_SETTLE"].flatMap(Int.init), settle > 0 {
+            try await Task.sleep(for: .seconds(settle))
+            say("settled \(settle) s: server: \(footprint(server.processIdentifier)); fleet process: \(footprint(getpid()))")
+        }
         let missing = await followers.asyncCount { !Set(sent).isSubset(of: await $0.seen) }
         say("fleet: \(sent.count) messages, \(connections - missing) of \(connections) connections saw every one")
         guard missing == 0 else { throw Failure(description: "\(missing) connections missed messages") }

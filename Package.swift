@@ -1,4 +1,5 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
 
 // The SDK libraries (Domain, Persistence, Networking, Sync) must never pull in the reference
@@ -7,13 +8,19 @@ import PackageDescription
 // The commands link the Swift runtime and Foundation statically: a process starts without
 // loading and relocating a dozen shared libraries. Foundation's static archives need their
 // companions named (SwiftPM's --static-swift-stdlib would apply to every product, tests too).
-let staticSwiftRuntime: [LinkerSetting] = [
-    .unsafeFlags([
-        "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
-        "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
-        "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
-    ])
-]
+// PG_DYNAMIC_RUNTIME=1 links them as usual: sanitizer builds need that, because a statically
+// linked runtime frees with the sanitizer's allocator what glibc allocated (ThreadSanitizer
+// stops `pg` at its first `readLine()`).
+let staticSwiftRuntime: [LinkerSetting] =
+    ProcessInfo.processInfo.environment["PG_DYNAMIC_RUNTIME"] == "1"
+    ? []
+    : [
+        .unsafeFlags([
+            "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
+            "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
+            "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
+        ])
+    ]
 
 let package = Package(
     name: "PlusGuidanceKit",

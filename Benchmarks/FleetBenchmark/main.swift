@@ -292,7 +292,9 @@ func runFleet() async throws {
         // timers expire (a cancelled Task.sleep keeps its timer until its deadline) from growth.
         if let settle = ProcessInfo.processInfo.environment["PG_FLEET_SETTLE"].flatMap(Int.init), settle > 0 {
             try await Task.sleep(for: .seconds(settle))
-            say("settled \(settle) s: server: \(footprint(server.processIdentifier)); fleet process: \(footprint(getpid()))")
+            say(
+                "settled \(settle) s: server: \(footprint(server.processIdentifier)); "
+                    + "fleet process: \(footprint(getpid()))")
         }
         let missing = await followers.asyncCount { !Set(sent).isSubset(of: await $0.seen) }
         say("fleet: \(sent.count) messages, \(connections - missing) of \(connections) connections saw every one")

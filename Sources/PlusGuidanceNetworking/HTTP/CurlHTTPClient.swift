@@ -21,9 +21,13 @@ import Synchronization
 /// sends one (a command that only reads the cache) pays nothing for libcurl and its
 /// dependencies. When libcurl cannot be loaded, every request fails with
 /// ``HTTPClientError/libcurlUnavailable``.
-public final class CurlHTTPClient: Sendable {
+public final class CurlHTTPClient: @unchecked Sendable {
+    // @unchecked: `started` is only touched under `startLock`, a pthread mutex (NSLock) rather
+    // than Synchronization.Mutex, whose futexes ThreadSanitizer does not see (it reported the
+    // loop's first start, racing requests from two threads, as a data race).
     public let configuration: HTTPClientConfiguration
-    private let started = Mutex<CurlLoop?>(nil)
+    private let startLock = NSLock()
+    private var started: CurlLoop?
     private let logger: Logger?
 
     /// - Parameter logger: where to log; the client logs nothing at info or above unless
@@ -33,15 +37,15 @@ public final class CurlHTTPClient: Sendable {
         self.logger = logger
     }
 
-    deinit { _ = started.withLock { $0?.submit(.shutdown) } }
+    deinit { _ = startLock.withLock { started?.submit(.shutdown) } }
 
     /// The loop, started by the first request.
     private func loop() throws -> CurlLoop {
-        try started.withLock { loop in
-            if let loop { return loop }
+        try startLock.withLock {
+            if let started { return started }
             let new = try CurlLoop.start(
                 poolSize: configuration.pooledHandles, connectionsPerHost: configuration.maximumConnectionsPerHost)
-            loop = new
+            started = new
             return new
         }
     }

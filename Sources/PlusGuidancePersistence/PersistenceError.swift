@@ -75,14 +75,14 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
     }
 
     /// A failed create, open for writing, chmod or rename of a profile file, as the error that
-    /// says what is wrong: the profile not writable, the disk full or failing, else permissions
-    /// that could not be made private.
-    static func fileAccess(path: String, errno code: Int32) -> PersistenceError {
+    /// says what is wrong: the profile not writable, the disk full or failing, else `otherwise`
+    /// (by default: permissions that could not be made private).
+    static func fileAccess(path: String, errno code: Int32, otherwise: PersistenceError? = nil) -> PersistenceError {
         switch code {
         case EROFS, EACCES, EPERM: .profileNotWritable(path: path, errno: code)
         case ENOSPC, EDQUOT: .storageFailed(reason: "the disk is full")
         case EIO: .storageFailed(reason: "the disk failed a read or a write (I/O error)")
-        default: .insecurePermissions(path: path, errno: code)
+        default: otherwise ?? .insecurePermissions(path: path, errno: code)
         }
     }
 

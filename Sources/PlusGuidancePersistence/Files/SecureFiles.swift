@@ -22,10 +22,8 @@ enum SecureFiles {
             prefix += "/" + component
             if mkdir(prefix, folderMode) != 0, errno != EEXIST {
                 let code = errno
-                if [EROFS, EACCES, EPERM].contains(code) {
-                    throw PersistenceError.profileNotWritable(path: prefix, errno: code)
-                }
-                throw PersistenceError.cannotCreateFolder(path: prefix, errno: code)
+                throw PersistenceError.fileAccess(
+                    path: prefix, errno: code, otherwise: .cannotCreateFolder(path: prefix, errno: code))
             }
         }
         // Only ever narrowed: a folder that others cannot reach is left as it is, so that a

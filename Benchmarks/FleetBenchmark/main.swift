@@ -47,6 +47,9 @@ func footprint(_ pid: Int32) -> String {
 actor Follower {
     let api: PlusGuidanceAPI
     private(set) var seen: Set<MessageID> = []
+    /// The feed cursor of the catch-ups. Events do not move it, as in the SDK (they merge into
+    /// the cache; only a pull moves its cursor): an event can be handled before the catch-up of
+    /// its stream starts, and the catch-up must still read what came before the stream.
     private var cursor: FeedCursor?
     private(set) var attempts: [Double] = []
     /// When each catch-up started: a stream opening, or a failed catch-up's retry on it.
@@ -78,10 +81,7 @@ actor Follower {
     }
 
     func event(_ event: LiveEvent) {
-        if case .change(let change, let at) = event {
-            take([change])
-            cursor = at
-        }
+        if case .change(let change, _) = event { take([change]) }
     }
 
     private func take(_ changes: [Change]) {

@@ -15,11 +15,12 @@ import PlusGuidanceDomain
 /// A connection that never answers (a proxy or NAT that swallows it) counts as failed after
 /// `heartbeatTimeout`, like an open stream that goes silent.
 ///
-/// A catch-up that fails while the stream stays open (the server too busy to answer the feed
-/// when a thousand clients reconnect at once) is tried again with the same jittered backoff
-/// until one succeeds or the stream is lost: a stream opened without a cursor starts at the end
-/// of the feed, so without the catch-up what happened before it would stay missing until the
-/// next reconnection, which on a healthy stream may be days away.
+/// A catch-up that fails while the stream stays open (a feed request past its deadline, a proxy
+/// answering 503 for one route) is tried again with the same jittered backoff until one
+/// succeeds or the stream is lost: a stream opened without a cursor starts at the end of the
+/// feed, so without the catch-up what happened before it would stay missing until the next
+/// reconnection, which on a healthy stream may be days away; with a cursor, the cache's sync
+/// time would stay stale as long.
 ///
 /// Every (re)connection resumes after the last cursor seen (`Last-Event-ID`) and is followed by
 /// a catch-up from the feed, so a change made while the stream was down is never missed. The

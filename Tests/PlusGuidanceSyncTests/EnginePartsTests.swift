@@ -202,9 +202,9 @@ import Testing
 }
 
 extension EnginePartsTests {
-    /// The fleet benchmark found it: with 1,000 clients reconnecting at once, a catch-up could
-    /// fail while its stream stayed open, and what happened before the stream opened stayed
-    /// missing until the next reconnection. Now it is tried again, on the injected clock.
+    /// A catch-up that failed while its stream stayed open was never tried again, so what
+    /// happened before a stream opened without a cursor stayed missing until the next
+    /// reconnection. Now it is tried again, on the injected clock.
     @Test func aFailedCatchUpIsTriedAgainWhileTheStreamStaysOpen() async throws {
         let connects = Counter()
         let catchUps = Counter()

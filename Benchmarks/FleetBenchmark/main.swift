@@ -227,7 +227,7 @@ func runFleet() async throws {
         try await send(messagesPerPhase, "before")
         let allOpen = try await waitForFleet(openedAfter: start, since: start)
         say(String(format: "start: all %ld connections open and caught up in %.2f s", connections, allOpen))
-        say("  catch-ups that failed and were tried again: \(await followers.asyncSum { await $0.catchUpFailures })")
+        say("  catch-ups that failed: \(await followers.asyncSum { await $0.catchUpFailures })")
         let sendStart = monotonicSeconds()
         try await send(messagesPerPhase, "live")
         let live = try await waitForFleet(openedAfter: start, since: sendStart)
@@ -274,7 +274,7 @@ func runFleet() async throws {
                     caughtUp, median(reconnects), reconnects.max() ?? 0))
             say("  reconnects after the server was back: " + histogram(reconnects, bucket: 1))
             say(
-                "  attempts that failed after the server was back: \(failedAfterUp); most attempts by one connection: \(Int(attemptsPerConnection.max() ?? 0)); catch-ups that failed and were tried again, in all: \(await followers.asyncSum { await $0.catchUpFailures })"
+                "  attempts that failed after the server was back: \(failedAfterUp); most attempts by one connection: \(Int(attemptsPerConnection.max() ?? 0)); catch-ups that failed, in all: \(await followers.asyncSum { await $0.catchUpFailures })"
             )
             // Attempts in 100 ms windows, from the stop to the last attempt.
             let first = attemptTimes.min() ?? stopStart

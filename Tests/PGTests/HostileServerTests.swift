@@ -246,6 +246,55 @@ import Testing
         #expect(negative.stderr.contains("--limit must be 1...1000, not -1"), "\(negative.stderr)")
     }
 
+    /// Defect 6: a peer could write to the therapist's terminal. A message with CR, CSI and OSC
+    /// sequences was printed raw by `pg messages`: it could forge a "you: …" line and retitle
+    /// the terminal. Text output now escapes control characters in bodies, names and a server's
+    /// problem texts; `--json` carries the body as sent.
+    @Test func nothingAPeerOrAServerSendsCanWriteToTheTerminal() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        try await stage.signIn("alice", "alice@example.com")
+        let attack = "hi\r\u{1B}[2Kyou: forged\u{1B}]0;pwned\u{07}\u{9B}31m\u{202E}evil\u{7F}"
+        #expect(try await stage.pg("alice", ["send", "therapist@example.com", attack], direct: true).status == 0)
+        #expect(try await stage.pg("theo", ["sync"], direct: true).status == 0)
+
+        func controls(_ text: String) -> [UInt32] {
+            text.unicodeScalars.map(\.value).filter {
+                ($0 < 0x20 && $0 != 0x0A) || (0x7F...0x9F).contains($0) || (0x202A...0x202E).contains($0)
+            }
+        }
+        let text = try await stage.pg("theo", ["messages", "alice@example.com"], direct: true)
+        #expect(text.status == 0)
+        #expect(controls(text.stdout).isEmpty, "\(text.stdout.debugDescription)")
+        #expect(text.stdout.contains("\\u{1B}]0;pwned\\u{7}"), "\(text.stdout.debugDescription)")
+        let json = try await stage.pg("theo", ["--json", "messages", "alice@example.com"], direct: true)
+        let messages = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(messages.last?["body"] as? String == attack)
+
+        // A name from the server, and a server's problem text, are escaped the same way. A new
+        // profile of the therapist signs in and syncs through the proxy, which renames Alice.
+        stage.hostile.setRule { request in
+            request.path.hasPrefix("/v1/changes") ? Self.replacing("name", with: "\u{1B}]0;x\u{07}Eve") : .forward
+        }
+        let login = try await stage.pg(
+            "theo2", ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n")
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(try await stage.pg("theo2", ["sync"]).status == 0)
+        let clients = try await stage.pg("theo2", ["clients"], direct: true)
+        #expect(clients.status == 0, "\(clients.stderr)")
+        #expect(clients.stdout.contains("\\u{1B}]0;x\\u{7}Eve"), "\(clients.stdout.debugDescription)")
+        #expect(controls(clients.stdout).isEmpty, "\(clients.stdout.debugDescription)")
+        let problem = Data(
+            #"{"type":"about:blank","title":"\u001b]0;title\u0007","status":400,"code":"x","detail":"\u001b[2Kdetail\r"}"#
+                .utf8)
+        stage.hostile.setRule { _ in .answer(status: 400, contentType: "application/problem+json", body: problem) }
+        let refused = try await stage.pg("theo", ["sync"])
+        #expect(refused.status == 70, "\(refused.stderr)")
+        #expect(controls(refused.stderr).isEmpty, "\(refused.stderr.debugDescription)")
+        #expect(refused.stderr.contains("\\u{1B}"), "\(refused.stderr.debugDescription)")
+    }
+
     /// Found by scripts/fuzz: Foundation's DateFormatter stopped the process on a `Date` header
     /// with non-ASCII bytes, so any server could crash `pg` and `pg-syncd` with one header. Dates
     /// are read on the bytes now; a malformed one is ignored (no clock estimate from it).

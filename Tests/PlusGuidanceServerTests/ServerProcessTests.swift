@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import PlusGuidanceDomain
 import PlusGuidanceTesting
 import Testing
 
@@ -24,6 +25,25 @@ import Testing
         }
         #expect(contacts == ["alice@example.com", "bob@example.com"])
         #expect(try await api.request(.POST, "/v1/test/clock/advance", json: ["seconds": 1]).status == 200)
+        #expect(server.stop() == 0)
+    }
+
+    /// Hardening, defect 7: `{"seconds": 1e16}` trapped converting to Int64 and killed the
+    /// server. Absurd values are 422, and the server and its clock carry on.
+    @Test func anAbsurdClockAdvanceIsRefusedAndTheServerCarriesOn() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        let api = TestAPI(base: server.url)
+        for seconds in [1e16, -1, 3_153_600_001, 1.7976931348623157e308] {
+            let answer = try await api.request(.POST, "/v1/test/clock/advance", json: ["seconds": seconds])
+            #expect(answer.status == 422, "\(seconds)")
+            #expect(answer.code == "invalid_request", "\(seconds)")
+        }
+        let before = try await api.request(.POST, "/v1/test/clock/advance", json: ["seconds": 0])
+        let after = try await api.request(.POST, "/v1/test/clock/advance", json: ["seconds": 3_600])
+        #expect(before.status == 200 && after.status == 200)
+        let start = try #require(before["now"].flatMap(RFC3339.date))
+        let end = try #require(after["now"].flatMap(RFC3339.date))
+        #expect(end.timeIntervalSince(start) >= 3_600)
         #expect(server.stop() == 0)
     }
 

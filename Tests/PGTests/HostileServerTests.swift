@@ -246,6 +246,24 @@ import Testing
         #expect(negative.stderr.contains("--limit must be 1...1000, not -1"), "\(negative.stderr)")
     }
 
+    /// Defect 3, its last part: a feed answering `hasMore: true` without moving on made
+    /// `pg sync` loop for ever (6,777 requests in 150 s). It is now an error at once.
+    @Test func aFeedThatNeverMovesOnEndsTheSync() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        stage.hostile.setRule { request in
+            request.path.hasPrefix("/v1/changes") ? Self.replacing("hasMore", with: true) : .forward
+        }
+        let sync = try await stage.pg("theo", ["sync"], timeout: .seconds(60))
+        #expect(sync.status == 70, "\(sync.status) \(sync.stderr)")
+        #expect(sync.stderr.contains("outside the API contract"), "\(sync.stderr)")
+        #expect(sync.stderr.split(separator: "\n").count == 1, "\(sync.stderr)")
+        // The cache still reads, and an honest server is synced from again.
+        stage.hostile.setRule { _ in .forward }
+        #expect(try await stage.pg("theo", ["sync"]).status == 0)
+    }
+
     /// Defect 6: a peer could write to the therapist's terminal. A message with CR, CSI and OSC
     /// sequences was printed raw by `pg messages`: it could forge a "you: …" line and retitle
     /// the terminal. Text output now escapes control characters in bodies, names and a server's

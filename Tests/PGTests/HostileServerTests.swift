@@ -264,6 +264,27 @@ import Testing
         #expect(try await stage.pg("theo", ["sync"]).status == 0)
     }
 
+    /// Defect 8, its first part: a second `pg sync` while another process ran the profile's sync
+    /// printed "Synced." and exited 0 without contacting anyone. It now says who syncs.
+    @Test func aSyncBesideTheDaemonSaysTheDaemonSyncs() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        let daemon = try stage.startDaemon("alice")
+        defer {
+            daemon.signal(SIGTERM)
+            _ = daemon.wait(deadline: .now + .seconds(30))
+        }
+        try await Self.eventually {
+            try await stage.pg("alice", ["status"], direct: true).stdout.contains(
+                "synced by process \(daemon.processIdentifier)")
+        }
+        let sync = try await stage.pg("alice", ["sync"], direct: true)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.stdout.hasPrefix("Not synced by this command: another process on this profile"), "\(sync.stdout)")
+        #expect(!sync.stdout.contains("Synced."), "\(sync.stdout)")
+    }
+
     /// Defect 6: a peer could write to the therapist's terminal. A message with CR, CSI and OSC
     /// sequences was printed raw by `pg messages`: it could forge a "you: …" line and retitle
     /// the terminal. Text output now escapes control characters in bodies, names and a server's

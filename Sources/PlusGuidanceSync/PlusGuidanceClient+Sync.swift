@@ -60,10 +60,40 @@ extension PlusGuidanceClient {
     /// ``stopLive()``: reconnects with backoff after the last event id, detects a dead stream by
     /// missed heartbeats, and catches up from the feed after every (re)connection. While live,
     /// the outbox sender delivers what this process or another queues as soon as it is queued.
+    ///
+    /// When another process holds the engine (a `pg` command's sync or status probe, or another
+    /// daemon), it goes live as soon as that process lets go: it tries again every
+    /// ``liveEngineRetry`` until it gets the engine or ``stopLive()`` is called.
     public func startLive() async throws {
         let account = try signedInForEngine()
         guard liveTasks.isEmpty else { return }
-        guard await takeEngine(account) else { return }
+        guard await takeEngine(account) else {
+            // A daemon started while a command synced gave up here and never went live.
+            liveTasks = [Task { [weak self] in await self?.goLiveOnceTheEngineIsFree(account) }]
+            return
+        }
+        try await goLive(account)
+    }
+
+    /// How often ``startLive()`` tries again for an engine another process holds.
+    static let liveEngineRetry: TimeInterval = 1
+
+    private func goLiveOnceTheEngineIsFree(_ waiting: SignedInAccount) async {
+        let clock = configuration.localClock
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: clock.now() + Self.liveEngineRetry) } catch { return }
+            guard !Task.isCancelled, account === waiting else { return }
+            // This task stays in `liveTasks` until goLive replaces it, so a second startLive()
+            // meanwhile starts nothing, and stopLive() cancels it.
+            if await takeEngine(waiting) {
+                try? await goLive(waiting)
+                return
+            }
+        }
+    }
+
+    /// Starts the live session and the outbox sender; the engine is this process's.
+    private func goLive(_ account: SignedInAccount) async throws {
         let session = LiveSession(
             transport: account.api, clock: configuration.localClock,
             heartbeatTimeout: configuration.liveHeartbeatTimeout,
@@ -73,6 +103,8 @@ extension PlusGuidanceClient {
                 disconnected: { [weak self] in await self?.liveLost(account) },
                 catchUp: { [weak self] in await self?.catchUp(account) ?? true },
                 event: { [weak self] event in await self?.apply(event, to: account) }))
+        // Stopped (or signed out) while the cursor was read: stay stopped.
+        guard !Task.isCancelled, self.account === account else { return }
         liveTasks = [
             Task { await session.run() },
             Task { await account.sender.run(answered: { session.serverReachable() }) },

@@ -285,6 +285,39 @@ import Testing
         #expect(!sync.stdout.contains("Synced."), "\(sync.stdout)")
     }
 
+    /// Found by `aSyncBesideTheDaemonSaysTheDaemonSyncs` under load: a daemon that started while
+    /// another process held the profile's engine (a `pg` command's sync or status probe) gave up
+    /// going live for good, and kept nothing synced. It now goes live once the engine is free.
+    @Test func aDaemonStartedWhileACommandSyncsGoesLiveOnceItIsDone() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        // This process holds the engine, as a long `pg sync` would.
+        let lock = open(stage.folder + "/alice/accounts/usr_alice/engine.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try #require(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        let daemon = try stage.startDaemon("alice")
+        defer {
+            daemon.signal(SIGTERM)
+            _ = daemon.wait(deadline: .now + .seconds(30))
+        }
+        // Started and refused the engine: it reaches nothing while this process holds it.
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.isRunning)
+        #expect(!(try await stage.pg("alice", ["status"], direct: true).stdout.contains("synced by process")))
+        close(lock)
+        try await Self.eventually {
+            try await stage.pg("alice", ["status"], direct: true).stdout.contains(
+                "synced by process \(daemon.processIdentifier)")
+        }
+        // Live: a text from the therapist reaches Alice's cache without a command of hers.
+        try await stage.signIn("theo", "therapist@example.com")
+        #expect(try await stage.pg("theo", ["send", "alice@example.com", "are you there?"], direct: true).status == 0)
+        try await Self.eventually {
+            try await stage.pg("alice", ["messages", "therapist@example.com"], direct: true).stdout.contains(
+                "are you there?")
+        }
+    }
+
     /// Defect 6: a peer could write to the therapist's terminal. A message with CR, CSI and OSC
     /// sequences was printed raw by `pg messages`: it could forge a "you: …" line and retitle
     /// the terminal. Text output now escapes control characters in bodies, names and a server's

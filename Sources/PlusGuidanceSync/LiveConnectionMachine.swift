@@ -58,8 +58,15 @@ public struct LiveConnectionMachine: Sendable {
     /// Since when no stream has been open (the loss of the last one, or the start); `nil` while
     /// one is open.
     public private(set) var downSince: Date?
-    /// While open: when a failed catch-up is tried again, and how many have failed in a row.
-    public private(set) var catchUpRetry: (at: Date, failures: Int)?
+    /// While open, after a catch-up failed: how many failed in a row, and when the next one is
+    /// due (`nil` while it runs).
+    public struct CatchUpRetry: Hashable, Sendable {
+        public var failures: Int
+        public var due: Date?
+    }
+
+    /// Set while a failed catch-up waits to be tried again or is being tried again.
+    public private(set) var catchUpRetry: CatchUpRetry?
     /// Without an event or heartbeat for this long, the stream is taken as dead (the server
     /// sends a heartbeat every 15 s: three missed ones).
     public var heartbeatTimeout: TimeInterval = 45
@@ -127,7 +134,7 @@ public struct LiveConnectionMachine: Sendable {
         guard case .open(let lastSign) = state else { return [] }
         let failures = (catchUpRetry?.failures ?? 0) + 1
         let ceiling = min(maximumBackoff, initialBackoff * pow(2, Double(failures - 1)))
-        catchUpRetry = (now + ceiling * random(), failures)
+        catchUpRetry = CatchUpRetry(failures: failures, due: now + ceiling * random())
         return [.wake(at: nextWake(lastSign: lastSign))]
     }
 
@@ -145,9 +152,9 @@ public struct LiveConnectionMachine: Sendable {
         case .open(let lastSign):
             guard now.timeIntervalSince(lastSign) < heartbeatTimeout else { return failed(at: now) }
             var actions: [Action] = []
-            if let retry = catchUpRetry, now >= retry.at {
+            if let due = catchUpRetry?.due, now >= due {
                 // Stays set, for the backoff, until the catch-up reports back.
-                catchUpRetry = (.distantFuture, retry.failures)
+                catchUpRetry?.due = nil
                 actions.append(.catchUp)
             }
             return actions + [.wake(at: nextWake(lastSign: lastSign))]
@@ -165,7 +172,7 @@ public struct LiveConnectionMachine: Sendable {
 
     /// The sooner of the heartbeat deadline and a catch-up retry.
     private func nextWake(lastSign: Date) -> Date {
-        min(lastSign + heartbeatTimeout, catchUpRetry?.at ?? .distantFuture)
+        min(lastSign + heartbeatTimeout, catchUpRetry?.due ?? .distantFuture)
     }
 
     /// Full jitter under a ceiling that doubles per attempt and is never more than the time

@@ -62,8 +62,8 @@ extension PlusGuidanceClient {
     /// the outbox sender delivers what this process or another queues as soon as it is queued.
     ///
     /// When another process holds the engine (a `pg` command's sync or status probe, or another
-    /// daemon), it goes live as soon as that process lets go: it tries again every
-    /// ``liveEngineRetry`` until it gets the engine or ``stopLive()`` is called.
+    /// daemon), it goes live as soon as that process lets go: it tries again every second until
+    /// it gets the engine or ``stopLive()`` is called.
     public func startLive() async throws {
         let account = try signedInForEngine()
         guard liveTasks.isEmpty else { return }

@@ -162,7 +162,7 @@ import Testing
         _ = live.start(at: t0)
         _ = live.connected(at: t0)
         _ = live.catchUpFailed(at: t0 + 1)
-        #expect(live.catchUpRetry != nil)
+        #expect(live.catchUpRetry?.failures == 1 && live.catchUpRetry?.due == t0 + 1.5)
         #expect(live.failed(at: t0 + 1.2) == [.disconnect, .wake(at: t0 + 1.7)])
         #expect(live.catchUpRetry == nil)
         #expect(live.catchUpFailed(at: t0 + 1.3).isEmpty)

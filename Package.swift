@@ -147,6 +147,7 @@ let package = Package(
             name: "persistence-benchmark",
             dependencies: [
                 "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Benchmarks/PersistenceBenchmark"
         ),
@@ -159,7 +160,8 @@ let package = Package(
         .executableTarget(
             name: "handoff-benchmark",
             dependencies: [
-                "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                "PlusGuidancePersistence", "PlusGuidanceSync", "PlusGuidanceTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 // To check the sealed format against swift-crypto's AES.GCM.
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -2,6 +2,7 @@
 // process another process's observation of the same database hears of it. Run with
 //
 //     swift run -c release handoff-benchmark [commits]
+//     swift run -c release handoff-benchmark wire [texts]   (see Wire.swift)
 //
 // Side by side in one run: the change notifier (inotify on the markers every commit bumps)
 // against the design it replaced (a `PRAGMA data_version` poll every 100 ms). A child process
@@ -50,6 +51,27 @@ if arguments.first == "--listen", arguments.count == 3 {
             }
         }
     }
+    exit(0)
+}
+
+if arguments.first == "observe", arguments.count == 4, let count = Int(arguments[1]),
+    let server = URL(string: arguments[3])
+{
+    try await holdObservations(count, profile: arguments[2], server: server)
+}
+if arguments.first == "wire" {
+    let texts = arguments.dropFirst().first.flatMap(Int.init) ?? 200
+    let (fromCommit, fromCall, commit) = try await wireHandoff(texts: texts)
+    say("Hand-off to the wire: a text queued beside pg-syncd until its request reaches the server (\(texts) texts):")
+    say(
+        String(
+            format: "  from the commit: p50 %.2f ms, p99 %.2f ms, max %.2f ms", percentile(fromCommit, 0.5),
+            percentile(fromCommit, 0.99), fromCommit.last ?? .nan))
+    say(
+        String(
+            format:
+                "  from the call (the commit and its fsync included): p50 %.2f ms, p99 %.2f ms; the call itself p50 %.2f ms",
+            percentile(fromCall, 0.5), percentile(fromCall, 0.99), percentile(commit, 0.5)))
     exit(0)
 }
 

@@ -8,6 +8,7 @@
 // asserted: the machine is noisy; compare the ratios.
 import Foundation
 import GRDB
+import GRDBSQLite
 import PlusGuidanceDomain
 import PlusGuidancePersistence
 import PlusGuidanceTesting
@@ -82,76 +83,161 @@ func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double,
     _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
     return (Double(total) / seconds(elapsed), storage)
 }
-let live = try await ingest(account: "live", pagesPerCommit: 1)
-try live.storage.wipe()
+// PG_BENCH_QUERIES=1: only the initial-sync ingest, then the queries (no live-ingest or sqlite3
+// import comparison).
+let queriesOnly = ProcessInfo.processInfo.environment["PG_BENCH_QUERIES"] != nil
+let live = queriesOnly ? nil : try await ingest(account: "live", pagesPerCommit: 1)
+try live?.storage.wipe()
 let initial = try await ingest(account: "bench", pagesPerCommit: 10)
 var storage: AccountStorage? = initial.storage
 let cache = initial.storage.cache
 if ProcessInfo.processInfo.environment["PG_BENCH_INGEST_ONLY"] != nil {
-    print(String(format: "ingest: live %.0f rows/s, initial sync %.0f rows/s", live.rate, initial.rate))
+    print(String(format: "ingest: live %.0f rows/s, initial sync %.0f rows/s", live?.rate ?? 0, initial.rate))
     exit(0)
 }
 
-// 2. The same message rows imported by the sqlite3 CLI into the same table and index.
-let csvPath = work + "/messages.csv"
-_ = FileManager.default.createFile(atPath: csvPath, contents: nil)
-let csv = try FileHandle(forWritingTo: URL(fileURLWithPath: csvPath))
-var buffer = ""
-for i in 0..<messageCount {
-    let m = message(i)
-    buffer +=
-        "\(m.id),\(m.conversationID),\(m.senderID),\(m.recipientID),text,\"\(m.body)\",\(m.createdAt.timeIntervalSinceReferenceDate),,,sent\n"
-    if buffer.utf8.count > 1 << 20 {
-        csv.write(Data(buffer.utf8))
-        buffer = ""
+var cliRate = 0.0
+if !queriesOnly {
+    // 2. The same message rows imported by the sqlite3 CLI into the same table and index.
+    let csvPath = work + "/messages.csv"
+    _ = FileManager.default.createFile(atPath: csvPath, contents: nil)
+    let csv = try FileHandle(forWritingTo: URL(fileURLWithPath: csvPath))
+    var buffer = ""
+    for i in 0..<messageCount {
+        let m = message(i)
+        buffer +=
+            "\(m.id),\(m.conversationID),\(m.senderID),\(m.recipientID),text,\"\(m.body)\",\(m.createdAt.timeIntervalSinceReferenceDate),,,sent\n"
+        if buffer.utf8.count > 1 << 20 {
+            csv.write(Data(buffer.utf8))
+            buffer = ""
+        }
+    }
+    csv.write(Data(buffer.utf8))
+    try csv.close()
+    let script = """
+        PRAGMA journal_mode=WAL;
+        PRAGMA synchronous=NORMAL;
+        CREATE TABLE message (id TEXT PRIMARY KEY, conversationID TEXT NOT NULL, senderID TEXT NOT NULL, recipientID TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, createdAt REAL NOT NULL, offerID TEXT, sessionID TEXT, deliveryState TEXT NOT NULL);
+        CREATE INDEX message_by_conversation ON message (conversationID, createdAt, id);
+        .mode csv
+        .import \(csvPath) message
+
+        """
+    let sqlite3 = Process()
+    sqlite3.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    sqlite3.arguments = ["sqlite3", work + "/cli.sqlite"]
+    let input = Pipe()
+    sqlite3.standardInput = input
+    sqlite3.standardOutput = FileHandle.nullDevice
+    let cliStarted = clock.now
+    try sqlite3.run()
+    input.fileHandleForWriting.write(Data(script.utf8))
+    try input.fileHandleForWriting.close()
+    sqlite3.waitUntilExit()
+    let cliSeconds = seconds(clock.now - cliStarted)
+    let cliRows =
+        try DatabaseQueue(path: work + "/cli.sqlite").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") }
+        ?? 0
+    cliRate = Double(cliRows) / cliSeconds
+
+}
+
+// 3. Query latencies through the public async API, called from a task on the concurrency
+//    pool as the SDK's own engine and observations call it (not from the main actor, which
+//    would add its own hop to every call).
+let conversations = relations.map(\.conversationID)
+let expectedLatest = min(50, messageCount / conversationCount)
+let expectedUpcoming = (sessionCount + 99) / 100
+let (latest, upcoming) = try await Task.detached { () async throws -> ([Double], [Double]) in
+    var latest: [Double] = []
+    for i in 0..<10_000 {
+        let started = clock.now
+        let rows = try await cache.messages(
+            in: conversations[(i * 7_919) % conversations.count], limit: 50, before: nil)
+        latest.append(seconds(clock.now - started) * 1_000)
+        precondition(rows.count == expectedLatest)
+    }
+    var upcoming: [Double] = []
+    for _ in 0..<10_000 {
+        let started = clock.now
+        let rows = try await cache.upcomingSessions(at: Date())
+        upcoming.append(seconds(clock.now - started) * 1_000)
+        precondition(rows.count == expectedUpcoming)
+    }
+    return (latest.sorted(), upcoming.sorted())
+}.value
+// The same calls made from the main actor: each call then also hops to the pool and back.
+var fromMain: [Double] = []
+for i in 0..<2_000 {
+    let started = clock.now
+    _ = try await cache.messages(in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil)
+    fromMain.append(seconds(clock.now - started) * 1_000)
+}
+fromMain.sort()
+
+// 3b. The floor: the same two statements stepped through SQLite's C API on one of the store's
+//     own connections, every column read (`sqlite3_column_*`), nothing decoded or copied, no
+//     thread hop. What SQLite itself costs; the store's figures above are compared with it.
+func floorLatencies(_ sql: String, _ bind: @escaping @Sendable (OpaquePointer, Int) -> Void) async throws -> [Double] {
+    try await cache.database.read { db in
+        var statement: OpaquePointer?
+        guard
+            sqlite3_prepare_v3(db.sqliteConnection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                == SQLITE_OK, let statement
+        else { fatalError("prepare: \(sql)") }
+        defer { sqlite3_finalize(statement) }
+        var latencies: [Double] = []
+        var sink = 0
+        for i in 0..<10_000 {
+            let started = clock.now
+            sqlite3_reset(statement)
+            bind(statement, i)
+            while sqlite3_step(statement) == SQLITE_ROW {
+                for column in 0..<sqlite3_column_count(statement) {
+                    switch sqlite3_column_type(statement, column) {
+                    case SQLITE_TEXT: sink &+= Int(bitPattern: sqlite3_column_text(statement, column))
+                    case SQLITE_BLOB: sink &+= Int(bitPattern: sqlite3_column_blob(statement, column))
+                    default: sink &+= Int(sqlite3_column_double(statement, column))
+                    }
+                    sink &+= Int(sqlite3_column_bytes(statement, column))
+                }
+            }
+            latencies.append(seconds(clock.now - started) * 1_000)
+        }
+        precondition(sink != 42)
+        return latencies.sorted()
     }
 }
-csv.write(Data(buffer.utf8))
-try csv.close()
-let script = """
-    PRAGMA journal_mode=WAL;
-    PRAGMA synchronous=NORMAL;
-    CREATE TABLE message (id TEXT PRIMARY KEY, conversationID TEXT NOT NULL, senderID TEXT NOT NULL, recipientID TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, createdAt REAL NOT NULL, offerID TEXT, sessionID TEXT, deliveryState TEXT NOT NULL);
-    CREATE INDEX message_by_conversation ON message (conversationID, createdAt, id);
-    .mode csv
-    .import \(csvPath) message
-
-    """
-let sqlite3 = Process()
-sqlite3.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-sqlite3.arguments = ["sqlite3", work + "/cli.sqlite"]
-let input = Pipe()
-sqlite3.standardInput = input
-sqlite3.standardOutput = FileHandle.nullDevice
-let cliStarted = clock.now
-try sqlite3.run()
-input.fileHandleForWriting.write(Data(script.utf8))
-try input.fileHandleForWriting.close()
-sqlite3.waitUntilExit()
-let cliSeconds = seconds(clock.now - cliStarted)
-let cliRows =
-    try DatabaseQueue(path: work + "/cli.sqlite").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") }
-    ?? 0
-let cliRate = Double(cliRows) / cliSeconds
-
-// 3. Query latencies through the public async API.
-let conversations = relations.map(\.conversationID)
-var latest: [Double] = []
-for i in 0..<10_000 {
-    let started = clock.now
-    let rows = try await cache.messages(in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil)
-    latest.append(seconds(clock.now - started) * 1_000)
-    precondition(rows.count == min(50, messageCount / conversationCount))
+// 3c. The store's own decoding without the hop to a reader and back: the same queries inside
+//     one read, each timed alone.
+let decoded = try cache.database.read { db in
+    let cipher = cache.cipher
+    var latest: [Double] = []
+    var upcoming: [Double] = []
+    for i in 0..<10_000 {
+        let started = clock.now
+        _ = try SQLiteCacheStore.messages(
+            in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil, db: db, cipher)
+        latest.append(seconds(clock.now - started) * 1_000)
+    }
+    for _ in 0..<10_000 {
+        let started = clock.now
+        _ = try SQLiteCacheStore.upcomingSessions(db)
+        upcoming.append(seconds(clock.now - started) * 1_000)
+    }
+    return (latest: latest.sorted(), upcoming: upcoming.sorted())
 }
-var upcoming: [Double] = []
-for _ in 0..<10_000 {
-    let started = clock.now
-    let rows = try await cache.upcomingSessions(at: epoch)
-    upcoming.append(seconds(clock.now - started) * 1_000)
-    precondition(rows.count == (sessionCount + 99) / 100)
+let conversationKeys = conversations.map(\.rawValue)
+let conversationTotal = conversationCount
+let latestFloor = try await floorLatencies(
+    "SELECT id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState FROM message WHERE conversationID = ? ORDER BY createdAt DESC, id DESC LIMIT 50"
+) { statement, i in
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    sqlite3_bind_text(statement, 1, conversationKeys[(i * 7_919) % conversationTotal], -1, transient)
 }
-latest.sort()
-upcoming.sort()
+let upcomingFloor = try await floorLatencies(
+    "SELECT id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy FROM session WHERE endedAt IS NULL ORDER BY startsAt, id"
+) { _, _ in }
 
 // 4. Cold open (integrity check and migrations included) to the first query.
 storage = nil
@@ -175,18 +261,29 @@ let cliSize = fileSize(work + "/cli.sqlite")
 print(String(format: "ingest, sqlite3 .import, one transaction:   %9.0f rows/s", cliRate))
 print(
     String(
-        format: "ingest, store, 1 page (%d) per commit:     %9.0f rows/s   store/sqlite3 = %.2f", pageSize, live.rate,
-        live.rate / cliRate))
+        format: "ingest, store, 1 page (%d) per commit:     %9.0f rows/s   store/sqlite3 = %.2f", pageSize,
+        live?.rate ?? 0, (live?.rate ?? 0) / cliRate))
 print(
     String(
         format: "ingest, store, 10 pages per commit:        %9.0f rows/s   store/sqlite3 = %.2f", initial.rate,
         initial.rate / cliRate))
 print(
-    String(format: "latest 50 messages:  p50 %.3f ms  p99 %.3f ms", percentile(latest, 0.5), percentile(latest, 0.99)))
+    String(
+        format:
+            "latest 50 messages:  p50 %.3f ms  p99 %.3f ms   decoding alone p50 %.3f  p99 %.3f   sqlite3 floor p50 %.3f ms  p99 %.3f ms",
+        percentile(latest, 0.5), percentile(latest, 0.99), percentile(decoded.latest, 0.5),
+        percentile(decoded.latest, 0.99), percentile(latestFloor, 0.5), percentile(latestFloor, 0.99)))
 print(
     String(
-        format: "upcoming sessions:   p50 %.3f ms  p99 %.3f ms  (%d of %d not ended)", percentile(upcoming, 0.5),
-        percentile(upcoming, 0.99), (sessionCount + 99) / 100, sessionCount))
+        format: "latest 50 messages, called from the main actor: p50 %.3f ms  p99 %.3f ms (2,000 calls)",
+        percentile(fromMain, 0.5), percentile(fromMain, 0.99)))
+print(
+    String(
+        format:
+            "upcoming sessions:   p50 %.3f ms  p99 %.3f ms   decoding alone p50 %.3f  p99 %.3f   sqlite3 floor p50 %.3f ms  p99 %.3f ms  (%d of %d not ended)",
+        percentile(upcoming, 0.5), percentile(upcoming, 0.99), percentile(decoded.upcoming, 0.5),
+        percentile(decoded.upcoming, 0.99), percentile(upcomingFloor, 0.5),
+        percentile(upcomingFloor, 0.99), (sessionCount + 99) / 100, sessionCount))
 print(
     String(
         format:

@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# An idle pg-syncd (live, nothing happening): thread wake-ups per second (context switches of
-# all its threads, counted by `perf stat`), CPU share and resident memory over a window.
-# The server's heartbeat (every 15 s) is the only traffic. Release build.
-# Usage: Benchmarks/cli/idle-daemon.sh [SECONDS]   (default 60)
+# What an idle process of the SDK costs (issue "Quiet and instant"), release build, from /proc
+# (Benchmarks/cli/idle.py): thread wake-ups per second, CPU share and resident memory over a
+# window, side by side in one run:
+#  - pg-syncd live and idle, against a server with its heartbeats every 15 s (the default) and
+#    against one whose heartbeats are an hour apart (what the daemon costs by itself);
+#  - an app process beside the daemon holding 1 observation, and one holding 100
+#    (`handoff-benchmark observe`), on the same profile.
+# Usage: Benchmarks/cli/idle-daemon.sh [SECONDS]   (default 60; `3600` for the hour's memory)
 window=${1:-60}
 source "$(dirname "$0")/lib.sh"
-echo alice-pass | "$bin/pg" --server "$PG_SERVER" --profile "$work/kiosk" login alice@example.com --password-stdin >/dev/null
-"$bin/pg-syncd" --server "$PG_SERVER" --profile "$work/kiosk" 2>/dev/null &
+swift build -c release --product handoff-benchmark >/dev/null
+export PG_KEY_FILE="$work/key"
+"$bin/pg-server" --port 0 --database "$work/quiet.sqlite" --seed demo --heartbeat 3600 --log-level warning \
+    >"$work/quiet.out" &
+for _ in $(seq 200); do grep -q listening "$work/quiet.out" 2>/dev/null && break; sleep 0.05; done
+QUIET_SERVER=$(head -1 "$work/quiet.out" | sed 's/listening on //')
+start_daemon() { # profile server
+    echo alice-pass | "$bin/pg" --server "$2" --profile "$1" login alice@example.com --password-stdin >/dev/null
+    "$bin/pg-syncd" --server "$2" --profile "$1" 2>/dev/null &
+}
+start_daemon "$work/kiosk" "$PG_SERVER"
 daemon=$!
-sleep 5
-# perf counts the switches of every thread, those that end within the window too.
-perf stat -x, -e context-switches,task-clock -p "$daemon" -- sleep "$window" 2>"$work/perf.csv" || true
-switches=$(awk -F, '/context-switches/ { print $1 }' "$work/perf.csv")
-cpu_ms=$(awk -F, '/task-clock/ { print $1 }' "$work/perf.csv")
-threads=$(ls /proc/"$daemon"/task | wc -l)
-rss=$(awk '/VmRSS/ { print $2 }' /proc/"$daemon"/status)
-python3 - "$switches" "$cpu_ms" "$window" "$threads" "$rss" <<'PY'
-import sys
-switches, cpu_ms, window, threads, rss = map(float, sys.argv[1:])
-print(f"idle pg-syncd over {window:.0f} s: {switches / window:.2f} wake-ups/s, "
-      f"{100 * cpu_ms / 1000 / window:.3f}% of a core, {rss / 1024:.1f} MiB resident, {threads:.0f} threads")
-PY
+start_daemon "$work/quiet" "$QUIET_SERVER"
+quiet=$!
+sleep 3
+observers() { # count
+    "$bin/handoff-benchmark" observe "$1" "$work/kiosk" "$PG_SERVER" >"$work/observe-$1.out" &
+    for _ in $(seq 600); do grep -q ready "$work/observe-$1.out" 2>/dev/null && break; sleep 0.05; done
+}
+observers 1
+one=$!
+observers 100
+hundred=$!
+sleep 2
+python3 "$(dirname "$0")/idle.py" "$window" "pg-syncd (heartbeat 15 s)=$daemon" \
+    "pg-syncd (no heartbeat in the window)=$quiet" "app, 1 observation=$one" "app, 100 observations=$hundred"

@@ -105,6 +105,12 @@ struct SyncService: Service {
             try await client.startLive()
             notifier.notify("READY=1\nSTATUS=live")
             logger.info("syncing", metadata: ["server": "\(client.configuration.serverURL.host ?? "?")"])
+            // Once live, and once more after the first catch-up and heartbeats.
+            StartupPages.release()
+            Task {
+                try? await Task.sleep(for: .seconds(30))
+                StartupPages.release()
+            }
         }
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {

@@ -12,6 +12,20 @@ enum CacheRows {
     static let sessionColumns =
         "id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy"
 
+    /// Every row of `statement`, decoded straight from SQLite's own buffers: the cursor's row
+    /// is a view of the statement, not a copy (`Row.fetchAll` copies every value of every row
+    /// into a `Row` first, which cost as much as the decoding itself).
+    static func all<T>(
+        _ statement: Statement, arguments: StatementArguments = StatementArguments(), capacity: Int = 0,
+        _ decode: (Row) throws -> T
+    ) throws -> [T] {
+        var values: [T] = []
+        values.reserveCapacity(capacity)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try rows.next() { values.append(try decode(row)) }
+        return values
+    }
+
     static func date(_ value: Double?) -> Date? { value.map(Date.init(timeIntervalSinceReferenceDate:)) }
 
     static func decode<T: RawRepresentable>(_ type: T.Type, _ raw: String, table: String, column: String) throws -> T

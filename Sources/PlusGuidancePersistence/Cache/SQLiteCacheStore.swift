@@ -12,7 +12,7 @@ public final class SQLiteCacheStore: CacheStore {
     /// prefer the store's methods.
     package let database: DatabasePool
     /// Seals the message bodies.
-    let cipher: FieldCipher
+    package let cipher: FieldCipher
 
     /// Opens (creating and migrating as needed) the cache at `path`.
     ///
@@ -36,7 +36,7 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func account() async throws -> User? {
-        try await database.read { db in
+        try database.readHere { db in
             try Row.fetchOne(db, sql: "SELECT id, email, name, role FROM account").map { try CacheRows.user($0) }
         }
     }
@@ -129,19 +129,19 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func contacts() async throws -> [Contact] {
-        try await database.read(Self.contacts)
+        try database.readHere(Self.contacts)
     }
 
     static func contacts(_ db: Database) throws -> [Contact] {
-        let rows = try Row.fetchAll(
+        try CacheRows.all(
             db.cachedStatement(
                 sql: """
                     SELECT user.id, user.email, user.name, user.role, presence.online, presence.lastSeenAt
                     FROM user LEFT JOIN presence ON presence.userID = user.id
                     WHERE user.id IS NOT (SELECT id FROM account)
                     ORDER BY user.name, user.id
-                    """))
-        return try rows.map { row in
+                    """)
+        ) { row in
             let user = try CacheRows.user(row)
             return Contact(
                 user: user,
@@ -164,42 +164,41 @@ public final class SQLiteCacheStore: CacheStore {
 
     public func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws -> [Message] {
         let cipher = cipher
-        return try await database.read { db in
+        return try database.readHere { db in
             try Self.messages(in: conversation, limit: limit, before: before, db: db, cipher)
         }
     }
 
-    static func messages(
+    package static func messages(
         in conversation: ConversationID, limit: Int, before: MessageID?, db: Database, _ cipher: FieldCipher
     ) throws
         -> [Message]
     {
         guard limit > 0 else { return [] }
-        let rows: [Row]
+        let statement: Statement
+        let arguments: StatementArguments
         if let before {
-            rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(CacheRows.messageColumns) FROM message
-                        WHERE conversationID = ?1 AND (createdAt, id) < (SELECT createdAt, id FROM message WHERE id = ?2)
-                        ORDER BY createdAt DESC, id DESC LIMIT ?3
-                        """),
-                arguments: [conversation.rawValue, before.rawValue, limit])
+            statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(CacheRows.messageColumns) FROM message
+                    WHERE conversationID = ?1 AND (createdAt, id) < (SELECT createdAt, id FROM message WHERE id = ?2)
+                    ORDER BY createdAt DESC, id DESC LIMIT ?3
+                    """)
+            arguments = [conversation.rawValue, before.rawValue, limit]
         } else {
-            rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(CacheRows.messageColumns) FROM message WHERE conversationID = ?
-                        ORDER BY createdAt DESC, id DESC LIMIT ?
-                        """),
-                arguments: [conversation.rawValue, limit])
+            statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(CacheRows.messageColumns) FROM message WHERE conversationID = ?
+                    ORDER BY createdAt DESC, id DESC LIMIT ?
+                    """)
+            arguments = [conversation.rawValue, limit]
         }
-        return try rows.map { try CacheRows.message($0, cipher) }
+        return try CacheRows.all(statement, arguments: arguments, capacity: limit) { try CacheRows.message($0, cipher) }
     }
 
     public func message(_ id: MessageID) async throws -> Message? {
         let cipher = cipher
-        return try await database.read { db in
+        return try database.readHere { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(CacheRows.messageColumns) FROM message WHERE id = ?", arguments: [id.rawValue]
             )
@@ -216,7 +215,7 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func isHistoryComplete(_ conversation: ConversationID) async throws -> Bool {
-        try await database.read { db in
+        try database.readHere { db in
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM historyComplete WHERE conversationID = ?)",
                 arguments: [conversation.rawValue]) ?? false
@@ -224,16 +223,17 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func offers() async throws -> [SessionOffer] {
-        try await database.read { db in try Self.offers(db) }
+        try database.readHere { db in try Self.offers(db) }
     }
 
     static func offers(_ db: Database) throws -> [SessionOffer] {
-        try Row.fetchAll(db, sql: "SELECT \(CacheRows.offerColumns) FROM offer ORDER BY createdAt DESC, id DESC")
-            .map(CacheRows.offer)
+        try CacheRows.all(
+            db.cachedStatement(sql: "SELECT \(CacheRows.offerColumns) FROM offer ORDER BY createdAt DESC, id DESC"),
+            CacheRows.offer)
     }
 
     public func offer(_ id: OfferID) async throws -> SessionOffer? {
-        try await database.read { db in
+        try database.readHere { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(CacheRows.offerColumns) FROM offer WHERE id = ?", arguments: [id.rawValue]
             )
@@ -242,7 +242,7 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func session(_ id: SessionID) async throws -> Session? {
-        try await database.read { db in try Self.session(id, db) }
+        try database.readHere { db in try Self.session(id, db) }
     }
 
     static func session(_ id: SessionID, _ db: Database) throws -> Session? {
@@ -253,20 +253,20 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func upcomingSessions(at now: Date) async throws -> [Session] {
-        try await database.read { db in try Self.upcomingSessions(db) }
+        try database.readHere { db in try Self.upcomingSessions(db) }
     }
 
     /// Sessions that have not ended. A stored session ends only by Stop, so this does not depend
     /// on the time; the time-dependent part of a session is its countdown.
-    static func upcomingSessions(_ db: Database) throws -> [Session] {
-        try Row.fetchAll(
+    package static func upcomingSessions(_ db: Database) throws -> [Session] {
+        try CacheRows.all(
             db.cachedStatement(
-                sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE endedAt IS NULL ORDER BY startsAt, id")
-        ).map(CacheRows.session)
+                sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE endedAt IS NULL ORDER BY startsAt, id"),
+            CacheRows.session)
     }
 
     public func syncState() async throws -> SyncState {
-        try await database.read(Self.syncState)
+        try database.readHere(Self.syncState)
     }
 
     static func syncState(_ db: Database) throws -> SyncState {

@@ -125,21 +125,21 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     static func entries(_ db: Database, actions: ActionCache) throws -> [OutboxEntry] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM outbox ORDER BY sequence")).map {
+        try CacheRows.all(db.cachedStatement(sql: "SELECT \(columns) FROM outbox ORDER BY sequence")) {
             try entry($0, actions: actions)
         }
     }
 
     public func entries() async throws -> [OutboxEntry] {
         let actions = actions
-        return try await database.read { db in try Self.entries(db, actions: actions) }
+        return try database.readHere { db in try Self.entries(db, actions: actions) }
     }
 
     /// The message entries of one conversation, in delivery order (one index range: a
     /// conversation's view stays cheap however long the outbox is).
     public func entries(in conversation: ConversationID) async throws -> [OutboxEntry] {
         let actions = actions
-        return try await database.read { db in try Self.entries(in: conversation, db, actions: actions) }
+        return try database.readHere { db in try Self.entries(in: conversation, db, actions: actions) }
     }
 
     static func entries(
@@ -147,10 +147,10 @@ public final class SQLiteOutboxStore: OutboxStore {
     ) throws
         -> [OutboxEntry]
     {
-        try Row.fetchAll(
+        try CacheRows.all(
             db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE conversationID = ? ORDER BY sequence"),
             arguments: [conversation.rawValue]
-        ).map { try entry($0, actions: actions) }
+        ) { try entry($0, actions: actions) }
     }
 
     /// Removes every entry in one durable transaction (a sign-out that discards the outbox).
@@ -180,7 +180,7 @@ public final class SQLiteOutboxStore: OutboxStore {
     /// Whether an earlier entry of the same conversation is still in the outbox: then `key`
     /// must wait for it (messages go out in order), and attempting it now is pointless.
     public func isQueuedBehindAnother(_ key: IdempotencyKey) async throws -> Bool {
-        try await database.read { db in
+        try database.readHere { db in
             try Bool.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -193,7 +193,7 @@ public final class SQLiteOutboxStore: OutboxStore {
 
     /// The outbox's counts for a status line, without reading the entries.
     public func summary() async throws -> OutboxSummary {
-        try await database.read(Self.summary)
+        try database.readHere(Self.summary)
     }
 
     static func summary(_ db: Database) throws -> OutboxSummary {
@@ -209,7 +209,7 @@ public final class SQLiteOutboxStore: OutboxStore {
 
     public func entry(_ key: IdempotencyKey) async throws -> OutboxEntry? {
         let actions = actions
-        return try await database.read { db in try Self.entry(key, db, actions: actions) }
+        return try database.readHere { db in try Self.entry(key, db, actions: actions) }
     }
 
     /// Updates an entry; with `durably: false` the commit skips the fsync (`synchronous=NORMAL`

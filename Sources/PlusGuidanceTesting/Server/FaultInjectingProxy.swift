@@ -27,6 +27,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     private var answersDropped = 0
     /// Client sockets being relayed; removed (under `lock`) before they are closed.
     private var relayed: Set<Int32> = []
+    private var requestObserver: (@Sendable (_ firstBytes: [UInt8]) -> Void)?
 
     public init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -63,6 +64,12 @@ public final class FaultInjectingProxy: @unchecked Sendable {
     /// are delivered once it is `false` again.
     public func stallConnections(_ stall: Bool) { lock.withLock { stalled = stall } }
 
+    /// Calls `observer` on the relaying thread as each chunk from a client arrives, before it is
+    /// forwarded, with its first bytes (up to 64): e.g. to time when requests leave a client.
+    public func observeRequests(_ observer: @escaping @Sendable (_ firstBytes: [UInt8]) -> Void) {
+        lock.withLock { requestObserver = observer }
+    }
+
     /// How many answers were lost so far.
     public var droppedAnswers: Int { lock.withLock { answersDropped } }
 
@@ -96,7 +103,9 @@ public final class FaultInjectingProxy: @unchecked Sendable {
             close(client)
         }
         guard let upstream = LoopbackSocket.connect(port: lock.withLock { upstreamPort }) else { return }
-        let forward = Thread { [self] in pump(from: client, to: upstream, inspect: nil) }
+        let forward = Thread { [self] in
+            pump(from: client, to: upstream, observe: lock.withLock { requestObserver }, inspect: nil)
+        }
         forward.start()
         pump(from: upstream, to: client) { [self] in
             // The server started answering, so it has processed the request: lose it now?
@@ -114,11 +123,15 @@ public final class FaultInjectingProxy: @unchecked Sendable {
 
     /// Copies bytes until either side closes. `inspect` is asked before forwarding each chunk
     /// whether to cut the connection instead.
-    private func pump(from source: Int32, to destination: Int32, inspect: (() -> Bool)?) {
+    private func pump(
+        from source: Int32, to destination: Int32, observe: (@Sendable ([UInt8]) -> Void)? = nil,
+        inspect: (() -> Bool)?
+    ) {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
             let count = read(source, &buffer, buffer.count)
             guard count > 0 else { break }
+            observe?(Array(buffer.prefix(min(count, 64))))
             while lock.withLock({ stalled && !stopped }) { usleep(10_000) }
             if let inspect, inspect() { break }
             guard LoopbackSocket.send(destination, buffer.prefix(count)) else { return }

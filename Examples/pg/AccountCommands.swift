@@ -85,7 +85,7 @@ struct WhoAmI: AsyncParsableCommand {
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { _, user in
+        try await pg.globals.run(onlyReading: true) { _, user in
             Answer(
                 json: JSONOutput.user(user),
                 text: "\(Human.safe(user.name)) <\(Human.safe(user.email))>, \(user.role.rawValue)")

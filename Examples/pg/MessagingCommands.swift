@@ -8,7 +8,7 @@ struct Clients: AsyncParsableCommand {
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
+        try await pg.globals.run(onlyReading: true) { client, _ in
             let contacts = try await client.contacts()
             return Answer(
                 json: contacts.map(JSONOutput.client),
@@ -32,7 +32,7 @@ struct Messages: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await pg.globals.run { client, user in
+        try await pg.globals.run(onlyReading: true) { client, user in
             let other = try await contact(peer, in: client)
             let messages = try await client.messages(with: other.id, limit: limit).reversed()
             return Answer(

@@ -53,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
     /// A command checks the cache's integrity only when it asks to (`sync`): the others end long
     /// before a check of a large cache could (pg-syncd checks in the background).
     func client(
-        quickDeadline: Duration? = nil, checkingCache: Bool = false
+        quickDeadline: Duration? = nil, checkingCache: Bool = false, onlyReading: Bool = false
     ) async throws -> PlusGuidanceClient {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: profilePath, isDirectory: &isFolder), !isFolder.boolValue {
@@ -62,6 +62,8 @@ struct GlobalOptions: ParsableArguments {
         var configuration = ClientConfiguration(serverURL: try serverURL, profile: profilePath)
         configuration.keys = keys
         configuration.cacheIntegrityCheck = checkingCache ? .inBackground : .skipped
+        // A command that only shows what the cache holds opens only what it reads.
+        if onlyReading { configuration.access = .readOnly }
         if let requestTimeout {
             configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(requestTimeout * 1_000)))
         }
@@ -80,9 +82,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// A client with an account signed in, or exit 77.
     func signedInClient(
-        quickDeadline: Duration? = nil, checkingCache: Bool = false
+        quickDeadline: Duration? = nil, checkingCache: Bool = false, onlyReading: Bool = false
     ) async throws -> (PlusGuidanceClient, User) {
-        let client = try await client(quickDeadline: quickDeadline, checkingCache: checkingCache)
+        let client = try await client(
+            quickDeadline: quickDeadline, checkingCache: checkingCache, onlyReading: onlyReading)
         guard let user = await client.currentUser else { throw CLIError.notSignedIn }
         return (client, user)
     }
@@ -162,11 +165,12 @@ func runCommand(_ body: () async throws -> Void) async throws {
 extension GlobalOptions {
     /// Runs a command on the signed-in account and prints its answer as JSON or text.
     func run(
-        quickDeadline: Duration? = nil, checkingCache: Bool = false,
+        quickDeadline: Duration? = nil, checkingCache: Bool = false, onlyReading: Bool = false,
         _ body: (PlusGuidanceClient, User) async throws -> Answer
     ) async throws {
         try await runCommand {
-            let (client, user) = try await signedInClient(quickDeadline: quickDeadline, checkingCache: checkingCache)
+            let (client, user) = try await signedInClient(
+                quickDeadline: quickDeadline, checkingCache: checkingCache, onlyReading: onlyReading)
             try await body(client, user).print(json: json)
         }
     }

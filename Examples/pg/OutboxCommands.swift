@@ -14,7 +14,7 @@ struct Outbox: AsyncParsableCommand {
             commandName: "list", abstract: "List pending and failed entries with their error.")
         @ParentCommand var outbox: Outbox
         func run() async throws {
-            try await outbox.pg.globals.run { client, _ in
+            try await outbox.pg.globals.run(onlyReading: true) { client, _ in
                 let entries = try await client.outbox()
                 return Answer(
                     json: entries.map(JSONOutput.outbox),

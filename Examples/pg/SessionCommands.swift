@@ -44,7 +44,7 @@ struct Offers: AsyncParsableCommand {
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
+        try await pg.globals.run(onlyReading: true) { client, _ in
             let offers = try await client.offers()
             return Answer(
                 json: offers.map(JSONOutput.offer),
@@ -117,7 +117,7 @@ struct Sessions: AsyncParsableCommand {
     @ParentCommand var pg: PG
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
+        try await pg.globals.run(onlyReading: true) { client, _ in
             var rows: [(Session, SessionCountdown)] = []
             for session in try await client.upcomingSessions() {
                 rows.append((session, await client.countdown(for: session)))
@@ -139,7 +139,7 @@ struct SessionCommand: AsyncParsableCommand {
     @Argument var id: String
 
     func run() async throws {
-        try await pg.globals.run { client, _ in
+        try await pg.globals.run(onlyReading: true) { client, _ in
             guard let session = try await client.session(SessionID(id)) else {
                 throw CLIError(
                     code: 65,

@@ -45,6 +45,18 @@ import PlusGuidanceDomain
 /// ``cacheIntegrityProblem()``). A file that is not a database at all is caught at once.
 public final class AccountStorage: Sendable {
     /// When the cache's `PRAGMA quick_check` runs.
+    /// What the process does with the account's files.
+    public enum Access: Sendable {
+        /// Reads and writes: the stores open their pools, migrate and check as needed.
+        case readWrite
+        /// Only reads (a command that shows something, a widget): when the files need no work
+        /// (no migration, no recovery, no rebuild), each is opened as one read-only SQLite
+        /// connection, without a writer, a pool, the outbox's integrity check or its change
+        /// marker; otherwise they are opened as for ``readWrite``. A write then fails with
+        /// `storage_failed` ("read-only").
+        case readOnly
+    }
+
     public enum IntegrityCheck: Sendable {
         /// Before the initializer returns; a damaged cache is rebuilt at once.
         case onOpen
@@ -65,6 +77,8 @@ public final class AccountStorage: Sendable {
     public let outbox: SQLiteOutboxStore
     /// Where a corrupt cache was moved when this storage was opened; `nil` when the cache was sound.
     public let movedAsideCache: String?
+    /// Whether the files were opened read-only (``Access/readOnly``, when they needed no work).
+    public let isReadOnly: Bool
     private let cacheCheck: Task<String?, Never>?
 
     public var cachePath: String { folder + "/cache.sqlite" }
@@ -90,9 +104,18 @@ public final class AccountStorage: Sendable {
     ///   nothing on disk.
     public init(
         profile: String, account: String, keys: any KeyProvider = KeySource.provider(), now: Date = Date(),
-        cacheIntegrityCheck: IntegrityCheck = .inBackground
+        cacheIntegrityCheck: IntegrityCheck = .inBackground, access: Access = .readWrite
     ) throws {
         let folder = Self.folder(profile: profile, account: account)
+        if access == .readOnly, let reading = try Self.openForReading(folder: folder, profile: profile, keys: keys) {
+            self.folder = folder
+            (secrets, outbox, cache) = reading
+            movedAsideCache = nil
+            cacheCheck = nil
+            isReadOnly = true
+            return
+        }
+        isReadOnly = false
         try SecureFiles.makeFolder(profile)
         try SecureFiles.makeFolder(profile + "/accounts")
         Self.finishRemovals(profile: profile)
@@ -158,6 +181,21 @@ public final class AccountStorage: Sendable {
     /// Waits for the cache's integrity check and returns what SQLite reported, or `nil` when the
     /// cache is sound (or was checked, and rebuilt if needed, on open). A damaged cache keeps
     /// answering what it can until the storage is opened again, which rebuilds it.
+    /// The read-only path of ``Access/readOnly``; `nil` when a file needs the full open.
+    private static func openForReading(
+        folder: String, profile: String, keys: any KeyProvider
+    ) throws -> (FieldCipher, SQLiteOutboxStore, SQLiteCacheStore)? {
+        let exists = { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+        guard exists("cache.key"), exists("outbox.key"), !exists("cache.sqlite.needs-rebuild"), !exists("tokens.json")
+        else { return nil }
+        let dataKeys = try AccountDataKeys.open(folder: folder, profile: profile, provider: keys)
+        guard
+            let outbox = try SQLiteOutboxStore.openForReading(path: folder + "/outbox.sqlite", cipher: dataKeys.outbox),
+            let cache = try SQLiteCacheStore.openForReading(path: folder + "/cache.sqlite", cipher: dataKeys.cache)
+        else { return nil }
+        return (dataKeys.cache, outbox, cache)
+    }
+
     public func cacheIntegrityProblem() async -> String? {
         await cacheCheck?.value
     }

@@ -149,6 +149,42 @@ import Testing
             } == 1)
     }
 
+    /// `.readOnly` opens each file as one read-only connection when it needs no work: it reads
+    /// what a writer in another process committed, writes nothing (a write is refused and the
+    /// files are unchanged), refuses a newer schema like a full open, and falls back to the full
+    /// open (migrating) when the files are new.
+    @Test func readOnlyAccessReadsEverythingWritesNothingAndFallsBackWhenWorkIsDue() async throws {
+        let profile = try TemporaryFolder()
+        // Nothing there yet: the full open creates and migrates.
+        let first = try AccountStorage(profile: profile.path, account: "a", keys: testKeys, access: .readOnly)
+        #expect(!first.isReadOnly)
+        try await first.cache.apply(ChangePage(changes: [.message(Fixtures.message("m1"))], cursor: FeedCursor("c")))
+        _ = try await first.outbox.enqueue(Fixtures.sendEntry("k1"))
+
+        let reader = try AccountStorage(profile: profile.path, account: "a", keys: testKeys, access: .readOnly)
+        #expect(reader.isReadOnly)
+        #expect(try await reader.cache.message("m1")?.body == Fixtures.message("m1").body)
+        #expect(try await reader.outbox.entries().map(\.id) == [IdempotencyKey("k1")])
+        // A commit by the writer after the reader opened is seen by its next read.
+        try await first.cache.apply(ChangePage(changes: [.message(Fixtures.message("m2"))], cursor: FeedCursor("d")))
+        #expect(try await reader.cache.message("m2") != nil)
+        // Writing through the reader fails and changes nothing.
+        await #expect(throws: (any Error).self) {
+            try await reader.cache.apply(
+                ChangePage(changes: [.message(Fixtures.message("m3"))], cursor: FeedCursor("e")))
+        }
+        #expect(try await first.cache.message("m3") == nil)
+        #expect(try await first.cache.syncState().cursor == FeedCursor("d"))
+
+        // A cache written by a newer version is refused read-only too.
+        try await first.cache.database.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999-from-the-future')")
+        }
+        #expect(throws: PersistenceError.newerSchemaCode) {
+            try AccountStorage(profile: profile.path, account: "a", keys: testKeys, access: .readOnly)
+        }
+    }
+
     @Test func anUnreadableCacheIsMovedAsideAndRebuiltWhileTheOutboxIsKept() async throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")

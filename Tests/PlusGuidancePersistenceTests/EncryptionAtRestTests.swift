@@ -260,6 +260,23 @@ import Testing
         }
     }
 
+    /// `--key-file /tmp/key` made `/tmp` (1777) 0700, locking every other user out of it: the
+    /// folder a key file goes into is made private only when the SDK creates it.
+    @Test func aKeyFileInASharedFolderLeavesTheFolderAsItWas() throws {
+        let folder = try TemporaryFolder()
+        let shared = folder.path + "/shared"
+        #expect(mkdir(shared, 0o755) == 0)
+        #expect(chmod(shared, 0o1777) == 0)
+        _ = try FileKeyProvider(path: shared + "/key").keyEncryptionKey(creatingIfMissing: true)
+        #expect(fileMode(shared + "/key") == 0o600)
+        var info = stat()
+        #expect(stat(shared, &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o1777, "the shared folder's mode changed")
+        // A folder the key file needs is still created private.
+        _ = try FileKeyProvider(path: shared + "/new/key").keyEncryptionKey(creatingIfMissing: true)
+        #expect(fileMode(shared + "/new") == 0o700)
+    }
+
     @Test func theKeySourceIsTheFlagThenTheEnvironmentThenTheCredentialThenTheConfigFolder() throws {
         let folder = try TemporaryFolder()
         let credentials = folder.path + "/credentials"

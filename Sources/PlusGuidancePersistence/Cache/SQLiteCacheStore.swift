@@ -10,7 +10,8 @@ import PlusGuidanceDomain
 public final class SQLiteCacheStore: CacheStore {
     /// The GRDB pool, for observation and benchmarks. Writes must keep the cache's invariants;
     /// prefer the store's methods.
-    package let database: DatabasePool
+    /// A `DatabasePool`, or one read-only `DatabaseQueue` for ``AccountStorage/Access/readOnly``.
+    package let database: any DatabaseWriter
     /// Seals the message bodies.
     package let cipher: FieldCipher
 
@@ -33,6 +34,18 @@ public final class SQLiteCacheStore: CacheStore {
             path: path, migrator: CacheSchema.migrator(cipher), durability: .normal, writerCacheKiB: 16_384,
             walAutocheckpointPages: 8_192
         ).open()
+    }
+
+    /// The cache of a process that only reads (``AccountStorage/Access/readOnly``).
+    init(reading database: DatabaseQueue, cipher: FieldCipher) {
+        self.cipher = cipher
+        self.database = database
+    }
+
+    /// Opens the cache at `path` read-only, or `nil` when it needs a full open first.
+    static func openForReading(path: String, cipher: FieldCipher) throws -> SQLiteCacheStore? {
+        try DatabaseOpener(path: path, migrator: CacheSchema.migrator(cipher), durability: .normal).openForReading()
+            .map { SQLiteCacheStore(reading: $0, cipher: cipher) }
     }
 
     public func account() async throws -> User? {

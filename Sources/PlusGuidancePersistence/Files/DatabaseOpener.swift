@@ -53,6 +53,37 @@ struct DatabaseOpener {
         return try openAndMigrate()
     }
 
+    /// Opens the database for reading only, as one read-only connection (no writer, no reader
+    /// pool, no WAL set-up, no migration, no change marker): what a process that only reads
+    /// needs. `nil` when the file needs more than reading first (it is missing, an interrupted
+    /// rewrite is to be recovered, a migration is due or a rewrite is pending): ``open()`` does
+    /// that work.
+    /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is not
+    ///   a database.
+    func openForReading() throws -> DatabaseQueue? {
+        let exists = { FileManager.default.fileExists(atPath: $0) }
+        guard exists(path), !exists(sealedCopy), !exists(plaintextAside), !exists(rewriteCopy) else { return nil }
+        // The lock: a process rewriting the file (a plaintext profile's first open) finishes first.
+        let lock = try EngineLock.blocking(path: path + "-open.lock")
+        defer { withExtendedLifetime(lock) {} }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let (superseded, completed, rewritePending) = try queue.read {
+            (
+                try migrator.hasBeenSuperseded($0), try migrator.hasCompletedMigrations($0),
+                try $0.tableExists(Self.rewriteMarker)
+            )
+        }
+        if superseded { throw PersistenceError.newerSchema(path: path) }
+        guard completed, !rewritePending else {
+            try? queue.close()
+            return nil
+        }
+        return queue
+    }
+
     private func openAndMigrate() throws -> DatabasePool {
         try SecureFiles.makeFile(path)
         var configuration = Configuration()
@@ -191,7 +222,7 @@ struct DatabaseOpener {
     }
 }
 
-extension DatabasePool {
+extension DatabaseReader {
     /// Runs a read on the calling thread, in a transaction of its own.
     ///
     /// Every read of the stores is short (an indexed query and its decoding: 0.07 ms for the

@@ -16,16 +16,23 @@ enum SecureFiles {
 
     /// Creates `path` and any missing parents with mode 0700, and takes every permission of
     /// group and others from `path` itself when it already existed.
-    static func makeFolder(_ path: String) throws {
+    /// - Parameter narrowingExisting: `false` for a folder the SDK does not own (the one a key
+    ///   file is put in, such as `/tmp` or a home folder): it is created 0700 when missing, and
+    ///   left as it is otherwise.
+    static func makeFolder(_ path: String, narrowingExisting: Bool = true) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
+        var created = false
         for component in path.split(separator: "/") {
             prefix += "/" + component
-            if mkdir(prefix, folderMode) != 0, errno != EEXIST {
+            if mkdir(prefix, folderMode) == 0 {
+                created = true
+            } else if errno != EEXIST {
                 let code = errno
                 throw PersistenceError.fileAccess(
                     path: prefix, errno: code, otherwise: .cannotCreateFolder(path: prefix, errno: code))
             }
         }
+        guard narrowingExisting || created else { return }
         // Only ever narrowed: a folder that others cannot reach is left as it is, so that a
         // profile its owner made read-only stays so (the first write then says what is wrong),
         // and an already private folder on a read-only file system is not an error.

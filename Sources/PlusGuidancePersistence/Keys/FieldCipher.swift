@@ -15,28 +15,41 @@ import Foundation
 /// first sync 1.6 times slower (Benchmarks/EncryptionBenchmark); this way it is well under a
 /// microsecond. Keys are made and wrapped with swift-crypto (``WrappedKeyFile``).
 public final class FieldCipher: @unchecked Sendable {
-    // @unchecked: the two contexts are only used under their locks; `key` is immutable.
+    // @unchecked: the two contexts are made under `lock` and then only used under their own
+    // locks; `key` is immutable.
     private static let version: UInt8 = 1
     private static let nonceSize = 12
     private static let tagSize = 16
     private let key: [UInt8]?
-    private let sealing: GCMContext?
-    private let opening: GCMContext?
+    private let lock = NSLock()
+    private var sealingContext: GCMContext?
+    private var openingContext: GCMContext?
 
     /// A cipher with `key` (32 bytes).
     convenience init(key: SymmetricKey) { self.init(keyBytes: key.withUnsafeBytes { Array($0) }) }
 
-    private init() {
-        key = nil
-        sealing = nil
-        opening = nil
-    }
+    private init() { key = nil }
 
     /// A cipher with `keyBytes` (32 bytes): for tests and tools that share a key between processes.
-    package init(keyBytes: [UInt8]) {
-        key = keyBytes
-        sealing = GCMContext(key: keyBytes, encrypting: true)
-        opening = GCMContext(key: keyBytes, encrypting: false)
+    package init(keyBytes: [UInt8]) { key = keyBytes }
+
+    /// The context that seals, made on first use: a command that only reads never makes one,
+    /// and a key whose rows are never read makes neither (each costs libcrypto's algorithm
+    /// lookup and key schedule). `nil` only for ``unencrypted``.
+    private var sealing: GCMContext? { get throws { try context(encrypting: true) } }
+    /// The context that opens, made on first use.
+    private var opening: GCMContext? { get throws { try context(encrypting: false) } }
+
+    private func context(encrypting: Bool) throws -> GCMContext? {
+        guard let key else { return nil }
+        return try lock.withLock {
+            if let made = encrypting ? sealingContext : openingContext { return made }
+            guard let made = GCMContext(key: key, encrypting: encrypting) else {
+                throw PersistenceError.storageFailed(reason: "libcrypto could not set up AES-256-GCM")
+            }
+            if encrypting { sealingContext = made } else { openingContext = made }
+            return made
+        }
     }
 
     /// A cipher with a new random key, for tests and tools whose data does not outlive them.
@@ -46,7 +59,7 @@ public final class FieldCipher: @unchecked Sendable {
     package static let unencrypted = FieldCipher()
 
     func seal(_ plaintext: Data, table: String, row: String) throws -> Data {
-        guard let sealing else { return plaintext }
+        guard let sealing = try sealing else { return plaintext }
         var sealed = Data(count: 1 + Self.nonceSize + plaintext.count + Self.tagSize)
         try Self.withAssociatedData(table, row) { aad in
             try plaintext.withUnsafeBytes { (message: UnsafeRawBufferPointer) in
@@ -63,7 +76,7 @@ public final class FieldCipher: @unchecked Sendable {
     }
 
     func open(_ sealed: Data, table: String, row: String) throws -> Data {
-        guard let opening else { return sealed }
+        guard let opening = try opening else { return sealed }
         let count = sealed.count - 1 - Self.nonceSize - Self.tagSize
         guard count >= 0, sealed.first == Self.version else {
             throw PersistenceError.undecodable(table, column: "sealed value")
@@ -90,7 +103,7 @@ public final class FieldCipher: @unchecked Sendable {
     /// Opens straight into the string's storage (no intermediate buffer: a query opens one
     /// value per row).
     package func openString(_ sealed: Data, table: String, row: String) throws -> String {
-        guard let opening else { return String(decoding: sealed, as: UTF8.self) }
+        guard let opening = try opening else { return String(decoding: sealed, as: UTF8.self) }
         let count = sealed.count - 1 - Self.nonceSize - Self.tagSize
         guard count >= 0, sealed.first == Self.version else {
             throw PersistenceError.undecodable(table, column: "sealed value")

@@ -93,8 +93,11 @@ public struct FileKeyProvider: KeyProvider {
     }
 
     private func create() throws {
+        // The key's folder may be shared (`--key-file /tmp/key`, a home folder): it is made
+        // private only when this makes it, never narrowed (a 1777 `/tmp` made 0700 locked every
+        // other user out of it). The key file itself is 0600.
         let folder = (path as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try SecureFiles.makeFolder(folder) }
+        if !folder.isEmpty { try SecureFiles.makeFolder(folder, narrowingExisting: false) }
         var random = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let text = Data((Data(key).base64EncodedString() + "\n").utf8)

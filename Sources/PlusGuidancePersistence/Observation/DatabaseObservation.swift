@@ -20,7 +20,7 @@ enum DatabaseObservation {
     ///
     /// The first tick comes once the subscription is in place, so a reader that fetches on
     /// every tick fetches after it, and a commit made before it is in that fetch.
-    static func changes(in pool: DatabasePool) -> AsyncThrowingStream<Void, any Error> {
+    static func changes(in pool: any DatabaseReader) -> AsyncThrowingStream<Void, any Error> {
         AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             do {
                 let subscription = try ChangeNotifier.subscribe(to: pool.path, tables: nil) { continuation.yield() }
@@ -36,7 +36,7 @@ enum DatabaseObservation {
     /// it differs from the last value. One loop fetches, so values come in commit order and
     /// never go back to an older snapshot.
     static func values<T: Equatable & Sendable>(
-        in pool: DatabasePool, reading tables: Set<String>, fetch: @escaping @Sendable (Database) throws -> T
+        in pool: any DatabaseReader, reading tables: Set<String>, fetch: @escaping @Sendable (Database) throws -> T
     ) -> AsyncThrowingStream<T, any Error> {
         AsyncThrowingStream { continuation in
             let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))

@@ -9,7 +9,8 @@ import PlusGuidanceDomain
 /// when it returns (`synchronous=FULL`), so an action the app reported as queued survives a
 /// power loss.
 public final class SQLiteOutboxStore: OutboxStore {
-    package let database: DatabasePool
+    /// A `DatabasePool`, or one read-only `DatabaseQueue` for ``AccountStorage/Access/readOnly``.
+    package let database: any DatabaseWriter
     /// Decoded actions by key: an entry's action never changes, and opening and decoding it is
     /// most of the cost of reading a long outbox. Holds the cipher of the outbox's data key.
     let actions: ActionCache
@@ -23,6 +24,19 @@ public final class SQLiteOutboxStore: OutboxStore {
         var opener = DatabaseOpener(path: path, migrator: Self.migrator(cipher), durability: .full)
         opener.secureDelete = true
         database = try opener.open()
+    }
+
+    /// The outbox of a process that only reads (``AccountStorage/Access/readOnly``).
+    init(reading database: DatabaseQueue, cipher: FieldCipher) {
+        actions = ActionCache(cipher: cipher)
+        self.database = database
+    }
+
+    /// Opens the outbox at `path` read-only, or `nil` when it needs a full open first.
+    static func openForReading(path: String, cipher: FieldCipher) throws -> SQLiteOutboxStore? {
+        try DatabaseOpener(path: path, migrator: migrator(cipher), durability: .full).openForReading().map {
+            SQLiteOutboxStore(reading: $0, cipher: cipher)
+        }
     }
 
     static func migrator(_ cipher: FieldCipher) -> DatabaseMigrator {

@@ -19,7 +19,7 @@ enum AccountSession {
         guard let key = AccountStorage.currentAccount(profile: configuration.profile) else { return nil }
         let storage = try AccountStorage(
             profile: configuration.profile, account: key, keys: configuration.keys,
-            cacheIntegrityCheck: configuration.cacheIntegrityCheck)
+            cacheIntegrityCheck: configuration.cacheIntegrityCheck, access: configuration.access)
         guard let tokens = TokenVault.read(storage), let user = try await signedInUser(storage) else { return nil }
         let vault = TokenVault(storage: storage)
         let api = transport(credentials(tokens, vault))
@@ -76,7 +76,7 @@ enum AccountSession {
         if let user = try await storage.cache.account() { return user }
         guard let data = storage.readSecret(userFile), let user = try? JSONDecoder().decode(User.self, from: data)
         else { return nil }
-        try await storage.cache.setAccount(user)
+        if !storage.isReadOnly { try await storage.cache.setAccount(user) }
         return user
     }
 

@@ -25,6 +25,12 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/startup.json" \
     "${baseline[@]}" \
     "sqlite3 $cache 'SELECT body FROM message WHERE conversationID = (SELECT conversationID FROM message LIMIT 1) ORDER BY createdAt DESC LIMIT 20'"
 
+python3 - "$work/startup.json" <<'PY'
+import json, sys
+for result in json.load(open(sys.argv[1]))["results"]:
+    print(f"median {1000 * result['median']:6.1f} ms  {result['command'][:110]}")
+PY
+
 "$bin/pg-syncd" --profile "$work/daemon" 2>/dev/null &
 sleep 2
 send() {

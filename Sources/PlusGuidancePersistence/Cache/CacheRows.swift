@@ -34,14 +34,23 @@ enum CacheRows {
         return value
     }
 
-    static func message(_ row: Row, _ cipher: FieldCipher) throws -> Message {
-        let conversationRaw: String = row[1]
-        guard let conversation = ConversationID(rawValue: conversationRaw) else {
-            throw PersistenceError.undecodable("message", column: "conversationID")
+    /// - Parameter known: the conversation the query selected on, when it did: its members are
+    ///   then taken from it instead of being made from the row's text again (three allocations
+    ///   and a parse per row, most of a conversation's decoding after the body).
+    static func message(_ row: Row, _ cipher: FieldCipher, in known: ConversationID? = nil) throws -> Message {
+        let conversation: ConversationID
+        if let known {
+            conversation = known
+        } else {
+            let conversationRaw: String = row[1]
+            guard let parsed = ConversationID(rawValue: conversationRaw) else {
+                throw PersistenceError.undecodable("message", column: "conversationID")
+            }
+            conversation = parsed
         }
         let id: String = row[0]
-        let sender: String = row[2]
-        let recipient: String = row[3]
+        let sender = try member(row, 2, of: conversation, column: "senderID")
+        let recipient = try member(row, 3, of: conversation, column: "recipientID")
         // Opened from SQLite's own copy of the blob, without copying it first.
         let body = try row.withUnsafeData(atIndex: 5) { sealed in
             guard let sealed else { throw PersistenceError.undecodable("message", column: "body") }
@@ -51,12 +60,32 @@ enum CacheRows {
         let offerID: String? = row[7]
         let sessionID: String? = row[8]
         return Message(
-            id: MessageID(rawValue: id), conversationID: conversation, senderID: UserID(rawValue: sender),
-            recipientID: UserID(rawValue: recipient),
+            id: MessageID(rawValue: id), conversationID: conversation, senderID: sender, recipientID: recipient,
             kind: try decode(MessageKind.self, row[4], table: "message", column: "kind"), body: body,
             createdAt: Date(timeIntervalSinceReferenceDate: createdAt), offerID: offerID.map { OfferID(rawValue: $0) },
             sessionID: sessionID.map { SessionID(rawValue: $0) },
             deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"))
+    }
+
+    /// The user id in column `index`: one of the conversation's two members, compared in
+    /// SQLite's own buffer, or a new id for anything else (the Domain checks membership).
+    private static func member(
+        _ row: Row, _ index: Int, of conversation: ConversationID, column: String
+    ) throws -> UserID {
+        try row.withUnsafeData(atIndex: index) { data -> UserID in
+            guard let data else { throw PersistenceError.undecodable("message", column: column) }
+            return data.withUnsafeBytes { bytes -> UserID in
+                for member in [conversation.therapistID, conversation.clientID] {
+                    var raw = member.rawValue
+                    let same = raw.withUTF8 { utf8 in
+                        utf8.count == bytes.count
+                            && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+                    }
+                    if same { return member }
+                }
+                return UserID(rawValue: String(decoding: bytes, as: UTF8.self))
+            }
+        }
     }
 
     /// The row of `m`, its body already sealed (``SealedBodies``).

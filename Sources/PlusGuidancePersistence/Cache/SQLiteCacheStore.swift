@@ -206,7 +206,9 @@ public final class SQLiteCacheStore: CacheStore {
                     """)
             arguments = [conversation.rawValue, limit]
         }
-        return try CacheRows.all(statement, arguments: arguments, capacity: limit) { try CacheRows.message($0, cipher) }
+        return try CacheRows.all(statement, arguments: arguments, capacity: limit) {
+            try CacheRows.message($0, cipher, in: conversation)
+        }
     }
 
     public func message(_ id: MessageID) async throws -> Message? {

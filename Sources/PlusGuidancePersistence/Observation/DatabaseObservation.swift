@@ -52,7 +52,7 @@ enum DatabaseObservation {
                 do {
                     var last: T?
                     for await _ in ticks {
-                        let value = try await pool.read(fetch)
+                        let value = try pool.readHere(fetch)
                         if value != last {
                             last = value
                             continuation.yield(value)

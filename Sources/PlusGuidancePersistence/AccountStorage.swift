@@ -44,7 +44,6 @@ import PlusGuidanceDomain
 /// does not wait, and a failed check marks the cache to be rebuilt at the next open (see
 /// ``cacheIntegrityProblem()``). A file that is not a database at all is caught at once.
 public final class AccountStorage: Sendable {
-    /// When the cache's `PRAGMA quick_check` runs.
     /// What the process does with the account's files.
     public enum Access: Sendable {
         /// Reads and writes: the stores open their pools, migrate and check as needed.
@@ -57,6 +56,7 @@ public final class AccountStorage: Sendable {
         case readOnly
     }
 
+    /// When the cache's `PRAGMA quick_check` runs.
     public enum IntegrityCheck: Sendable {
         /// Before the initializer returns; a damaged cache is rebuilt at once.
         case onOpen
@@ -178,9 +178,6 @@ public final class AccountStorage: Sendable {
         }
     }
 
-    /// Waits for the cache's integrity check and returns what SQLite reported, or `nil` when the
-    /// cache is sound (or was checked, and rebuilt if needed, on open). A damaged cache keeps
-    /// answering what it can until the storage is opened again, which rebuilds it.
     /// The read-only path of ``Access/readOnly``; `nil` when a file needs the full open.
     private static func openForReading(
         folder: String, profile: String, keys: any KeyProvider
@@ -196,6 +193,9 @@ public final class AccountStorage: Sendable {
         return (dataKeys.cache, outbox, cache)
     }
 
+    /// Waits for the cache's integrity check and returns what SQLite reported, or `nil` when the
+    /// cache is sound (or was checked, and rebuilt if needed, on open). A damaged cache keeps
+    /// answering what it can until the storage is opened again, which rebuilds it.
     public func cacheIntegrityProblem() async -> String? {
         await cacheCheck?.value
     }

@@ -50,9 +50,10 @@ public final class AccountStorage: Sendable {
         case readWrite
         /// Only reads (a command that shows something, a widget): when the files need no work
         /// (no migration, no recovery, no rebuild), each is opened as one read-only SQLite
-        /// connection, without a writer, a pool, the outbox's integrity check or its change
-        /// marker; otherwise they are opened as for ``readWrite``. A write then fails with
-        /// `storage_failed` ("read-only").
+        /// connection, without a writer, a pool, the integrity checks (the outbox's, and the
+        /// cache's whatever ``IntegrityCheck`` says: the processes that write run them) or the
+        /// change marker; otherwise they are opened as for ``readWrite``. A write to either
+        /// database then fails with `storage_failed` ("read-only").
         case readOnly
     }
 

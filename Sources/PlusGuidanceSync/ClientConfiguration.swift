@@ -35,9 +35,10 @@ public struct ClientConfiguration: Sendable {
     /// background after opening (the default, for processes that live: apps, daemons), or
     /// `.skipped` by processes that last a moment (`pg` commands other than `sync`).
     public var cacheIntegrityCheck: AccountStorage.IntegrityCheck = .inBackground
-    /// `.readOnly` for a process that only reads (see ``AccountStorage/Access``): the account's
-    /// files open faster, and anything that writes (sending, syncing, signing in or out) fails
-    /// with `storage_failed`.
+    /// `.readOnly` for a process that only reads (see ``AccountStorage/Access``): the signed-in
+    /// account's files open faster, and what writes to its cache or outbox (sending, answering,
+    /// syncing, going live) fails with `storage_failed`. Signing in opens the new account's files
+    /// for writing.
     public var access: AccountStorage.Access = .readWrite
 
     public init(serverURL: URL, profile: String) {

@@ -117,6 +117,41 @@ import Testing
         #expect(messages.filter { $0["body"] as? String == "without libcurl" }.count == 1)
     }
 
+    /// Text times are the local time of `TZ` as `2026-12-02 18:44`, whatever the locale (they
+    /// were ICU's locale format, and ICU's first formatting cost 3 ms of every `pg messages`).
+    @Test func textTimesAreLocalMinutesInEveryLocale() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-times-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let binary = try #require(ReferenceServerProcess.productPath("pg"))
+        let base = ["--server", server.url.absoluteString, "--profile", folder + "/p", "--key-file", folder + "/key"]
+        func pg(_ arguments: [String], _ environment: [String: String] = [:]) async throws -> ProcessOutcome {
+            try await runProcess(binary, base + arguments, stdin: "alice-pass\n", environment: environment)
+        }
+        #expect(try await pg(["login", "alice@example.com", "--password-stdin"]).status == 0)
+        #expect(try await pg(["send", "therapist@example.com", "what time is it"]).status == 0)
+        let json = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(try await pg(["--json", "messages", "therapist@example.com"]).stdout.utf8))
+                as? [[String: Any]])
+        let created = try #require(
+            json.first { $0["body"] as? String == "what time is it" }?["createdAt"] as? String)
+        let parsed = try #require(ISO8601DateFormatter.withFractions.date(from: created))
+        // POSIX `TZ` (no time zone database needed): five hours 45 minutes east of UTC.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(secondsFromGMT: 5 * 3_600 + 45 * 60))
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: parsed)
+        let expected = String(
+            format: "%04d-%02d-%02d %02d:%02d  you: what time is it", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+        for locale in ["C", "en_US.UTF-8", "de_DE.UTF-8"] {
+            let text = try await pg(
+                ["messages", "therapist@example.com"], ["TZ": "XYZ-5:45", "LC_ALL": locale, "LANG": locale])
+            #expect(text.status == 0, "\(text.stderr)")
+            #expect(text.stdout.split(separator: "\n").contains { $0 == expected }, "\(locale): \(text.stdout)")
+        }
+    }
+
     @Test func anythingElseIsExit70() async throws {
         let server = try UnavailableServer()
         let profile = FileManager.default.temporaryDirectory.path + "/pg-70-\(UUID().uuidString)"
@@ -209,5 +244,14 @@ import Testing
             try await pg(base + ["--json", "messages", "alice@example.com"]).json as? [[String: Any]])
         #expect(delivered.last?["body"] as? String == "Written offline")
         #expect(delivered.last?["deliveryState"] as? String == "sent")
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// RFC 3339 with fractional seconds, as the command-line JSON writes times.
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }

@@ -8,9 +8,9 @@ import PlusGuidanceDomain
 /// Usually obtained from ``AccountStorage/cache``. Every method is one transaction: a feed page
 /// and its cursor commit together or not at all.
 public final class SQLiteCacheStore: CacheStore {
-    /// The GRDB pool, for observation and benchmarks. Writes must keep the cache's invariants;
-    /// prefer the store's methods.
-    /// A `DatabasePool`, or one read-only `DatabaseQueue` for ``AccountStorage/Access/readOnly``.
+    /// The GRDB database, for observation and benchmarks: a `DatabasePool`, or one read-only
+    /// `DatabaseQueue` for ``AccountStorage/Access/readOnly``. Writes must keep the cache's
+    /// invariants; prefer the store's methods.
     package let database: any DatabaseWriter
     /// Seals the message bodies.
     package let cipher: FieldCipher

@@ -16,14 +16,14 @@ import PlusGuidanceDomain
 /// told as a change, never lost between them. Each observation names the tables its query reads:
 /// a commit that changed none of them does not make it fetch.
 enum DatabaseObservation {
-    /// A tick after every commit to `pool`, whoever made it: the store seams' `changes()`.
+    /// A tick after every commit to `database`, whoever made it: the store seams' `changes()`.
     ///
     /// The first tick comes once the subscription is in place, so a reader that fetches on
     /// every tick fetches after it, and a commit made before it is in that fetch.
-    static func changes(in pool: any DatabaseReader) -> AsyncThrowingStream<Void, any Error> {
+    static func changes(in database: any DatabaseReader) -> AsyncThrowingStream<Void, any Error> {
         AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             do {
-                let subscription = try ChangeNotifier.subscribe(to: pool.path, tables: nil) { continuation.yield() }
+                let subscription = try ChangeNotifier.subscribe(to: database.path, tables: nil) { continuation.yield() }
                 continuation.yield()  // the subscription is in place
                 continuation.onTermination = { _ in subscription.cancel() }
             } catch {
@@ -36,13 +36,13 @@ enum DatabaseObservation {
     /// it differs from the last value. One loop fetches, so values come in commit order and
     /// never go back to an older snapshot.
     static func values<T: Equatable & Sendable>(
-        in pool: any DatabaseReader, reading tables: Set<String>, fetch: @escaping @Sendable (Database) throws -> T
+        in database: any DatabaseReader, reading tables: Set<String>, fetch: @escaping @Sendable (Database) throws -> T
     ) -> AsyncThrowingStream<T, any Error> {
         AsyncThrowingStream { continuation in
             let (ticks, tick) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             let subscription: ChangeNotifier.Subscription
             do {
-                subscription = try ChangeNotifier.subscribe(to: pool.path, tables: tables) { tick.yield() }
+                subscription = try ChangeNotifier.subscribe(to: database.path, tables: tables) { tick.yield() }
             } catch {
                 continuation.finish(throwing: error)
                 return
@@ -52,7 +52,7 @@ enum DatabaseObservation {
                 do {
                     var last: T?
                     for await _ in ticks {
-                        let value = try pool.readHere(fetch)
+                        let value = try database.readHere(fetch)
                         if value != last {
                             last = value
                             continuation.yield(value)

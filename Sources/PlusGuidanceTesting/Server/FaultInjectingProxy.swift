@@ -66,6 +66,7 @@ public final class FaultInjectingProxy: @unchecked Sendable {
 
     /// Calls `observer` on the relaying thread as each chunk from a client arrives, before it is
     /// forwarded, with its first bytes (up to 64): e.g. to time when requests leave a client.
+    /// Connections opened before the call are not observed: set it before the client connects.
     public func observeRequests(_ observer: @escaping @Sendable (_ firstBytes: [UInt8]) -> Void) {
         lock.withLock { requestObserver = observer }
     }

@@ -13,7 +13,9 @@ struct Clients: AsyncParsableCommand {
             return Answer(
                 json: contacts.map(JSONOutput.client),
                 text: contacts.map { contact in
-                    "\(contact.presence.isOnline ? "●" : "○") \(Human.safe(contact.user.name).padding(toLength: 18, withPad: " ", startingAt: 0)) \(Human.safe(contact.user.email))"
+                    let unread = contact.unread > 0 ? "  \(contact.unread) unread" : ""
+                    return
+                        "\(contact.presence.isOnline ? "●" : "○") \(Human.safe(contact.user.name).padding(toLength: 18, withPad: " ", startingAt: 0)) \(Human.safe(contact.user.email))\(unread)"
                 })
         }
     }

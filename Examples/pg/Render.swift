@@ -33,7 +33,7 @@ enum JSONOutput {
         var object: [String: Any] = [
             "id": m.id.rawValue, "senderId": m.senderID.rawValue, "recipientId": m.recipientID.rawValue,
             "kind": m.kind.rawValue, "body": m.body, "createdAt": time(m.createdAt),
-            "deliveryState": m.deliveryState.rawValue,
+            "deliveryState": m.deliveryState.rawValue, "readAt": time(m.readAt),
         ]
         if let offer = m.offerID { object["offerId"] = offer.rawValue }
         if let session = m.sessionID { object["sessionId"] = session.rawValue }
@@ -60,7 +60,10 @@ enum JSONOutput {
     }
 
     static func client(_ c: Contact) -> [String: Any] {
-        ["id": c.id.rawValue, "email": c.user.email, "name": c.user.name, "online": c.presence.isOnline]
+        [
+            "id": c.id.rawValue, "email": c.user.email, "name": c.user.name, "online": c.presence.isOnline,
+            "unread": c.unread,
+        ]
     }
 
     static func user(_ u: User) -> [String: Any] { ["id": u.id.rawValue, "email": u.email, "role": u.role.rawValue] }
@@ -79,6 +82,7 @@ enum JSONOutput {
             case .acceptOffer: "accept"
             case .declineOffer: "decline"
             case .stopSession: "stop"
+            case .markRead: "read"
             }
         return [
             "id": e.id.rawValue, "action": action, "state": e.state.rawValue, "attempts": e.attempts,
@@ -134,7 +138,8 @@ enum Human {
 
     static func message(_ m: Message, me: UserID) -> String {
         let who = m.senderID == me ? "you" : "them"
-        let state = m.deliveryState == .sent ? "" : " [\(m.deliveryState.rawValue)]"
+        var state = m.deliveryState == .sent ? "" : " [\(m.deliveryState.rawValue)]"
+        if m.senderID == me, let readAt = m.readAt { state += " [read \(time(readAt))]" }
         let label = m.kind == .text ? "" : " (\(m.kind.rawValue))"
         return "\(time(m.createdAt))  \(who)\(label): \(safe(m.body))\(state)"
     }

@@ -5,12 +5,20 @@ import PlusGuidanceNetworking
 extension PlusGuidanceClient {
     // MARK: Observing (every read as an async sequence)
 
-    /// ``contacts()`` now and each time it changes (a sync, a live presence event), until the
-    /// account signs out.
+    /// ``contacts()`` now and each time it changes (a sync, a live presence event, a message or
+    /// read receipt moving an unread count), until the account signs out.
     public func observeContacts() throws -> AsyncThrowingStream<[Contact], any Error> {
         let account = try signedIn()
-        return observe(account, [account.cache.changes()]) {
-            try await account.cache.contacts()
+        return observe(account, [account.cache.changes(), account.outbox.changes()]) {
+            try await Self.contacts(of: account)
+        }
+    }
+
+    /// ``unreadCount()`` now and each time it changes.
+    public func observeUnreadCount() throws -> AsyncThrowingStream<Int, any Error> {
+        let account = try signedIn()
+        return observe(account, [account.cache.changes(), account.outbox.changes()]) {
+            try await Self.contacts(of: account).reduce(0) { $0 + $1.unread }
         }
     }
 

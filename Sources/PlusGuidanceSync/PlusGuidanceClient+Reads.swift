@@ -6,9 +6,35 @@ import PlusGuidancePersistence
 extension PlusGuidanceClient {
     // MARK: Reads (from the cache, online or not)
 
-    /// A therapist's clients, or a client's therapist, with the presence last seen.
+    /// A therapist's clients, or a client's therapist, with the presence last seen and the
+    /// conversation's unread count (R11), which counts a read receipt still queued here.
     public func contacts() async throws -> [Contact] {
-        try await signedIn().cache.contacts()
+        try await Self.contacts(of: signedIn())
+    }
+
+    /// Unread messages over every conversation of the account (R11), from the cache.
+    public func unreadCount() async throws -> Int {
+        try await contacts().reduce(0) { $0 + $1.unread }
+    }
+
+    static func contacts(of account: SignedInAccount) async throws -> [Contact] {
+        var contacts = try await account.cache.contacts()
+        // A read receipt still waiting in the outbox counts as read here (offline too).
+        var queued: [ConversationID: Date] = [:]
+        for entry in try await account.outbox.entries() where entry.state != .failed {
+            guard case .markRead(let mark) = entry.action else { continue }
+            queued[mark.conversationID] = max(queued[mark.conversationID] ?? mark.upTo, mark.upTo)
+        }
+        guard !queued.isEmpty else { return contacts }
+        let me = account.user.id
+        for index in contacts.indices {
+            let conversation = CareRelation(user: account.user, peer: contacts[index].id).conversationID
+            guard let upTo = queued[conversation] else { continue }
+            let stored = try await account.cache.readPosition(of: me, in: conversation)?.upTo
+            if let stored, stored >= upTo { continue }
+            contacts[index].unread = try await account.cache.unreadCount(in: conversation, for: me, after: upTo)
+        }
+        return contacts
     }
 
     /// The conversation with `peer`, newest first: cached messages and this device's unsent ones

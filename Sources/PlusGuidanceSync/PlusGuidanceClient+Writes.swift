@@ -56,6 +56,37 @@ extension PlusGuidanceClient {
         return try await enqueue(.stopSession(session), in: account)
     }
 
+    /// Marks the conversation with `peer` read up to its latest message from the server (R11),
+    /// as an action like the others: queued durably, delivered in order with the conversation's
+    /// texts, and merged with receipts of the same conversation still waiting (the latest wins,
+    /// one receipt goes out). The unread count drops at once, offline too.
+    ///
+    /// Returns the queued entry, or `nil` when there is nothing to mark: no message cached yet,
+    /// or the read position already covers the latest one.
+    /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact.
+    public func markRead(conversationWith peer: UserID) async throws -> OutboxEntry? {
+        let account = try signedIn()
+        guard try await account.cache.contacts().contains(where: { $0.id == peer }) else {
+            throw DomainError.notAParticipant
+        }
+        let conversation = CareRelation(user: account.user, peer: peer).conversationID
+        guard let latest = try await account.cache.messages(in: conversation, limit: 1, before: nil).first else {
+            return nil
+        }
+        let waiting = try await account.outbox.entries(in: conversation).compactMap { entry -> OutboxEntry? in
+            guard case .markRead = entry.action else { return nil }
+            return entry
+        }
+        let queuedUpTo = waiting.compactMap { entry -> Date? in
+            guard entry.state != .failed, case .markRead(let mark) = entry.action else { return nil }
+            return mark.upTo
+        }.max()
+        let stored = try await account.cache.readPosition(of: account.user.id, in: conversation)?.upTo
+        if let reached = [queuedUpTo, stored].compactMap({ $0 }).max(), reached >= latest.createdAt { return nil }
+        let mark = ReadMark(conversationID: conversation, peerID: peer, messageID: latest.id, upTo: latest.createdAt)
+        return try await enqueue(.markRead(mark), in: account, superseding: waiting.map(\.id))
+    }
+
     /// Refuses locally what the Domain can tell from the cache and the outbox; returns the
     /// cached offer, if any.
     private func checkAnswerable(
@@ -125,12 +156,13 @@ extension PlusGuidanceClient {
     /// the sender goes in order, so an earlier message of its conversation that is due goes
     /// first, and one that waits out a backoff holds this one back with it.
     private func enqueue(
-        _ action: OutboxAction, in account: SignedInAccount, deadline: Date? = nil
+        _ action: OutboxAction, in account: SignedInAccount, deadline: Date? = nil,
+        superseding superseded: [IdempotencyKey] = []
     ) async throws -> OutboxEntry {
         let entry = try await account.outbox.enqueue(
             OutboxEntry(
                 id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now(),
-                deadline: deadline))
+                deadline: deadline), superseding: superseded)
         _ = try? await deliverIfEngine(account)
         return try await account.outbox.entry(entry.id) ?? entry
     }

@@ -24,16 +24,22 @@ package protocol SyncTransport: Sendable {
     func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?)
     func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer
     func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session
+    func markRead(_ mark: ReadMark, idempotencyKey: IdempotencyKey) async throws -> ReadPosition
     func session(_ id: SessionID) async throws -> Session
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage
     func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error>
     /// Several outbox actions in one request, in order (``PlusGuidanceAPI/push(_:)``).
     func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome]
+    /// The server's time as the event stream told it (``LiveEvent/time(_:)``).
+    func recordServerTime(_ now: Date) async
 }
 
 extension PlusGuidanceAPI: SyncTransport {}
 
 extension SyncTransport {
+    /// Transports without a clock estimate of their own ignore it.
+    package func recordServerTime(_ now: Date) async {}
+
     /// A batch as single requests, one after another, with the batch endpoint's outcomes: for
     /// transports without one (the in-memory server model). A failure that is not a refusal
     /// throws, leaving the fate of the actions before it unknown, as a lost batch answer does.
@@ -64,6 +70,7 @@ extension SyncTransport {
             return [.offer(offer)] + (session.map { [.session($0)] } ?? [])
         case .declineOffer(let id): return [.offer(try await decline(id, idempotencyKey: key))]
         case .stopSession(let id): return [.session(try await stop(id, idempotencyKey: key))]
+        case .markRead(let mark): return [.read(try await markRead(mark, idempotencyKey: key))]
         }
     }
 }

@@ -38,6 +38,7 @@ package enum BatchBodyWire: Codable, Sendable {
     case message(MessageWire)
     case answer(AnswerWire)
     case session(SessionWire)
+    case read(ReadPositionWire)
     case problem(ProblemWire)
 
     private struct Member: CodingKey {
@@ -49,7 +50,9 @@ package enum BatchBodyWire: Codable, Sendable {
 
     package init(from decoder: any Decoder) throws {
         let members = try decoder.container(keyedBy: Member.self)
-        if members.contains(Member(stringValue: "conversationId")) {
+        if members.contains(Member(stringValue: "readerId")) {
+            self = .read(try ReadPositionWire(from: decoder))
+        } else if members.contains(Member(stringValue: "conversationId")) {
             self = .message(try MessageWire(from: decoder))
         } else if members.contains(Member(stringValue: "offer")) {
             self = .answer(try AnswerWire(from: decoder))
@@ -65,6 +68,7 @@ package enum BatchBodyWire: Codable, Sendable {
         case .message(let value): try value.encode(to: encoder)
         case .answer(let value): try value.encode(to: encoder)
         case .session(let value): try value.encode(to: encoder)
+        case .read(let value): try value.encode(to: encoder)
         case .problem(let value): try value.encode(to: encoder)
         }
     }

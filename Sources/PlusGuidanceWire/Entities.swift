@@ -50,6 +50,8 @@ package struct MessageWire: Codable, Sendable {
     package var createdAt: String
     package var offerId: String?
     package var sessionId: String?
+    /// When the recipient read it; absent or null while unread.
+    package var readAt: String?
 
     package init(_ m: Message) {
         id = m.id.rawValue
@@ -61,6 +63,30 @@ package struct MessageWire: Codable, Sendable {
         createdAt = RFC3339.string(m.createdAt)
         offerId = m.offerID?.rawValue
         sessionId = m.sessionID?.rawValue
+        readAt = m.readAt.map(RFC3339.string)
+    }
+}
+
+/// A person's read position in a conversation (R11).
+package struct ReadPositionWire: Codable, Sendable {
+    package var conversationId: String
+    package var readerId: String
+    package var messageId: String
+    /// The read message's creation time: every message created at or before it is read.
+    package var upTo: String
+    package var readAt: String
+
+    package init(_ p: ReadPosition) {
+        conversationId = p.conversationID.rawValue
+        readerId = p.readerID.rawValue
+        messageId = p.messageID.rawValue
+        upTo = RFC3339.string(p.upTo)
+        readAt = RFC3339.string(p.readAt)
+    }
+
+    /// The feed entry id of a read position: one per reader per conversation.
+    package static func entityID(_ conversation: ConversationID, _ reader: UserID) -> String {
+        "\(conversation.rawValue)/\(reader.rawValue)"
     }
 }
 
@@ -131,7 +157,7 @@ package struct SessionWire: Codable, Sendable {
 
 /// One entry of the change feed and of the event stream.
 package struct ChangeWire: Codable, Sendable {
-    /// `user`, `message`, `offer` or `session`.
+    /// `user`, `message`, `offer`, `session` or `read`.
     package var entity: String
     package var id: String
     /// `upsert` or `delete`.
@@ -140,6 +166,7 @@ package struct ChangeWire: Codable, Sendable {
     package var message: MessageWire?
     package var offer: OfferWire?
     package var session: SessionWire?
+    package var read: ReadPositionWire?
 
     package init(_ change: Change, at now: Date) {
         switch change {
@@ -149,6 +176,10 @@ package struct ChangeWire: Codable, Sendable {
         case .offer(let value): self.init(entity: "offer", id: value.id.rawValue, op: "upsert", offer: OfferWire(value))
         case .session(let value):
             self.init(entity: "session", id: value.id.rawValue, op: "upsert", session: SessionWire(value, at: now))
+        case .read(let value):
+            self.init(
+                entity: "read", id: ReadPositionWire.entityID(value.conversationID, value.readerID), op: "upsert",
+                read: ReadPositionWire(value))
         case .deleted(let ref):
             let (entity, id): (String, String) =
                 switch ref {
@@ -163,7 +194,7 @@ package struct ChangeWire: Codable, Sendable {
 
     package init(
         entity: String, id: String, op: String, user: UserWire? = nil, message: MessageWire? = nil,
-        offer: OfferWire? = nil, session: SessionWire? = nil
+        offer: OfferWire? = nil, session: SessionWire? = nil, read: ReadPositionWire? = nil
     ) {
         self.entity = entity
         self.id = id
@@ -172,6 +203,7 @@ package struct ChangeWire: Codable, Sendable {
         self.message = message
         self.offer = offer
         self.session = session
+        self.read = read
     }
 }
 

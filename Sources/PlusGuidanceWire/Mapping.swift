@@ -51,7 +51,24 @@ extension MessageWire {
             sessionID: try optional(sessionId) { text throws(WireError) in
                 SessionID(try C.identifier(text, "sessionId"))
             },
-            deliveryState: .sent)
+            deliveryState: .sent,
+            readAt: try optional(readAt) { text throws(WireError) in try C.time(text, "readAt") })
+    }
+}
+
+extension ReadPositionWire {
+    package func domain() throws(WireError) -> ReadPosition {
+        guard let conversation = ConversationID(rawValue: conversationId) else {
+            throw WireError("malformed conversationId")
+        }
+        let reader = UserID(try C.identifier(readerId, "readerId"))
+        guard conversation.therapistID == reader || conversation.clientID == reader else {
+            throw WireError("readerId is not one of the conversation's pair")
+        }
+        return ReadPosition(
+            conversationID: conversation, readerID: reader,
+            messageID: MessageID(try C.identifier(messageId, "messageId")),
+            upTo: try C.time(upTo, "upTo"), readAt: try C.time(readAt, "readAt"))
     }
 }
 
@@ -105,6 +122,9 @@ extension ChangeWire {
         case ("upsert", "session"):
             guard let session else { break }
             return .session(try session.domain())
+        case ("upsert", "read"):
+            guard let read else { break }
+            return .read(try read.domain())
         default: break
         }
         throw WireError("unusable change (\(op) \(entity))")

@@ -50,6 +50,12 @@ package struct CreateOfferRequest: Codable, Sendable {
     }
 }
 
+/// `POST /v1/conversations/{peer}/read`: the caller read the conversation up to `messageId`.
+package struct MarkReadRequest: Codable, Sendable {
+    package var messageId: String
+    package init(messageId: String) { self.messageId = messageId }
+}
+
 /// `POST /v1/batch`: queued actions in order, each under its own idempotency key.
 package struct BatchRequest: Codable, Sendable {
     package var actions: [BatchAction]
@@ -58,7 +64,7 @@ package struct BatchRequest: Codable, Sendable {
 
 package struct BatchAction: Codable, Sendable {
     package var key: String
-    /// `send_message`, `accept_offer`, `decline_offer` or `stop_session`.
+    /// `send_message`, `accept_offer`, `decline_offer`, `stop_session` or `mark_read`.
     package var op: String
     package var peer: String?
     package var id: String?
@@ -84,6 +90,10 @@ package struct BatchAction: Codable, Sendable {
         case .stopSession(let session):
             op = "stop_session"
             self.session = session.rawValue
+        case .markRead(let mark):
+            op = "mark_read"
+            peer = mark.peerID.rawValue
+            id = mark.messageID.rawValue
         }
     }
 }

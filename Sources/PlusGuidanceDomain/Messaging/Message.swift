@@ -51,11 +51,14 @@ public struct Message: Identifiable, Hashable, Sendable, Codable {
     public var offerID: OfferID?
     public var sessionID: SessionID?
     public var deliveryState: DeliveryState
+    /// Server time the recipient read the message (R11: their read position reached it), `nil`
+    /// while unread. Set by the server; both people of the pair see it.
+    public var readAt: Date?
 
     public init(
         id: MessageID, conversationID: ConversationID, senderID: UserID, recipientID: UserID,
         kind: MessageKind, body: String, createdAt: Date, offerID: OfferID? = nil,
-        sessionID: SessionID? = nil, deliveryState: DeliveryState = .sent
+        sessionID: SessionID? = nil, deliveryState: DeliveryState = .sent, readAt: Date? = nil
     ) {
         self.id = id
         self.conversationID = conversationID
@@ -67,6 +70,7 @@ public struct Message: Identifiable, Hashable, Sendable, Codable {
         self.offerID = offerID
         self.sessionID = sessionID
         self.deliveryState = deliveryState
+        self.readAt = readAt
     }
 }
 

@@ -14,11 +14,18 @@ public enum OutboxAction: Hashable, Sendable, Codable {
     case acceptOffer(OfferID)
     case declineOffer(OfferID)
     case stopSession(SessionID)
+    /// Mark the conversation read up to a message (R11). Several queued for one conversation
+    /// merge: a new mark replaces the ones still waiting (the latest wins).
+    case markRead(ReadMark)
 
-    /// The conversation whose order this action must respect, for messages; `nil` otherwise.
+    /// The conversation whose order this action must respect (texts and read receipts, so a
+    /// receipt never overtakes a text written before it); `nil` otherwise.
     public var orderingConversation: ConversationID? {
-        if case .sendMessage(let message) = self { return message.conversationID }
-        return nil
+        switch self {
+        case .sendMessage(let message): message.conversationID
+        case .markRead(let mark): mark.conversationID
+        case .acceptOffer, .declineOffer, .stopSession: nil
+        }
     }
 }
 

@@ -40,14 +40,19 @@ public struct Presence: Hashable, Sendable, Codable {
 }
 
 /// A counterpart as a client app lists it: a therapist's client, or a client's therapist, with
-/// the presence last seen.
+/// the presence last seen and how many messages from them (or the flow, to the account) are
+/// unread.
 public struct Contact: Identifiable, Hashable, Sendable, Codable {
     public var user: User
     public var presence: Presence
+    /// Messages of the conversation addressed to the account and not covered by its read
+    /// position (R11), counting a read receipt still queued on this device.
+    public var unread: Int
 
-    public init(user: User, presence: Presence) {
+    public init(user: User, presence: Presence, unread: Int = 0) {
         self.user = user
         self.presence = presence
+        self.unread = unread
     }
 
     public var id: UserID { user.id }

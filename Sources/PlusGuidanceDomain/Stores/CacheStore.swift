@@ -29,8 +29,14 @@ public protocol CacheStore: Sendable {
     /// Replaces every cached entity by the snapshot in `page` and sets its cursor, atomically.
     func replaceAll(with page: ChangePage) async throws
 
-    /// The counterparts of the account (a therapist's clients, a client's therapist), by name.
+    /// The counterparts of the account (a therapist's clients, a client's therapist), by name,
+    /// each with the conversation's unread count by the account's stored read position.
     func contacts() async throws -> [Contact]
+    /// `reader`'s read position in `conversation`, as the server last told it (R11).
+    func readPosition(of reader: UserID, in conversation: ConversationID) async throws -> ReadPosition?
+    /// Messages of `conversation` addressed to `reader` and created after `after` (all of them
+    /// when `nil`): the unread count for a position not stored yet (a queued read receipt).
+    func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) async throws -> Int
     /// Records presence seen on the event stream or in a clients listing.
     func updatePresence(_ presence: [Presence]) async throws
 

@@ -31,6 +31,8 @@ public enum Change: Hashable, Sendable {
     case message(Message)
     case offer(SessionOffer)
     case session(Session)
+    /// A person's read position in a conversation moved (R11).
+    case read(ReadPosition)
     case deleted(EntityReference)
 }
 

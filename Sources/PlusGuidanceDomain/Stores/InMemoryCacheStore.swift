@@ -9,6 +9,7 @@ public actor InMemoryCacheStore: CacheStore {
     private var offersByID: [OfferID: SessionOffer] = [:]
     private var sessionsByID: [SessionID: Session] = [:]
     private var completeHistories: Set<ConversationID> = []
+    private var readPositions: [ConversationID: [UserID: ReadPosition]] = [:]
     private var state = SyncState()
     private let changed = ChangeSignal()
 
@@ -43,6 +44,7 @@ public actor InMemoryCacheStore: CacheStore {
         offersByID = [:]
         sessionsByID = [:]
         completeHistories = []
+        readPositions = [:]
         apply(page)
     }
 
@@ -52,6 +54,10 @@ public actor InMemoryCacheStore: CacheStore {
         case .message(let value): messagesByID[value.id] = value
         case .offer(let value): offersByID[value.id] = value
         case .session(let value): sessionsByID[value.id] = value
+        case .read(let value):
+            // Only forward: a position older than the stored one changes nothing.
+            if let stored = readPositions[value.conversationID]?[value.readerID], stored.upTo > value.upTo { break }
+            readPositions[value.conversationID, default: [:]][value.readerID] = value
         case .deleted(.user(let id)):
             users[id] = nil
             presence[id] = nil
@@ -64,8 +70,29 @@ public actor InMemoryCacheStore: CacheStore {
     public func contacts() -> [Contact] {
         users.values
             .filter { $0.id != user?.id }
-            .map { Contact(user: $0, presence: presence[$0.id] ?? Presence(userID: $0.id, isOnline: false)) }
+            .map { peer in
+                var unread = 0
+                if let user {
+                    let conversation = CareRelation(user: user, peer: peer.id).conversationID
+                    unread = unreadCount(
+                        in: conversation, for: user.id, after: readPositions[conversation]?[user.id]?.upTo)
+                }
+                return Contact(
+                    user: peer, presence: presence[peer.id] ?? Presence(userID: peer.id, isOnline: false),
+                    unread: unread)
+            }
             .sorted { ($0.user.name, $0.id) < ($1.user.name, $1.id) }
+    }
+
+    public func readPosition(of reader: UserID, in conversation: ConversationID) -> ReadPosition? {
+        readPositions[conversation]?[reader]
+    }
+
+    public func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) -> Int {
+        messagesByID.values.count { message in
+            message.conversationID == conversation && message.recipientID == reader
+                && (after.map { message.createdAt > $0 } ?? true)
+        }
     }
 
     public func updatePresence(_ values: [Presence]) {

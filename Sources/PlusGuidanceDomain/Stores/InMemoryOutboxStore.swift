@@ -20,6 +20,11 @@ public actor InMemoryOutboxStore: OutboxStore {
         return entry
     }
 
+    public func enqueue(_ entry: OutboxEntry, superseding superseded: [IdempotencyKey]) -> OutboxEntry {
+        for key in superseded where stored[key]?.state == .pending { stored[key] = nil }
+        return enqueue(entry)
+    }
+
     public func entries() -> [OutboxEntry] { stored.values.sorted { $0.sequence < $1.sequence } }
 
     public func entries(in conversation: ConversationID) -> [OutboxEntry] {

@@ -15,6 +15,10 @@ import Foundation
 public protocol OutboxStore: Sendable {
     /// Adds `entry` with the next sequence number and returns it as stored.
     func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry
+    /// Adds `entry` and, in the same commit, removes those of `superseded` that are still
+    /// `pending` (one in flight or failed stays): how queued read receipts of a conversation
+    /// merge into the latest.
+    func enqueue(_ entry: OutboxEntry, superseding superseded: [IdempotencyKey]) async throws -> OutboxEntry
     func entries() async throws -> [OutboxEntry]
     /// The message entries of one conversation, in delivery order.
     func entries(in conversation: ConversationID) async throws -> [OutboxEntry]

@@ -63,6 +63,7 @@ extension PlusGuidanceAPI {
             let (offer, session) = try wire.domain()
             return .applied([.offer(offer)] + (session.map { [.session($0)] } ?? []))
         case (.stopSession, .session(let wire)): return .applied([.session(try wire.domain())])
+        case (.markRead, .read(let wire)): return .applied([.read(try wire.domain())])
         default: throw WireError("batch result of the wrong kind")
         }
     }

@@ -66,6 +66,11 @@ extension PlusGuidanceAPI {
                     try wire.domain()
                 }
                 return .presence(user, online: online)
+            case "time":
+                return .time(
+                    try decode(ClockWire.self, from: data) { wire throws(WireError) in
+                        try WireContract.time(wire.now, "now")
+                    })
             default: return nil
             }
         }

@@ -15,6 +15,15 @@ extension PlusGuidanceAPI {
         }
     }
 
+    /// Marks the conversation with `mark.peerID` read up to `mark.messageID` (R11); returns the
+    /// caller's read position after it (the latest wins: an older mark leaves it as it was).
+    public func markRead(_ mark: ReadMark, idempotencyKey: IdempotencyKey) async throws -> ReadPosition {
+        let body = try JSONEncoder().encode(MarkReadRequest(messageId: mark.messageID.rawValue))
+        let response = try await call(
+            .post, "/v1/conversations/\(escape(mark.peerID.rawValue))/read", body: body, key: idempotencyKey)
+        return try decode(ReadPositionWire.self, response) { wire throws(WireError) in try wire.domain() }
+    }
+
     /// Delivers a text message written on this device, keeping its id.
     public func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message {
         let body = try JSONEncoder().encode(SendMessageRequest(message))

@@ -42,6 +42,9 @@ public enum LiveEvent: Sendable, Hashable {
     case presence(UserID, online: Bool)
     /// A heartbeat comment: the stream is alive.
     case heartbeat
+    /// The server's clock, sent when the stream opens and when the server's clock was stepped
+    /// (its test clock moved).
+    case time(Date)
 }
 
 /// The typed client of the PlusGuidance API (Documentation/openapi.yaml).
@@ -100,6 +103,13 @@ public actor PlusGuidanceAPI {
 
     /// Server time minus local time, in seconds, estimated from the `Date` headers seen so far.
     public var serverClockOffset: TimeInterval? { clock.offset }
+
+    /// Records the server's time `now` as told on the event stream (a `time` event), received
+    /// just now: a sample of the clock offset, and a new start when the server's clock stepped.
+    public func recordServerTime(_ now: Date) {
+        let local = localClock.now()
+        clock.record(serverDate: now, sentAt: local, receivedAt: local, resolution: 0.001)
+    }
 
     public var isSignedIn: Bool { tokens != nil }
 

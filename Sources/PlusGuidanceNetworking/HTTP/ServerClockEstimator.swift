@@ -7,7 +7,10 @@ import PlusGuidanceDomain
 ///
 /// Each sample assumes the server stamped its `Date` at the midpoint of the round trip; `Date`
 /// has one-second resolution, so the stamp is taken as the middle of its second. The estimate is
-/// the median of the most recent samples, which one slow or odd answer cannot move.
+/// the median of the most recent samples, which one slow or odd answer cannot move. A sample
+/// further from the estimate than ``stepThreshold`` and than its own round trip means the
+/// server's clock was stepped (a correction, or a test clock moved): the estimate starts over
+/// from it.
 ///
 /// ```swift
 /// var estimator = ServerClockEstimator()
@@ -17,6 +20,8 @@ import PlusGuidanceDomain
 public struct ServerClockEstimator: Hashable, Sendable {
     /// How many recent samples the median is taken over.
     public let capacity: Int
+    /// How far (seconds) a sample may be from the estimate before it counts as a clock step.
+    public static let stepThreshold: TimeInterval = 5
     private var samples: [TimeInterval] = []
 
     public init(capacity: Int = 9) { self.capacity = max(1, capacity) }
@@ -27,8 +32,11 @@ public struct ServerClockEstimator: Hashable, Sendable {
     /// Samples with a negative round trip are ignored.
     public mutating func record(serverDate: Date, sentAt: Date, receivedAt: Date, resolution: TimeInterval = 1) {
         guard receivedAt >= sentAt else { return }
-        let midpoint = sentAt + receivedAt.timeIntervalSince(sentAt) / 2
-        samples.append(serverDate.timeIntervalSince(midpoint) + resolution / 2)
+        let roundTrip = receivedAt.timeIntervalSince(sentAt)
+        let midpoint = sentAt + roundTrip / 2
+        let sample = serverDate.timeIntervalSince(midpoint) + resolution / 2
+        if let offset, abs(sample - offset) > max(Self.stepThreshold, roundTrip) { samples.removeAll() }
+        samples.append(sample)
         if samples.count > capacity { samples.removeFirst(samples.count - capacity) }
     }
 

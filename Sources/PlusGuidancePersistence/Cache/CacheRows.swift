@@ -6,7 +6,7 @@ import PlusGuidanceDomain
 
 enum CacheRows {
     static let messageColumns =
-        "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState"
+        "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState, readAt"
     static let offerColumns =
         "id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID"
     static let sessionColumns =
@@ -64,7 +64,8 @@ enum CacheRows {
             kind: try decode(MessageKind.self, row[4], table: "message", column: "kind"), body: body,
             createdAt: Date(timeIntervalSinceReferenceDate: createdAt), offerID: offerID.map { OfferID(rawValue: $0) },
             sessionID: sessionID.map { SessionID(rawValue: $0) },
-            deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"))
+            deliveryState: try decode(DeliveryState.self, row[9], table: "message", column: "deliveryState"),
+            readAt: date(row[10]))
     }
 
     /// The user id in column `index`: one of the conversation's two members, compared in
@@ -94,7 +95,7 @@ enum CacheRows {
             m.id.rawValue, m.conversationID.rawValue, m.senderID.rawValue, m.recipientID.rawValue, m.kind.rawValue,
             sealedBody,
             m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
-            m.deliveryState.rawValue,
+            m.deliveryState.rawValue, m.readAt?.timeIntervalSinceReferenceDate,
         ]
     }
 
@@ -151,7 +152,46 @@ enum CacheRows {
             "INSERT INTO \(table) (\(columns)) VALUES (\(placeholders)) ON CONFLICT(\(names[0])) DO UPDATE SET \(updates)"
     }
 
-    static let upsertMessage = upsertSQL("message", messageColumns)
+    /// A message's `readAt` never goes back to unread: an older copy of the message (an answer
+    /// or event from before the read) keeps the time already stored.
+    static let upsertMessage = upsertSQL("message", messageColumns).replacingOccurrences(
+        of: "readAt = excluded.readAt", with: "readAt = coalesce(excluded.readAt, message.readAt)")
+
+    static let readPositionColumns = "conversationID, readerID, messageID, upTo, readAt"
+
+    static func readPosition(_ row: Row) throws -> ReadPosition {
+        guard let conversation = ConversationID(rawValue: row[0]) else {
+            throw PersistenceError.undecodable("readPosition", column: "conversationID")
+        }
+        return ReadPosition(
+            conversationID: conversation, readerID: UserID(rawValue: row[1]), messageID: MessageID(rawValue: row[2]),
+            upTo: Date(timeIntervalSinceReferenceDate: row[3]), readAt: Date(timeIntervalSinceReferenceDate: row[4]))
+    }
+
+    /// Stores a read position when it is ahead of the stored one, and stamps the messages it
+    /// covers with its time, as the server does: the reader's own cache shows the read at once.
+    static func apply(_ position: ReadPosition, _ db: Database) throws {
+        let upTo = position.upTo.timeIntervalSinceReferenceDate
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO readPosition (\(readPositionColumns)) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT(conversationID, readerID) DO UPDATE SET messageID = ?3, upTo = ?4, readAt = ?5
+                WHERE readPosition.upTo < ?4
+                """
+        ).execute(arguments: [
+            position.conversationID.rawValue, position.readerID.rawValue, position.messageID.rawValue, upTo,
+            position.readAt.timeIntervalSinceReferenceDate,
+        ])
+        try db.cachedStatement(
+            sql: """
+                UPDATE message SET readAt = ?1 WHERE conversationID = ?2 AND recipientID = ?3 AND readAt IS NULL
+                AND createdAt <= ?4
+                """
+        ).execute(arguments: [
+            position.readAt.timeIntervalSinceReferenceDate, position.conversationID.rawValue,
+            position.readerID.rawValue, upTo,
+        ])
+    }
     static let upsertOffer = upsertSQL("offer", offerColumns)
     static let upsertSession = upsertSQL("session", sessionColumns)
     static let upsertUser = upsertSQL("user", "id, email, name, role")

@@ -49,9 +49,19 @@ enum CacheSchema {
             try DatabaseOpener.sealInPlace(
                 db, table: "message", key: "id", column: "body", cipher: cipher)
         }
+        migrator.registerMigration("0003-read-positions") { db in
+            // R11: when each message was read, and each person's read position per conversation.
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN readAt REAL;
+                    CREATE TABLE readPosition (
+                        conversationID TEXT NOT NULL, readerID TEXT NOT NULL, messageID TEXT NOT NULL,
+                        upTo REAL NOT NULL, readAt REAL NOT NULL, PRIMARY KEY (conversationID, readerID));
+                    """)
+        }
         return migrator
     }
 
     /// Tables that hold server data, emptied by a full resync.
-    static let serverTables = ["user", "message", "offer", "session", "historyComplete"]
+    static let serverTables = ["user", "message", "offer", "session", "historyComplete", "readPosition"]
 }

@@ -121,6 +121,7 @@ public final class SQLiteCacheStore: CacheStore {
             case .session(let value):
                 upsertSession = try upsertSession ?? db.cachedStatement(sql: CacheRows.upsertSession)
                 try upsertSession!.execute(arguments: CacheRows.sessionArguments(value))
+            case .read(let value): try CacheRows.apply(value, db)
             case .user(let value):
                 try db.cachedStatement(sql: CacheRows.upsertUser).execute(arguments: [
                     value.id.rawValue, value.email, value.name, value.role.rawValue,
@@ -146,7 +147,9 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     static func contacts(_ db: Database) throws -> [Contact] {
-        try CacheRows.all(
+        let me = try String.fetchOne(db, sql: "SELECT id FROM account").map { UserID(rawValue: $0) }
+        let role = try me.flatMap { _ in try String.fetchOne(db, sql: "SELECT role FROM account") }
+        var contacts = try CacheRows.all(
             db.cachedStatement(
                 sql: """
                     SELECT user.id, user.email, user.name, user.role, presence.online, presence.lastSeenAt
@@ -160,6 +163,52 @@ public final class SQLiteCacheStore: CacheStore {
                 user: user,
                 presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
         }
+        guard let me, let role, let role = Role(rawValue: role) else { return contacts }
+        let account = User(id: me, email: "", name: "", role: role)
+        for index in contacts.indices {
+            let conversation = CareRelation(user: account, peer: contacts[index].id).conversationID
+            contacts[index].unread = try unreadCount(in: conversation, for: me, after: nil, storedPosition: true, db)
+        }
+        return contacts
+    }
+
+    public func readPosition(of reader: UserID, in conversation: ConversationID) async throws -> ReadPosition? {
+        try database.readHere { db in
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(CacheRows.readPositionColumns) FROM readPosition
+                        WHERE conversationID = ? AND readerID = ?
+                        """), arguments: [conversation.rawValue, reader.rawValue]
+            ).map(CacheRows.readPosition)
+        }
+    }
+
+    public func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) async throws -> Int {
+        try database.readHere { db in
+            try Self.unreadCount(in: conversation, for: reader, after: after, storedPosition: false, db)
+        }
+    }
+
+    /// Messages to `reader` in `conversation` after `after`, or after the stored position with
+    /// `storedPosition`: a range of the conversation index.
+    static func unreadCount(
+        in conversation: ConversationID, for reader: UserID, after: Date?, storedPosition: Bool, _ db: Database
+    ) throws -> Int {
+        var arguments: StatementArguments = [conversation.rawValue, reader.rawValue]
+        let from: String
+        if storedPosition {
+            from = "coalesce((SELECT upTo FROM readPosition WHERE conversationID = ?1 AND readerID = ?2), -1e300)"
+        } else {
+            from = "?3"
+            arguments += [after?.timeIntervalSinceReferenceDate ?? -1e300]
+        }
+        return try Int.fetchOne(
+            db.cachedStatement(
+                sql:
+                    "SELECT count(*) FROM message WHERE conversationID = ?1 AND createdAt > \(from) AND recipientID = ?2"
+            ),
+            arguments: arguments) ?? 0
     }
 
     public func updatePresence(_ presence: [Presence]) async throws {

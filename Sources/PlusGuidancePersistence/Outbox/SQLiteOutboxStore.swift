@@ -111,10 +111,19 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     public func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry {
+        try await enqueue(entry, superseding: [])
+    }
+
+    public func enqueue(_ entry: OutboxEntry, superseding superseded: [IdempotencyKey]) async throws -> OutboxEntry {
         let action = try actions.cipher.seal(
             try JSONEncoder().encode(entry.action), table: "outbox", row: entry.id.rawValue)
         let actions = actions
         return try await database.write { db in
+            for key in superseded {
+                try db.execute(
+                    sql: "DELETE FROM outbox WHERE key = ? AND state = ?",
+                    arguments: [key.rawValue, OutboxEntry.State.pending.rawValue])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO outbox (key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore,

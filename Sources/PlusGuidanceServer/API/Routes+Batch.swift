@@ -47,6 +47,17 @@ extension Routes {
         }
     }
 
+    func markReadCommand(user: User, peer: UserID, messageID: String) throws -> ActionCommand {
+        ActionCommand(
+            path: "/v1/conversations/\(Self.escape(peer.rawValue))/read",
+            canonicalBody: try JSONSerialization.data(withJSONObject: ["messageId": messageID], options: [.sortedKeys]),
+            orderingKey: "conversation " + peer.rawValue
+        ) { [store] db in
+            let position = try store.markRead(db, by: user, peer: peer, messageID: MessageID(messageID))
+            return try Self.answer(ReadPositionWire(position))
+        }
+    }
+
     func answerCommand(user: User, offer id: OfferID, accept: Bool) -> ActionCommand {
         ActionCommand(
             path: "/v1/offers/\(Self.escape(id.rawValue))/\(accept ? "accept" : "decline")", canonicalBody: Data(),
@@ -136,9 +147,12 @@ extension Routes {
         case "decline_offer":
             return answerCommand(user: user, offer: OfferID(try field(action.offer, "offer")), accept: false)
         case "stop_session": return stopCommand(user: user, session: SessionID(try field(action.session, "session")))
+        case "mark_read":
+            return try markReadCommand(
+                user: user, peer: UserID(try field(action.peer, "peer")), messageID: try field(action.id, "id"))
         default:
             throw APIError.invalidRequest(
-                "actions[\(index)].op must be send_message, accept_offer, decline_offer or stop_session")
+                "actions[\(index)].op must be send_message, accept_offer, decline_offer, stop_session or mark_read")
         }
     }
 }

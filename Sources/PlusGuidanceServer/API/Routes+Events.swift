@@ -7,7 +7,9 @@ import PlusGuidanceWire
 
 extension Routes {
     /// `GET /v1/events`: a `text/event-stream` of the caller's changes, one event per change with
-    /// its feed cursor as `id`, presence events for counterparts, and a heartbeat comment every
+    /// its feed cursor as `id`, presence events for counterparts, a `time` event with the
+    /// server's clock when the stream opens and whenever the test clock moves, and a heartbeat
+    /// comment every
     /// ``ServerConfiguration/heartbeatInterval`` seconds. `Last-Event-ID` (or `?after=`) resumes
     /// after that cursor; without either the stream starts at the current end of the feed.
     /// While the stream is open the caller counts as online (R2).
@@ -39,6 +41,7 @@ extension Routes {
             var last = start
             do {
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                try await writer.write(Self.timeEvent(store.clock.now()))
                 continuation.yield(.changed)
                 for await signal in signals {
                     switch signal {
@@ -61,6 +64,8 @@ extension Routes {
                         try await writer.write(event)
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                    case .clock:
+                        try await writer.write(Self.timeEvent(store.clock.now()))
                     }
                 }
             } catch {
@@ -77,5 +82,13 @@ extension Routes {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: body)
+    }
+
+    /// `event: time` with `{"now": …}`, the server's clock.
+    static func timeEvent(_ now: Date) throws -> ByteBuffer {
+        var event = ByteBuffer(string: "event: time\ndata: ")
+        event.writeBytes(try JSONEncoder().encode(ClockWire(now: now)))
+        event.writeString("\n\n")
+        return event
     }
 }

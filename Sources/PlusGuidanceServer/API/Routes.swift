@@ -47,6 +47,7 @@ struct Routes: Sendable {
                 }
                 manual.advance(by: body.seconds)
                 if try await store.expireDueOffers() > 0 { await hub.changed() }
+                await hub.clockMoved()
                 return try Response.json(ClockWire(now: store.clock.now()))
             }
         }
@@ -81,6 +82,14 @@ struct Routes: Sendable {
             let peer = UserID(try context.parameters.require("peer"))
             return try await idempotent(request, context, SendMessageRequest.self) { body, db in
                 try sendMessageCommand(user: user, peer: peer, id: body.id, body: body.body).run(db)
+            }
+        }
+        api.post("/conversations/:peer/read") { request, context in
+            let user = try context.requireUser()
+            let peer = UserID(try context.parameters.require("peer"))
+            return try await idempotent(request, context, MarkReadRequest.self) { body, db in
+                guard !body.messageId.isEmpty else { throw APIError.invalidRequest("messageId must not be empty") }
+                return try markReadCommand(user: user, peer: peer, messageID: body.messageId).run(db)
             }
         }
         api.get("/offers") { _, context in

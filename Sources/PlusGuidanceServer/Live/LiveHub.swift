@@ -9,6 +9,8 @@ enum LiveSignal: Sendable {
     case presence(UserID, online: Bool)
     /// Time for a heartbeat comment.
     case heartbeat
+    /// The server clock jumped (the test clock moved): tell the client the time.
+    case clock
 }
 
 /// Who is online (R2) and who listens to the event stream.
@@ -68,6 +70,12 @@ actor LiveHub {
     /// Wakes every connection after a commit to the feed.
     func changed() {
         for subscriber in subscribers.values { subscriber.continuation.yield(.changed) }
+    }
+
+    /// Tells every connection the server's time after the test clock moved, so that what
+    /// clients schedule on the server's clock (session reminders, countdowns) follows at once.
+    func clockMoved() {
+        for subscriber in subscribers.values { subscriber.continuation.yield(.clock) }
     }
 
     private func announce(_ user: UserID, online: Bool) {

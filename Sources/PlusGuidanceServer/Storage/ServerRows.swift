@@ -5,7 +5,7 @@ import PlusGuidanceDomain
 // Column lists and row mapping of the server's tables, by position.
 
 enum ServerRows {
-    static let message = "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID"
+    static let message = "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, readAt"
     static let offer =
         "id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID"
     static let session = "id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy"
@@ -31,7 +31,23 @@ enum ServerRows {
             id: MessageID(rawValue: row[0]), conversationID: conversationID, senderID: UserID(rawValue: row[2]),
             recipientID: UserID(rawValue: row[3]), kind: try value(row[4]), body: row[5],
             createdAt: Date(timeIntervalSinceReferenceDate: row[6]), offerID: offerID.map { OfferID(rawValue: $0) },
-            sessionID: sessionID.map { SessionID(rawValue: $0) })
+            sessionID: sessionID.map { SessionID(rawValue: $0) }, readAt: date(row[9]))
+    }
+
+    static let readPosition = "conversationID, readerID, messageID, upTo, readAt"
+
+    static func readPosition(_ row: Row) throws -> ReadPosition {
+        guard let conversation = ConversationID(rawValue: row[0]) else { throw APIError.internalError }
+        return ReadPosition(
+            conversationID: conversation, readerID: UserID(rawValue: row[1]), messageID: MessageID(rawValue: row[2]),
+            upTo: Date(timeIntervalSinceReferenceDate: row[3]), readAt: Date(timeIntervalSinceReferenceDate: row[4]))
+    }
+
+    static func save(_ p: ReadPosition, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO readPosition (\(readPosition)) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [
+                p.conversationID.rawValue, p.readerID.rawValue, p.messageID.rawValue, time(p.upTo), time(p.readAt),
+            ])
     }
 
     static func offer(_ row: Row) throws -> SessionOffer {
@@ -54,10 +70,11 @@ enum ServerRows {
     }
 
     static func insert(_ m: Message, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO message (\(message)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
+        try db.cachedStatement(sql: "INSERT INTO message (\(message)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
             arguments: [
                 m.id.rawValue, m.conversationID.rawValue, m.senderID.rawValue, m.recipientID.rawValue, m.kind.rawValue,
                 m.body, m.createdAt.timeIntervalSinceReferenceDate, m.offerID?.rawValue, m.sessionID?.rawValue,
+                time(m.readAt),
             ])
     }
 

@@ -51,6 +51,17 @@ enum ServerSchema {
                     CREATE INDEX idempotency_by_age ON idempotency (createdAt);
                     """)
         }
+        migrator.registerMigration("0002-read-positions") { db in
+            // R11: each person's read position per conversation, and the time each message was
+            // read (stamped when its recipient's position passes it).
+            try db.execute(
+                sql: """
+                    ALTER TABLE message ADD COLUMN readAt REAL;
+                    CREATE TABLE readPosition (
+                        conversationID TEXT NOT NULL, readerID TEXT NOT NULL, messageID TEXT NOT NULL,
+                        upTo REAL NOT NULL, readAt REAL NOT NULL, PRIMARY KEY (conversationID, readerID));
+                    """)
+        }
         return migrator
     }
 }

@@ -23,6 +23,46 @@ extension ServerStore {
         return message
     }
 
+    /// `user` read the conversation with `peer` up to `messageID` (R11). The position only moves
+    /// forward; when it does, every message to `user` it passes gets `readAt`, and the position
+    /// and those messages go to the pair's feed. Returns the position after the mark.
+    /// - Throws: ``APIError/notFound`` when `peer` is not the caller's counterpart or the message
+    ///   is not in their conversation (R1: nothing is said about other pairs' messages).
+    func markRead(_ db: Database, by user: User, peer: UserID, messageID: MessageID) throws -> ReadPosition {
+        guard let relation = try Self.relation(user, peer, db) else { throw APIError.notFound }
+        let conversation = relation.conversationID.rawValue
+        guard
+            let message = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT \(ServerRows.message) FROM message WHERE id = ? AND conversationID = ?"),
+                arguments: [messageID.rawValue, conversation]
+            ).map(ServerRows.message)
+        else { throw APIError.notFound }
+        let current = try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT \(ServerRows.readPosition) FROM readPosition WHERE conversationID = ? AND readerID = ?"),
+            arguments: [conversation, user.id.rawValue]
+        ).map(ServerRows.readPosition)
+        let now = clock.now()
+        let position = try ReadPosition.marking(message, readBy: user.id, in: relation, from: current, at: now)
+        guard position != current else { return position }
+        try ServerRows.save(position, db)
+        let newlyRead = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    UPDATE message SET readAt = ?1 WHERE conversationID = ?2 AND recipientID = ?3 AND readAt IS NULL
+                    AND createdAt <= ?4 RETURNING \(ServerRows.message)
+                    """),
+            arguments: [
+                now.timeIntervalSinceReferenceDate, conversation, user.id.rawValue,
+                position.upTo.timeIntervalSinceReferenceDate,
+            ]
+        ).map(ServerRows.message).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        for read in newlyRead { try record(.message(read), in: relation, db) }
+        try record(.read(position), in: relation, db)
+        return position
+    }
+
     func createOffer(
         _ db: Database, by user: User, to client: UserID, options: OfferOptions, clientIsOnline: Bool
     ) throws

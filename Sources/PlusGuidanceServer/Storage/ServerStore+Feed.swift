@@ -14,6 +14,7 @@ extension ServerStore {
             case .message(let value): ("message", value.id.rawValue, false)
             case .offer(let value): ("offer", value.id.rawValue, false)
             case .session(let value): ("session", value.id.rawValue, false)
+            case .read(let value): ("read", ReadPositionWire.entityID(value.conversationID, value.readerID), false)
             case .deleted(.user(let id)): ("user", id.rawValue, true)
             case .deleted(.message(let id)): ("message", id.rawValue, true)
             case .deleted(.offer(let id)): ("offer", id.rawValue, true)

@@ -191,7 +191,7 @@ import Testing
             ])
         let clients = try #require(try await pg(base + ["--json", "clients"]).json as? [[String: Any]])
         #expect(clients.compactMap { $0["email"] as? String } == ["alice@example.com", "bob@example.com"])
-        #expect(Set(clients.first.map { Array($0.keys) } ?? []) == ["id", "email", "name", "online"])
+        #expect(Set(clients.first.map { Array($0.keys) } ?? []) == ["id", "email", "name", "online", "unread"])
 
         // Refused by a rule (65), bad usage (64).
         let offline = try await pg(base + ["offer", "bob@example.com", "--type", "video", "--duration", "30"])
@@ -213,7 +213,10 @@ import Testing
         #expect(messages.last?["deliveryState"] as? String == "sent")
         #expect(messages.last?["kind"] as? String == "text")
         let keys = Set(messages.last.map { Array($0.keys) } ?? [])
-        #expect(keys.isSuperset(of: ["id", "senderId", "recipientId", "kind", "body", "createdAt", "deliveryState"]))
+        #expect(
+            keys.isSuperset(of: [
+                "id", "senderId", "recipientId", "kind", "body", "createdAt", "deliveryState", "readAt",
+            ]))
 
         // Offline: sending queues (0), an offer cannot (69), sync says unreachable (69).
         server.stop()

@@ -257,6 +257,7 @@ struct StuckFeed: SyncTransport {
     }
     func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer { throw Unused() }
     func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session { throw Unused() }
+    func markRead(_ mark: ReadMark, idempotencyKey: IdempotencyKey) async throws -> ReadPosition { throw Unused() }
     func session(_ id: SessionID) async throws -> Session { throw Unused() }
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage {
         ChangePage(changes: [], cursor: cursor ?? FeedCursor("c_1"), hasMore: true)

@@ -44,6 +44,7 @@ actor ServerModel {
     private(set) var messages: [Message] = []
     private(set) var offers: [OfferID: SessionOffer] = [:]
     private(set) var sessions: [SessionID: Session] = [:]
+    private(set) var readPositions: [UserID: ReadPosition] = [:]
     private var answers: [IdempotencyKey: (fingerprint: String, answer: Result<[Change], PlusGuidanceAPIError>)] = [:]
     /// How many times each idempotency key's request committed (must stay at most 1).
     private(set) var commits: [IdempotencyKey: Int] = [:]
@@ -141,6 +142,30 @@ actor ServerModel {
         }
         guard case .message(let stored) = changes.first else { throw PlusGuidanceAPIError.invalidResponse("model") }
         return stored
+    }
+
+    /// Alice reads up to a message of her conversation (R11): the position only moves forward.
+    func markRead(_ mark: ReadMark, key: IdempotencyKey) throws -> ReadPosition {
+        let changes = try idempotent(key, fingerprint: "read \(mark.messageID)") {
+            () throws(PlusGuidanceAPIError) -> [Change] in
+            guard let message = messages.first(where: { $0.id == mark.messageID }) else {
+                throw .rejected(.notFound, status: 404)
+            }
+            let current = readPositions[Self.alice.id]
+            let position: ReadPosition
+            do throws(DomainError) {
+                position = try ReadPosition.marking(
+                    message, readBy: Self.alice.id, in: Self.pair, from: current, at: tick())
+            } catch {
+                throw .rejected(error, status: 403)
+            }
+            guard position != current else { return [.read(position)] }
+            readPositions[Self.alice.id] = position
+            record(.read(position))
+            return [.read(position)]
+        }
+        guard case .read(let position) = changes.first else { throw PlusGuidanceAPIError.invalidResponse("model") }
+        return position
     }
 
     func answer(_ id: OfferID, accept: Bool, key: IdempotencyKey) throws -> (SessionOffer, Session?) {
@@ -296,6 +321,11 @@ struct ModelTransport: SyncTransport {
     }
     func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session {
         throw PlusGuidanceAPIError.rejected(.therapistOnly, status: 403)
+    }
+    func markRead(_ mark: ReadMark, idempotencyKey: IdempotencyKey) async throws -> ReadPosition {
+        let position = try await model.markRead(mark, key: idempotencyKey)
+        if await model.takeCrash() { throw ServerModel.Crashed() }
+        return position
     }
     func session(_ id: SessionID) async throws -> Session {
         guard let session = await model.sessions[id] else {

@@ -50,3 +50,18 @@ import Testing
         #expect(estimator.sampleCount == 0)
     }
 }
+
+@Suite struct ServerClockRestartTests {
+    let local = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func theServerTellingItsTimeStartsTheEstimateOver() throws {
+        var estimator = ServerClockEstimator(capacity: 5)
+        for i in 0..<5 {
+            estimator.record(serverDate: local + 100, sentAt: local + Double(i), receivedAt: local + Double(i))
+        }
+        // A clock stepped by ten minutes would take three more samples to move the median.
+        estimator.restart(serverDate: local + 700, receivedAt: local + 10)
+        #expect(estimator.sampleCount == 1)
+        #expect(abs(try #require(estimator.offset) - 690) < 0.001)
+    }
+}

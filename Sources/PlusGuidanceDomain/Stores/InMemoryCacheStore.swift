@@ -51,13 +51,19 @@ public actor InMemoryCacheStore: CacheStore {
     private func apply(_ change: Change) {
         switch change {
         case .user(let value): users[value.id] = value
-        case .message(let value): messagesByID[value.id] = value
+        case .message(var value):
+            // Read stays read: an older copy of the message keeps the stored time.
+            value.readAt = value.readAt ?? messagesByID[value.id]?.readAt
+            messagesByID[value.id] = value
         case .offer(let value): offersByID[value.id] = value
         case .session(let value): sessionsByID[value.id] = value
         case .read(let value):
             // Only forward: a position older than the stored one changes nothing.
             if let stored = readPositions[value.conversationID]?[value.readerID], stored.upTo > value.upTo { break }
             readPositions[value.conversationID, default: [:]][value.readerID] = value
+            for (id, message) in messagesByID where message.readAt == nil && value.covers(message) {
+                messagesByID[id]?.readAt = value.readAt
+            }
         case .deleted(.user(let id)):
             users[id] = nil
             presence[id] = nil

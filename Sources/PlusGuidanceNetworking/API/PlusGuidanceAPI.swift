@@ -105,10 +105,10 @@ public actor PlusGuidanceAPI {
     public var serverClockOffset: TimeInterval? { clock.offset }
 
     /// Records the server's time `now` as told on the event stream (a `time` event), received
-    /// just now: a sample of the clock offset, and a new start when the server's clock stepped.
+    /// just now: the clock estimate starts over from it (the server sends it when the stream
+    /// opens and when its clock was stepped).
     public func recordServerTime(_ now: Date) {
-        let local = localClock.now()
-        clock.record(serverDate: now, sentAt: local, receivedAt: local, resolution: 0.001)
+        clock.restart(serverDate: now, receivedAt: localClock.now())
     }
 
     public var isSignedIn: Bool { tokens != nil }

@@ -7,10 +7,9 @@ import PlusGuidanceDomain
 ///
 /// Each sample assumes the server stamped its `Date` at the midpoint of the round trip; `Date`
 /// has one-second resolution, so the stamp is taken as the middle of its second. The estimate is
-/// the median of the most recent samples, which one slow or odd answer cannot move. A sample
-/// further from the estimate than ``stepThreshold`` and than its own round trip means the
-/// server's clock was stepped (a correction, or a test clock moved): the estimate starts over
-/// from it.
+/// the median of the most recent samples, which one slow or odd answer cannot move. When the
+/// server says its time outright (the event stream's `time` event, sent when it opens and when
+/// the server's clock is stepped), ``restart(serverDate:receivedAt:)`` starts over from it.
 ///
 /// ```swift
 /// var estimator = ServerClockEstimator()
@@ -20,8 +19,6 @@ import PlusGuidanceDomain
 public struct ServerClockEstimator: Hashable, Sendable {
     /// How many recent samples the median is taken over.
     public let capacity: Int
-    /// How far (seconds) a sample may be from the estimate before it counts as a clock step.
-    public static let stepThreshold: TimeInterval = 5
     private var samples: [TimeInterval] = []
 
     public init(capacity: Int = 9) { self.capacity = max(1, capacity) }
@@ -32,12 +29,16 @@ public struct ServerClockEstimator: Hashable, Sendable {
     /// Samples with a negative round trip are ignored.
     public mutating func record(serverDate: Date, sentAt: Date, receivedAt: Date, resolution: TimeInterval = 1) {
         guard receivedAt >= sentAt else { return }
-        let roundTrip = receivedAt.timeIntervalSince(sentAt)
-        let midpoint = sentAt + roundTrip / 2
-        let sample = serverDate.timeIntervalSince(midpoint) + resolution / 2
-        if let offset, abs(sample - offset) > max(Self.stepThreshold, roundTrip) { samples.removeAll() }
-        samples.append(sample)
+        let midpoint = sentAt + receivedAt.timeIntervalSince(sentAt) / 2
+        samples.append(serverDate.timeIntervalSince(midpoint) + resolution / 2)
         if samples.count > capacity { samples.removeFirst(samples.count - capacity) }
+    }
+
+    /// Forgets every sample and starts over from the server's time `serverDate` (to the
+    /// millisecond), received at local time `receivedAt`: the server told its time outright,
+    /// perhaps because its clock was stepped, which the median of older samples would hide.
+    public mutating func restart(serverDate: Date, receivedAt: Date) {
+        samples = [serverDate.timeIntervalSince(receivedAt) + 0.0005]
     }
 
     /// Server time minus local time, in seconds; `nil` before the first sample.

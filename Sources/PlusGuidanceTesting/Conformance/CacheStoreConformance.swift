@@ -16,6 +16,50 @@ public enum CacheStoreConformance {
             try requireEqual(try await store.upcomingSessions(at: Fixtures.epoch), [], "upcoming")
             try requireEqual(try await store.syncState(), SyncState(), "sync state")
         },
+        Check("read positions move forward only, stamp what they pass and count the unread") { store in
+            try await store.setAccount(Fixtures.therapist)
+            let conversation = Fixtures.theoAlice.conversationID
+            let fromAlice = (1...4).map { Fixtures.message("a\($0)", at: TimeInterval($0)) }
+            let fromTheo = Fixtures.message("t5", at: 5, fromTherapist: true)
+            try await store.apply(
+                ChangePage(
+                    changes: [.user(Fixtures.therapist), .user(Fixtures.alice), .user(Fixtures.bob)]
+                        + (fromAlice + [fromTheo]).map(Change.message), cursor: FeedCursor("c1")))
+            try requireEqual(try await store.contacts().map(\.unread), [4, 0], "unread before (Alice, Bob)")
+            func position(_ upTo: Message, at seconds: TimeInterval) -> ReadPosition {
+                ReadPosition(
+                    conversationID: conversation, readerID: Fixtures.therapist.id, messageID: upTo.id,
+                    upTo: upTo.createdAt, readAt: Fixtures.epoch + seconds)
+            }
+            try await store.merge([.read(position(fromAlice[1], at: 10))])
+            try requireEqual(try await store.contacts().first?.unread, 2, "unread after reading two")
+            try requireEqual(
+                try await store.readPosition(of: Fixtures.therapist.id, in: conversation)?.messageID, "a2", "position")
+            try requireEqual(try await store.message("a1")?.readAt, Fixtures.epoch + 10, "a1 read")
+            try requireEqual(try await store.message("a3")?.readAt, nil, "a3 unread")
+            // An older position changes nothing (the latest wins, whatever the order).
+            try await store.merge([.read(position(fromAlice[0], at: 20))])
+            try requireEqual(
+                try await store.readPosition(of: Fixtures.therapist.id, in: conversation)?.messageID, "a2",
+                "position kept")
+            try await store.merge([.read(position(fromTheo, at: 30))])
+            try requireEqual(try await store.contacts().first?.unread, 0, "all read")
+            try requireEqual(try await store.message("a1")?.readAt, Fixtures.epoch + 10, "first read time kept")
+            try requireEqual(try await store.message("a4")?.readAt, Fixtures.epoch + 30, "a4 read later")
+            try requireEqual(try await store.message("t5")?.readAt, nil, "his own text is not his to read")
+            // An older copy of a message does not make it unread again.
+            try await store.merge([.message(fromAlice[0])])
+            try requireEqual(try await store.message("a1")?.readAt, Fixtures.epoch + 10, "read stays read")
+            try requireEqual(
+                try await store.unreadCount(
+                    in: conversation, for: Fixtures.therapist.id, after: fromAlice[2].createdAt),
+                1, "unread after a given time")
+            try requireEqual(
+                try await store.unreadCount(in: conversation, for: Fixtures.therapist.id, after: nil), 4,
+                "unread from the start")
+            try requireEqual(
+                try await store.readPosition(of: Fixtures.alice.id, in: conversation), nil, "Alice has not read")
+        },
         Check("the account round-trips") { store in
             try await store.setAccount(Fixtures.alice)
             try requireEqual(try await store.account(), Fixtures.alice, "account")

@@ -25,6 +25,10 @@ public enum OutboxStoreConformance {
             let actions: [OutboxAction] = [
                 .sendMessage(Fixtures.sendEntry("m").outgoingMessage!), .acceptOffer("o1"),
                 .declineOffer("o2"), .stopSession("s1"),
+                .markRead(
+                    ReadMark(
+                        conversationID: Fixtures.theoAlice.conversationID, peerID: Fixtures.therapist.id,
+                        messageID: "m9", upTo: Fixtures.epoch + 9)),
             ]
             for (index, action) in actions.enumerated() {
                 _ = try await store.enqueue(
@@ -32,7 +36,30 @@ public enum OutboxStoreConformance {
             }
             let stored = try await store.entries()
             try requireEqual(stored.map(\.action), actions, "actions")
-            try requireEqual(stored.map(\.enqueuedAt), Array(repeating: Fixtures.epoch + 0.5, count: 4), "enqueuedAt")
+            try requireEqual(
+                stored.map(\.enqueuedAt), Array(repeating: Fixtures.epoch + 0.5, count: actions.count), "enqueuedAt")
+        },
+        Check("a read receipt supersedes the pending ones it names, never one in flight or failed") { store in
+            func receipt(_ key: String, upTo offset: TimeInterval) -> OutboxEntry {
+                OutboxEntry(
+                    id: IdempotencyKey(key),
+                    action: .markRead(
+                        ReadMark(
+                            conversationID: Fixtures.theoAlice.conversationID, peerID: Fixtures.therapist.id,
+                            messageID: MessageID("m\(Int(offset))"), upTo: Fixtures.epoch + offset)),
+                    enqueuedAt: Fixtures.epoch)
+            }
+            _ = try await store.enqueue(receipt("pending", upTo: 1))
+            var flying = try await store.enqueue(receipt("flying", upTo: 2))
+            flying.beginAttempt()
+            try await store.update(flying)
+            _ = try await store.enqueue(Fixtures.sendEntry("text"))
+            let latest = try await store.enqueue(receipt("latest", upTo: 3), superseding: ["pending", "flying"])
+            try requireEqual(try await store.entries().map(\.id), ["flying", "text", "latest"], "entries")
+            try require(latest.sequence > flying.sequence, "the new receipt goes last")
+            try requireEqual(
+                try await store.entries(in: Fixtures.theoAlice.conversationID).map(\.id), ["flying", "text", "latest"],
+                "a receipt keeps its conversation's order")
         },
         Check("update stores the state after a transition") { store in
             var entry = try await store.enqueue(Fixtures.sendEntry("k1"))

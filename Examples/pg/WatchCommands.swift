@@ -83,11 +83,13 @@ struct Watch: AsyncParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 // At most two seconds to let go of the engine cleanly; the lock is the process's
-                // anyway, and the outbox replays an interrupted attempt with its key.
-                queue.asyncAfter(deadline: .now() + 2) { Foundation.exit(0) }
+                // anyway, and the outbox replays an interrupted attempt with its key. `_exit`:
+                // every line went out unbuffered already, and `exit`'s atexit handlers can
+                // block on a lock another thread holds at this moment.
+                queue.asyncAfter(deadline: .now() + 2) { _exit(0) }
                 Task {
                     await client.close()
-                    Foundation.exit(0)
+                    _exit(0)
                 }
             }
             source.resume()

@@ -96,14 +96,14 @@ import Testing
             output.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
 
-        /// Waits for an event that `matches`, and returns it.
+        /// Waits for an event that `matches`, printed after the first `since` events, and returns it.
         @discardableResult
         func waitFor(
-            _ what: String, within limit: Duration = .seconds(60), _ matches: ([String: Any]) -> Bool
+            _ what: String, since: Int = 0, within limit: Duration = .seconds(60), _ matches: ([String: Any]) -> Bool
         ) async throws -> [String: Any] {
             let deadline = ContinuousClock.now + limit
             while ContinuousClock.now < deadline {
-                if let event = events.first(where: matches) { return event }
+                if let event = events.dropFirst(since).first(where: matches) { return event }
                 try await Task.sleep(for: .milliseconds(50))
             }
             throw TestFailure("no \(what) event; printed: \(output.joined(separator: "\n")); stderr: \(errorOutput)")
@@ -315,15 +315,17 @@ import Testing
 
         // Alice's watch stops on SIGTERM with 0: she goes offline for Theo, and online again
         // with her next watch.
+        let before = watch.events.count
         aliceWatch.process.signal(SIGTERM)
         #expect(await aliceWatch.process.exitStatus(within: .seconds(30)) == 0)
         func presence(_ online: Bool) -> ([String: Any]) -> Bool {
             { $0["event"] as? String == "presence" && ($0["client"] as? [String: Any])?["online"] as? Bool == online }
         }
-        try await watch.waitFor("offline", presence(false))
+        try await watch.waitFor("offline", since: before, presence(false))
         #expect(aliceWatch.output.contains { $0.contains("did you read this?") })
+        let offline = watch.events.count
         let aliceAgain = try Watcher(alice, ["watch"])
-        try await watch.waitFor("online", presence(true))
+        try await watch.waitFor("online", since: offline, presence(true))
         aliceAgain.process.signal(SIGINT)
         #expect(await aliceAgain.process.exitStatus(within: .seconds(30)) == 0)
 

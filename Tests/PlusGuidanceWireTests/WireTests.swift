@@ -168,6 +168,35 @@ struct WireTests {
         let json = String(decoding: try JSONEncoder().encode(stop), as: UTF8.self)
         #expect(!json.contains("null"))
         #expect(!json.contains("peer"))
+        let mark = ReadMark(
+            conversationID: Fixtures.theoAlice.conversationID, peerID: Fixtures.therapist.id, messageID: "msg_9",
+            upTo: Fixtures.epoch)
+        let read = BatchAction(key: "k5", .markRead(mark))
+        #expect(read.op == "mark_read")
+        #expect(read.peer == Fixtures.therapist.id.rawValue)
+        #expect(read.id == "msg_9")
+    }
+
+    @Test func aReadPositionRoundTripsAndNamesOneOfItsPair() throws {
+        let position = ReadPosition(
+            conversationID: Fixtures.theoAlice.conversationID, readerID: Fixtures.alice.id, messageID: "msg_1",
+            upTo: Fixtures.epoch, readAt: Fixtures.epoch + 5)
+        let change = ChangeWire(.read(position), at: Fixtures.epoch)
+        #expect(change.entity == "read")
+        let decoded = try JSONDecoder().decode(ChangeWire.self, from: try JSONEncoder().encode(change))
+        #expect(try decoded.domain() == .read(position))
+        // A batch result that is a read position is told from a message by its members.
+        let body = try JSONDecoder().decode(
+            BatchBodyWire.self, from: try JSONEncoder().encode(ReadPositionWire(position)))
+        guard case .read(let wire) = body else {
+            Issue.record("decoded as \(body)")
+            return
+        }
+        #expect(try wire.domain() == position)
+        // A reader outside the pair is outside the contract: the page is refused.
+        var stranger = ReadPositionWire(position)
+        stranger.readerId = Fixtures.bob.id.rawValue
+        #expect(throws: WireError.self) { try stranger.domain() }
     }
 }
 

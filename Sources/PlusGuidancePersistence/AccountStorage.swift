@@ -313,11 +313,13 @@ public final class AccountStorage: Sendable {
     /// nobody reads it.
     public func publishEngineState(_ record: Data?) {
         let path = folder + "/engine.state"
-        guard let record else {
+        if let record {
+            try? SecureFiles.writeAtomically(record, to: path, durably: false)
+        } else {
             unlink(path)
-            return
         }
-        try? SecureFiles.writeAtomically(record, to: path, durably: false)
+        // The other processes' status observations hear of it as of a commit to the cache.
+        ChangeMarker.bump("engineState", of: cachePath)
     }
 
     /// The record the engine lock's holder last published; `nil` when there is none.

@@ -306,4 +306,18 @@ final class ChangeMarker: TransactionObserver, @unchecked Sendable {
     }
 
     func databaseDidRollback(_ db: Database) { changed = [] }
+
+    /// Tells every process's observers of `databasePath` that `name` changed though nothing was
+    /// committed to the database: a file kept beside it (the engine's published state), which
+    /// observers that follow any change (`tables: nil`) then read again.
+    static func bump(_ name: String, of databasePath: String) {
+        let fd = open(
+            ChangeNotifier.markersFolder(of: databasePath) + "/" + name, O_WRONLY | O_CREAT | O_CLOEXEC,
+            SecureFiles.fileMode)
+        guard fd >= 0 else { return }
+        var byte: UInt8 = 0
+        _ = pwrite(fd, &byte, 1, 0)
+        close(fd)
+        ChangeNotifier.existing(for: databasePath)?.committedHere([name])
+    }
 }

@@ -147,8 +147,6 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     static func contacts(_ db: Database) throws -> [Contact] {
-        let me = try String.fetchOne(db, sql: "SELECT id FROM account").map { UserID(rawValue: $0) }
-        let role = try me.flatMap { _ in try String.fetchOne(db, sql: "SELECT role FROM account") }
         var contacts = try CacheRows.all(
             db.cachedStatement(
                 sql: """
@@ -163,11 +161,16 @@ public final class SQLiteCacheStore: CacheStore {
                 user: user,
                 presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
         }
-        guard let me, let role, let role = Role(rawValue: role) else { return contacts }
-        let account = User(id: me, email: "", name: "", role: role)
+        // Each conversation's unread count, by the account's stored read position.
+        guard
+            let account = try Row.fetchOne(db, sql: "SELECT id, email, name, role FROM account").map({
+                try CacheRows.user($0)
+            })
+        else { return contacts }
         for index in contacts.indices {
             let conversation = CareRelation(user: account, peer: contacts[index].id).conversationID
-            contacts[index].unread = try unreadCount(in: conversation, for: me, after: nil, storedPosition: true, db)
+            contacts[index].unread = try unreadCount(
+                in: conversation, for: account.id, after: nil, storedPosition: true, db)
         }
         return contacts
     }

@@ -50,6 +50,7 @@ private func exercise(_ change: Change) {
     case .offer(let offer): exercise(offer)
     case .message(let message): _ = MessageWire(message)
     case .user(let user): _ = UserWire(user)
+    case .read(let position): _ = ReadPositionWire(position)
     case .deleted: break
     }
 }
@@ -94,12 +95,14 @@ public func fuzz(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     if let wire = decoded(ContactsWire.self, data) { for contact in wire.contacts { _ = try? contact.domain() } }
     if let wire = decoded(TokensWire.self, data) { _ = try? wire.domain() }
     if let wire = decoded(PresenceWire.self, data) { _ = try? wire.domain() }
+    if let wire = decoded(ReadPositionWire.self, data) { _ = try? wire.domain() }
     if let wire = decoded(BatchAnswerWire.self, data) {
         for result in wire.results {
             switch result.body {
             case .message(let message): _ = try? message.domain()
             case .answer(let answer): _ = try? answer.domain()
             case .session(let session): if let mapped = try? session.domain() { exercise(mapped) }
+            case .read(let position): _ = try? position.domain()
             case .problem, nil: break
             }
         }

@@ -91,8 +91,7 @@ final class RunningTestClock: WallClock, Sendable {
 
     func now() -> Date {
         let elapsed = runs ? ContinuousClock.now - started : .zero
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return start + seconds + advanced.withLock { $0 }
+        return start + elapsed.timeInterval + advanced.withLock { $0 }
     }
 
     /// Moves the clock forward by `seconds` (negative values are ignored).

@@ -6,20 +6,16 @@ import PlusGuidanceDomain
 public enum AccountEvent: Hashable, Sendable {
     /// A message arrived or was written, or one changed: sent after pending, failed, or read by
     /// its recipient (``Message/readAt``).
-    case message(Message, MessageChange)
+    case message(Message, Change)
     /// An offer was made, or answered, or expired (its ``SessionOffer/state`` says which).
-    case offer(SessionOffer, OfferChange)
+    case offer(SessionOffer, Change)
     /// A session became ready, is about to start, started, ran into overtime or ended.
     case session(Session, SessionChange)
     /// A contact came online or went offline.
     case presence(Contact)
 
-    public enum MessageChange: String, Hashable, Sendable {
-        case new
-        case changed
-    }
-
-    public enum OfferChange: String, Hashable, Sendable {
+    /// Whether a message or an offer is new to the account, or a known one changed.
+    public enum Change: String, Hashable, Sendable {
         case new
         case changed
     }
@@ -56,53 +52,70 @@ extension PlusGuidanceClient {
     /// the server's clock, as the engine last measured it.
     public func events(reminderLead: Duration = .seconds(300)) throws -> AsyncThrowingStream<AccountEvent, any Error> {
         let account = try signedIn()
-        let lead =
-            TimeInterval(reminderLead.components.seconds) + TimeInterval(reminderLead.components.attoseconds) / 1e18
-        let triggers = [account.cache.changes(), account.outbox.changes()]
+        let lead = reminderLead.timeInterval
         let clock = configuration.localClock
+        let alarm = Alarm(clock: clock)
+        let snapshots = observe(account, [account.cache.changes(), account.outbox.changes(), alarm.ticks]) {
+            try await AccountEventTracker.Snapshot.read(account, now: await self.serverNow())
+        }
         return AsyncThrowingStream { continuation in
-            let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            let feeders = triggers.map { trigger in
-                Task {
-                    do { for try await _ in trigger { tick.yield() } } catch {}
-                }
-            }
-            let watcher = Task {
-                for await _ in account.ended.stream() {}
-                if !Task.isCancelled { continuation.finish() }
-            }
-            let worker = Task {
+            let task = Task {
                 var tracker = AccountEventTracker(me: account.user.id, reminderLead: lead)
-                var timer: Task<Void, Never>?
-                defer { timer?.cancel() }
-                var wakes = ticks.makeAsyncIterator()
+                var first = true
                 do {
-                    var first = true
-                    repeat {
-                        let snapshot = try await AccountEventTracker.Snapshot.read(account, now: await self.serverNow())
+                    for try await snapshot in snapshots {
                         for event in tracker.update(snapshot, reporting: !first) { continuation.yield(event) }
                         first = false
-                        // Wake for the next time-driven change, measured on the server's clock.
-                        timer?.cancel()
-                        if let next = tracker.nextDeadline(after: snapshot.now) {
-                            let wait = max(0, next.timeIntervalSince(snapshot.now)) + 0.05
-                            timer = Task {
-                                try? await clock.sleep(until: clock.now() + wait)
-                                if !Task.isCancelled { tick.yield() }
-                            }
-                        }
-                    } while await wakes.next() != nil && !Task.isCancelled
+                        // Wake for the next time-driven change: a server time, reached after the
+                        // same interval on this machine's clock.
+                        alarm.ring(
+                            at: tracker.nextDeadline(after: snapshot.now).map {
+                                clock.now() + max(0, $0.timeIntervalSince(snapshot.now)) + 0.05
+                            })
+                    }
+                    continuation.finish()
                 } catch {
-                    continuation.finish(throwing: account.ended.isFinished ? nil : error)
+                    continuation.finish(throwing: error)
                 }
             }
             continuation.onTermination = { _ in
-                for feeder in feeders { feeder.cancel() }
-                watcher.cancel()
-                worker.cancel()
-                tick.finish()
+                task.cancel()
+                alarm.cancel()
             }
         }
+    }
+}
+
+/// A trigger that ticks once at the time its owner last set, on `clock`.
+final class Alarm: @unchecked Sendable {
+    // @unchecked: `pending` is only touched under `lock`; the rest is immutable.
+    let ticks: AsyncThrowingStream<Void, any Error>
+    private let tick: AsyncThrowingStream<Void, any Error>.Continuation
+    private let clock: any WallClock
+    private let lock = NSLock()
+    private var pending: Task<Void, Never>?
+
+    init(clock: any WallClock) {
+        self.clock = clock
+        (ticks, tick) = AsyncThrowingStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Ticks once at `date` (replacing the time set before); `nil` ticks no more.
+    func ring(at date: Date?) {
+        lock.withLock {
+            pending?.cancel()
+            pending = date.map { date in
+                Task { [clock, tick] in
+                    try? await clock.sleep(until: date)
+                    if !Task.isCancelled { tick.yield() }
+                }
+            }
+        }
+    }
+
+    func cancel() {
+        ring(at: nil)
+        tick.finish()
     }
 }
 
@@ -111,7 +124,7 @@ extension PlusGuidanceClient {
 struct AccountEventTracker {
     /// What the tracker compares: the latest messages of each conversation, the offers, the
     /// sessions not ended (and those that were), the contacts, at server time `now`.
-    struct Snapshot {
+    struct Snapshot: Equatable, Sendable {
         var now: Date
         var contacts: [Contact]
         var messages: [ConversationID: [Message]]

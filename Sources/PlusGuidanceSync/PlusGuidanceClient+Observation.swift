@@ -143,7 +143,7 @@ extension PlusGuidanceClient {
         }
     }
 
-    private func observe<T: Equatable & Sendable>(
+    func observe<T: Equatable & Sendable>(
         _ account: SignedInAccount, _ triggers: [AsyncThrowingStream<Void, any Error>],
         fetch: @escaping @Sendable () async throws -> T?
     ) -> AsyncThrowingStream<T, any Error> {

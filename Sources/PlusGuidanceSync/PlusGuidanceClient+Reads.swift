@@ -30,9 +30,7 @@ extension PlusGuidanceClient {
         for index in contacts.indices {
             let conversation = CareRelation(user: account.user, peer: contacts[index].id).conversationID
             guard let upTo = queued[conversation] else { continue }
-            let stored = try await account.cache.readPosition(of: me, in: conversation)?.upTo
-            if let stored, stored >= upTo { continue }
-            contacts[index].unread = try await account.cache.unreadCount(in: conversation, for: me, after: upTo)
+            contacts[index].unread = try await account.cache.unreadCount(in: conversation, for: me, readUpTo: upTo)
         }
         return contacts
     }

@@ -11,8 +11,7 @@ extension PlusGuidanceClient {
     ///   of ``MessageBody``.
     public func send(_ text: String, to peer: UserID) async throws -> Message {
         let account = try signedIn()
-        let contacts = try await account.cache.contacts()
-        let pair = contacts.contains { $0.id == peer } ? CareRelation(user: account.user, peer: peer) : nil
+        let pair = try await account.cache.isContact(peer) ? CareRelation(user: account.user, peer: peer) : nil
         let message = try Message.text(
             id: MessageID(sender: account.user.id, nonce: Self.token()), from: account.user.id, to: peer, within: pair,
             body: text,
@@ -66,9 +65,7 @@ extension PlusGuidanceClient {
     /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact.
     public func markRead(conversationWith peer: UserID) async throws -> OutboxEntry? {
         let account = try signedIn()
-        guard try await account.cache.contacts().contains(where: { $0.id == peer }) else {
-            throw DomainError.notAParticipant
-        }
+        guard try await account.cache.isContact(peer) else { throw DomainError.notAParticipant }
         let conversation = CareRelation(user: account.user, peer: peer).conversationID
         guard let latest = try await account.cache.messages(in: conversation, limit: 1, before: nil).first else {
             return nil

@@ -222,7 +222,7 @@ public actor PlusGuidanceClient {
         idleWatch?.cancel()
         guard let limit = configuration.idleSignOut else { return }
         let started = Date()
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let seconds = limit.timeInterval
         let interval = Duration.milliseconds(Int64(1_000 * min(30, max(0.2, seconds / 10))))
         idleWatch = Task { [weak self] in
             while !Task.isCancelled {

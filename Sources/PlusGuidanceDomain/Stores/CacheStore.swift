@@ -32,11 +32,15 @@ public protocol CacheStore: Sendable {
     /// The counterparts of the account (a therapist's clients, a client's therapist), by name,
     /// each with the conversation's unread count by the account's stored read position.
     func contacts() async throws -> [Contact]
+    /// Whether `id` is one of the account's counterparts: one lookup, for a check that needs
+    /// neither the list nor its unread counts.
+    func isContact(_ id: UserID) async throws -> Bool
     /// `reader`'s read position in `conversation`, as the server last told it (R11).
     func readPosition(of reader: UserID, in conversation: ConversationID) async throws -> ReadPosition?
-    /// Messages of `conversation` addressed to `reader` and created after `after` (all of them
-    /// when `nil`): the unread count for a position not stored yet (a queued read receipt).
-    func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) async throws -> Int
+    /// Messages of `conversation` addressed to `reader` created after `reader`'s stored read
+    /// position or after `readUpTo`, whichever is later: the unread count with a position not
+    /// stored yet (a queued read receipt) taken into account.
+    func unreadCount(in conversation: ConversationID, for reader: UserID, readUpTo: Date?) async throws -> Int
     /// Records presence seen on the event stream or in a clients listing.
     func updatePresence(_ presence: [Presence]) async throws
 

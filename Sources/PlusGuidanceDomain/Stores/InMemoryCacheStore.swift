@@ -80,8 +80,7 @@ public actor InMemoryCacheStore: CacheStore {
                 var unread = 0
                 if let user {
                     let conversation = CareRelation(user: user, peer: peer.id).conversationID
-                    unread = unreadCount(
-                        in: conversation, for: user.id, after: readPositions[conversation]?[user.id]?.upTo)
+                    unread = unreadCount(in: conversation, for: user.id, readUpTo: nil)
                 }
                 return Contact(
                     user: peer, presence: presence[peer.id] ?? Presence(userID: peer.id, isOnline: false),
@@ -90,12 +89,16 @@ public actor InMemoryCacheStore: CacheStore {
             .sorted { ($0.user.name, $0.id) < ($1.user.name, $1.id) }
     }
 
+    public func isContact(_ id: UserID) -> Bool { id != user?.id && users[id] != nil }
+
     public func readPosition(of reader: UserID, in conversation: ConversationID) -> ReadPosition? {
         readPositions[conversation]?[reader]
     }
 
-    public func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) -> Int {
-        messagesByID.values.count { message in
+    public func unreadCount(in conversation: ConversationID, for reader: UserID, readUpTo: Date?) -> Int {
+        let stored = readPositions[conversation]?[reader]?.upTo
+        let after = [stored, readUpTo].compactMap { $0 }.max()
+        return messagesByID.values.count { message in
             message.conversationID == conversation && message.recipientID == reader
                 && (after.map { message.createdAt > $0 } ?? true)
         }

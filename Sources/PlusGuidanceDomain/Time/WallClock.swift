@@ -20,6 +20,13 @@ public protocol WallClock: Sendable {
     func sleep(until deadline: Date) async throws
 }
 
+extension Duration {
+    /// The duration in seconds, as `Date` arithmetic takes it.
+    package var timeInterval: TimeInterval {
+        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
+    }
+}
+
 extension WallClock {
     public func sleep(until deadline: Date) async throws {
         let seconds = deadline.timeIntervalSince(now())

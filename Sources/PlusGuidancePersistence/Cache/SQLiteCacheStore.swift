@@ -169,10 +169,18 @@ public final class SQLiteCacheStore: CacheStore {
         else { return contacts }
         for index in contacts.indices {
             let conversation = CareRelation(user: account, peer: contacts[index].id).conversationID
-            contacts[index].unread = try unreadCount(
-                in: conversation, for: account.id, after: nil, storedPosition: true, db)
+            contacts[index].unread = try unreadCount(in: conversation, for: account.id, readUpTo: nil, db)
         }
         return contacts
+    }
+
+    public func isContact(_ id: UserID) async throws -> Bool {
+        try database.readHere { db in
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM user WHERE id = ?1 AND ?1 IS NOT (SELECT id FROM account))"),
+                arguments: [id.rawValue]) ?? false
+        }
     }
 
     public func readPosition(of reader: UserID, in conversation: ConversationID) async throws -> ReadPosition? {
@@ -187,31 +195,23 @@ public final class SQLiteCacheStore: CacheStore {
         }
     }
 
-    public func unreadCount(in conversation: ConversationID, for reader: UserID, after: Date?) async throws -> Int {
-        try database.readHere { db in
-            try Self.unreadCount(in: conversation, for: reader, after: after, storedPosition: false, db)
-        }
+    public func unreadCount(in conversation: ConversationID, for reader: UserID, readUpTo: Date?) async throws -> Int {
+        try database.readHere { db in try Self.unreadCount(in: conversation, for: reader, readUpTo: readUpTo, db) }
     }
 
-    /// Messages to `reader` in `conversation` after `after`, or after the stored position with
-    /// `storedPosition`: a range of the conversation index.
+    /// A range of the conversation index: messages to `reader` after the later of the stored
+    /// position and `readUpTo`.
     static func unreadCount(
-        in conversation: ConversationID, for reader: UserID, after: Date?, storedPosition: Bool, _ db: Database
+        in conversation: ConversationID, for reader: UserID, readUpTo: Date?, _ db: Database
     ) throws -> Int {
-        var arguments: StatementArguments = [conversation.rawValue, reader.rawValue]
-        let from: String
-        if storedPosition {
-            from = "coalesce((SELECT upTo FROM readPosition WHERE conversationID = ?1 AND readerID = ?2), -1e300)"
-        } else {
-            from = "?3"
-            arguments += [after?.timeIntervalSinceReferenceDate ?? -1e300]
-        }
-        return try Int.fetchOne(
+        try Int.fetchOne(
             db.cachedStatement(
-                sql:
-                    "SELECT count(*) FROM message WHERE conversationID = ?1 AND createdAt > \(from) AND recipientID = ?2"
-            ),
-            arguments: arguments) ?? 0
+                sql: """
+                    SELECT count(*) FROM message WHERE conversationID = ?1 AND recipientID = ?2 AND createdAt > max(?3,
+                        coalesce((SELECT upTo FROM readPosition WHERE conversationID = ?1 AND readerID = ?2), -1e300))
+                    """),
+            arguments: [conversation.rawValue, reader.rawValue, readUpTo?.timeIntervalSinceReferenceDate ?? -1e300])
+            ?? 0
     }
 
     public func updatePresence(_ presence: [Presence]) async throws {

@@ -284,7 +284,7 @@ actor OutboxSender {
                     entry.failPermanently(Self.failure(refusal: error))
                 } else {
                     entry.failTransiently(
-                        Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+                        Self.failure(error), retryAt: now + retry.backoff(entry.attempts).timeInterval)
                 }
                 settled.append(entry)
                 if let conversation = entry.action.orderingConversation { stopped.insert(conversation) }
@@ -312,7 +312,7 @@ actor OutboxSender {
                 entry.failTransiently(
                     OutboxFailure(code: "cancelled", reason: "the attempt was cancelled"), retryAt: now)
             } else {
-                entry.failTransiently(Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+                entry.failTransiently(Self.failure(error), retryAt: now + retry.backoff(entry.attempts).timeInterval)
             }
             return entry
         }
@@ -352,7 +352,7 @@ actor OutboxSender {
         let waiting = attempted.map { attempted -> OutboxEntry in
             var entry = attempted
             if entry.state == .pending { entry.beginAttempt() }
-            entry.failTransiently(Self.failure(error), retryAt: now + Self.seconds(retry.backoff(entry.attempts)))
+            entry.failTransiently(Self.failure(error), retryAt: now + retry.backoff(entry.attempts).timeInterval)
             return entry
         }
         let outbox = outbox
@@ -373,10 +373,6 @@ actor OutboxSender {
         return OutboxFailure(
             code: api?.transport?.code ?? api?.code ?? "local_error",
             reason: api.map { "\($0)" } ?? "\(type(of: error))")
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        TimeInterval(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Runs `work` to completion whatever happens to the calling task (GRDB refuses writes

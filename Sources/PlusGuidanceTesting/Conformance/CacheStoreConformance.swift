@@ -26,6 +26,9 @@ public enum CacheStoreConformance {
                     changes: [.user(Fixtures.therapist), .user(Fixtures.alice), .user(Fixtures.bob)]
                         + (fromAlice + [fromTheo]).map(Change.message), cursor: FeedCursor("c1")))
             try requireEqual(try await store.contacts().map(\.unread), [4, 0], "unread before (Alice, Bob)")
+            try require(try await store.isContact(Fixtures.alice.id), "Alice is a contact")
+            try require(!(try await store.isContact(Fixtures.therapist.id)), "the account is not its own contact")
+            try require(!(try await store.isContact(Fixtures.carol.id)), "Carol is nobody's here")
             func position(_ upTo: Message, at seconds: TimeInterval) -> ReadPosition {
                 ReadPosition(
                     conversationID: conversation, readerID: Fixtures.therapist.id, messageID: upTo.id,
@@ -33,6 +36,15 @@ public enum CacheStoreConformance {
             }
             try await store.merge([.read(position(fromAlice[1], at: 10))])
             try requireEqual(try await store.contacts().first?.unread, 2, "unread after reading two")
+            // A position not stored yet (a queued receipt) counts when it is ahead, not behind.
+            try requireEqual(
+                try await store.unreadCount(
+                    in: conversation, for: Fixtures.therapist.id, readUpTo: fromAlice[2].createdAt),
+                1, "unread with a queued receipt ahead")
+            try requireEqual(
+                try await store.unreadCount(
+                    in: conversation, for: Fixtures.therapist.id, readUpTo: fromAlice[0].createdAt),
+                2, "unread with a queued receipt behind")
             try requireEqual(
                 try await store.readPosition(of: Fixtures.therapist.id, in: conversation)?.messageID, "a2", "position")
             try requireEqual(try await store.message("a1")?.readAt, Fixtures.epoch + 10, "a1 read")
@@ -51,12 +63,8 @@ public enum CacheStoreConformance {
             try await store.merge([.message(fromAlice[0])])
             try requireEqual(try await store.message("a1")?.readAt, Fixtures.epoch + 10, "read stays read")
             try requireEqual(
-                try await store.unreadCount(
-                    in: conversation, for: Fixtures.therapist.id, after: fromAlice[2].createdAt),
-                1, "unread after a given time")
-            try requireEqual(
-                try await store.unreadCount(in: conversation, for: Fixtures.therapist.id, after: nil), 4,
-                "unread from the start")
+                try await store.unreadCount(in: conversation, for: Fixtures.therapist.id, readUpTo: nil), 0,
+                "unread by the stored position")
             try requireEqual(
                 try await store.readPosition(of: Fixtures.alice.id, in: conversation), nil, "Alice has not read")
         },

@@ -96,6 +96,22 @@ import Testing
             output.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
 
+        /// Returns once the watch follows the account: sends probe texts with `send` until one
+        /// is printed (one sent before the watch's first snapshot never is).
+        func following(_ send: (String) async throws -> ProcessOutcome) async throws {
+            for attempt in 0..<30 {
+                let probe = "probe \(attempt)"
+                let since = events.count
+                guard try await send(probe).status == 0 else { throw TestFailure("cannot send \(probe)") }
+                if (try? await waitFor(probe, since: since, within: .seconds(2), ReadStateAndWatchTests.message(probe)))
+                    != nil
+                {
+                    return
+                }
+            }
+            throw TestFailure("the watch never printed a probe; stderr: \(errorOutput)")
+        }
+
         /// Waits for an event that `matches`, printed after the first `since` events, and returns it.
         @discardableResult
         func waitFor(
@@ -234,9 +250,51 @@ import Testing
                 ReadMark(conversationID: conversation, peerID: "usr_bob", messageID: sent.id, upTo: sent.createdAt),
                 idempotencyKey: "k-wrong-pair")
         }
+        // Streams open before the mark: Alice's carries it, Bob's does not (it carries the text
+        // Theo sends him after the mark, so it was delivering).
+        let aliceStream = try await alice.events(after: nil)
+        let bobStream = try await bob.events(after: nil)
         let position = try await theo.markRead(mark("usr_alice"), idempotencyKey: "k-theo-reads")
         #expect(position.readerID == "usr_therapist")
         #expect(position.messageID == sent.id)
+        let toBob = try await theo.send(
+            Message.text(
+                id: MessageID(sender: "usr_therapist", nonce: "r2"), from: "usr_therapist", to: "usr_bob",
+                within: CareRelation(therapistID: "usr_therapist", clientID: "usr_bob"), body: "for Bob only",
+                at: Date()), idempotencyKey: "k-r2")
+        /// The changes of `stream` up to and including the first one `last` matches.
+        func changes(
+            _ stream: AsyncThrowingStream<LiveEvent, any Error>, until last: @escaping @Sendable (Change) -> Bool
+        )
+            async throws -> [Change]
+        {
+            try await withThrowingTaskGroup(of: [Change]?.self) { group in
+                group.addTask {
+                    var seen: [Change] = []
+                    for try await case .change(let change, _) in stream {
+                        seen.append(change)
+                        if last(change) { return seen }
+                    }
+                    return seen
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try #require(try await group.next() ?? nil)
+            }
+        }
+        let aliceSaw = try await changes(aliceStream) {
+            if case .read = $0 { return true }
+            return false
+        }
+        #expect(aliceSaw.contains(.read(position)))
+        let bobSaw = try await changes(bobStream) {
+            if case .message(let message) = $0 { return message.id == toBob.id }
+            return false
+        }
+        #expect(!bobSaw.contains { if case .read = $0 { true } else { false } })
 
         // The pair sees it in the feed; nobody else does.
         func reads(_ api: PlusGuidanceAPI) async throws -> [ReadPosition] {
@@ -269,11 +327,21 @@ import Testing
         // Alice's own watch keeps her connection (and her online, R2).
         let aliceWatch = try Watcher(alice, ["watch"])
         let watch = try Watcher(theo, ["--json", "watch"])
+        // What was there when the watch started is not news: it follows from its first
+        // snapshot on, which a probe text shows.
+        try await watch.following { try await alice.pg(["send", "therapist@example.com", $0]) }
 
         #expect(try await alice.pg(["send", "therapist@example.com", "watch me"]).status == 0)
         let new = try await watch.waitFor("message", Self.message("watch me"))
         #expect(new["change"] as? String == "new")
         #expect((new["message"] as? [String: Any])?["deliveryState"] as? String == "sent")
+        // Theo reads it (beside the daemon, the daemon delivers the receipt and pg waits for
+        // its answer); the next command shows nothing unread.
+        #expect(try await theo.unread("alice@example.com") ?? 0 > 0)
+        let read = try await theo.pg(["read", "alice@example.com"])
+        #expect(read.status == 0)
+        #expect(read.stdout == "Read.\n")
+        #expect(try await theo.unread("alice@example.com") == 0)
 
         // Alice reads what Theo wrote: his watch shows it read.
         #expect(try await theo.pg(["send", "alice@example.com", "did you read this?"]).status == 0)
@@ -329,12 +397,18 @@ import Testing
         aliceAgain.process.signal(SIGINT)
         #expect(await aliceAgain.process.exitStatus(within: .seconds(30)) == 0)
 
+        // Beside a daemon that stops, the watch takes the connection over and misses nothing.
+        if let daemon {
+            daemon.signal(SIGTERM)
+            #expect(await daemon.exitStatus(within: .seconds(60)) == 0)
+            #expect(try await alice.pg(["send", "therapist@example.com", "after the daemon"]).status == 0)
+            try await watch.waitFor("message after the daemon stopped", Self.message("after the daemon"))
+        }
+
         watch.process.signal(SIGTERM)
         #expect(await watch.process.exitStatus(within: .seconds(30)) == 0)
         // Each event once: the message Alice sent was printed new exactly once.
         #expect(watch.events.filter { Self.message("watch me")($0) && $0["change"] as? String == "new" }.count == 1)
-        daemon?.signal(SIGTERM)
-        if let daemon { #expect(await daemon.exitStatus(within: .seconds(60)) == 0) }
     }
 
     @Test func aScheduledSessionRemindsStartsAndRunsIntoOvertimeByTheServersClock() async throws {

@@ -115,9 +115,19 @@ extension PlusGuidanceClient {
         guard let account else {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
         }
-        let outbox = try await account.outbox.summary()
+        let outbox: OutboxSummary
+        let lastSync: Date?
+        do {
+            outbox = try await account.outbox.summary()
+            lastSync = try await account.cache.syncState().lastSyncAt
+        } catch  where self.account !== account {
+            // Signed out while this read waited (the actor is reentrant): the files closed under
+            // it. The status is the new account's, or signed out.
+            return try await status()
+        }
+        guard self.account === account else { return try await status() }
         var status = SyncStatus(
-            phase: phase, lastSuccessfulSync: try await account.cache.syncState().lastSyncAt,
+            phase: phase, lastSuccessfulSync: lastSync,
             pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
             liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
         // Beside another engine (pg-syncd), its connection is the account's connection, whether

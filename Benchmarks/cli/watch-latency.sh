@@ -7,18 +7,23 @@
 #  - `pg --json clients` (unread counts from the cache) with BENCH_UNREAD unread texts, beside
 #    the same command once they are read (hyperfine medians).
 # Usage: Benchmarks/cli/watch-latency.sh
+#        BASELINE_BIN=DIR Benchmarks/cli/watch-latency.sh
+#   With BASELINE_BIN (the release folder of another checkout), its `pg watch` runs beside this
+#   one on the same texts: on the same daemon profile, and alone on a profile of its own.
 messages=${BENCH_MESSAGES:-200}
 unread=${BENCH_UNREAD:-10000}
 source "$(dirname "$0")/lib.sh"
-for profile in daemon alone; do
+profiles="daemon alone"
+[ -n "${BASELINE_BIN:-}" ] && profiles="$profiles alone-baseline"
+for profile in $profiles; do
     echo therapist-pass | "$bin/pg" --profile "$work/$profile" login therapist@example.com --password-stdin >/dev/null
 done
 "$bin/pg-syncd" --profile "$work/daemon" 2>/dev/null &
 sleep 2
-python3 - "$bin" "$work" "$PG_SERVER" "$messages" "$unread" <<'PY'
+python3 - "$bin" "$work" "$PG_SERVER" "$messages" "$unread" "${BASELINE_BIN:-}" <<'PY'
 import json, os, select, statistics, subprocess, sys, time, urllib.request, uuid
 
-bin, work, server, count, unread = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+bin, work, server, count, unread, baseline = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 
 def call(method, path, body=None, token=None, key=None):
     request = urllib.request.Request(server + path, method=method, data=json.dumps(body).encode() if body is not None else None)
@@ -34,39 +39,52 @@ def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
-for profile in ["daemon", "alone"]:
-    watch = subprocess.Popen([bin + "/pg", "--profile", f"{work}/{profile}", "--json", "watch"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+class Watch:
+    def __init__(self, label, binary, profile):
+        self.label, self.pending, self.samples = label, b"", []
+        self.process = subprocess.Popen([binary + "/pg", "--profile", f"{work}/{profile}", "--json", "watch"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    def bodies(self):
+        chunk = os.read(self.process.stdout.fileno(), 65536)
+        self.pending += chunk
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            event = json.loads(line)
+            if event.get("event") == "message": yield event["message"]["body"]
+
+# Each phase's watches see the same texts: a baseline binary is measured in the same run, send by send.
+phases = [[("daemon", bin, "daemon")], [("alone", bin, "alone")]]
+if baseline:
+    phases[0].append(("daemon, baseline", baseline, "daemon"))
+    phases[1].append(("alone, baseline", baseline, "alone-baseline"))
+for phase in phases:
+    watches = [Watch(*spec) for spec in phase]
     time.sleep(2)
-    pending = b""
-    def lines(deadline):
-        global pending
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([watch.stdout], [], [], max(0, deadline - time.monotonic()))
-            if not ready: return
-            chunk = os.read(watch.stdout.fileno(), 65536)
-            if not chunk: return
-            pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                yield json.loads(line)
-    samples = []
     for i in range(count + 10):
-        body = f"latency {profile} {i} {uuid.uuid4().hex}"
+        body = f"latency {i} {uuid.uuid4().hex}"
         start = time.monotonic()
         call("POST", "/v1/conversations/usr_therapist/messages", {"body": body}, token, "k-" + uuid.uuid4().hex)
-        for event in lines(start + 10):
-            if event.get("event") == "message" and event["message"]["body"] == body:
-                if i >= 10: samples.append(1000 * (time.monotonic() - start))
-                break
-        else:
-            print(f"{profile}: no line for text {i}", file=sys.stderr)
-    watch.terminate()
-    print(f"watch latency, {profile:6}: p50 {percentile(samples, 50):6.2f} ms  p99 {percentile(samples, 99):6.2f} ms"
-          f"  max {max(samples):6.2f} ms  ({len(samples)} texts, send to line printed)")
-    watch.wait()
+        waiting = {w.process.stdout.fileno(): w for w in watches}
+        while waiting and time.monotonic() < start + 10:
+            ready, _, _ = select.select(list(waiting), [], [], max(0, start + 10 - time.monotonic()))
+            for fd in ready:
+                watch = waiting[fd]
+                if body in watch.bodies():
+                    if i >= 10: watch.samples.append(1000 * (time.monotonic() - start))
+                    del waiting[fd]
+        for watch in waiting.values(): print(f"{watch.label}: no line for text {i}", file=sys.stderr)
+    for watch in watches:
+        watch.process.terminate()
+        watch.process.wait()
+        s = watch.samples
+        print(f"watch latency, {watch.label:17}: p50 {percentile(s, 50):6.2f} ms  p99 {percentile(s, 99):6.2f} ms"
+              f"  max {max(s):6.2f} ms  ({len(s)} texts, send to line printed)")
 
-# Unread counts: `pg clients` with many unread texts, then with none.
+# Unread counts: `pg clients` with many unread texts, then with none. The daemon goes first: it
+# follows the same account, and ingesting the texts (and their readAt after `pg read`) beside
+# the measurement would be measured too.
+subprocess.run(["pkill", "-f", f"pg-syncd --profile {work}/daemon"])
+time.sleep(1)
 for start in range(0, unread, 100):
     actions = [{"key": "u-" + uuid.uuid4().hex, "op": "send_message", "peer": "usr_therapist", "body": f"unread {start + n}"}
                for n in range(min(100, unread - start))]

@@ -226,7 +226,17 @@ final class ChangeNotifier: @unchecked Sendable {
                     }
                 }
             }
-            guard let current = try? version() else { continue }
+            let current: Int
+            do {
+                current = try version()
+            } catch {
+                // Busy for a moment (a checkpoint, a recovery under load): the events just read
+                // are gone, so tell what the markers said now and look again shortly, instead
+                // of waiting for the next event, which may never come.
+                if !tables.isEmpty { tell(tables) }
+                unexplainedSince = unexplainedSince ?? .now
+                continue
+            }
             if !tables.isEmpty {
                 // Markers are bumped after their commit: `current` includes it.
                 known = current

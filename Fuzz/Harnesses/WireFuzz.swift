@@ -1,7 +1,8 @@
 // libFuzzer harness: every answer shape of the API, decoded and mapped as the SDK does
 // (PlusGuidanceAPI.decode: JSONDecoder, then `domain()` against the contract's ranges).
 //
-// Oracles: no input traps (a failure is a thrown error, nothing else); what maps, once written
+// Oracles: FeedPageReader, the feed's fast path, reads nothing JSONDecoder would refuse or read
+// otherwise; no input traps (a failure is a thrown error, nothing else); what maps, once written
 // back by the server's encoders, maps again to the same Domain values; and no computation the
 // SDK runs on a cached value (a session's end and countdown, an offer's expiry check) traps,
 // whatever the clock says. Built and run by scripts/fuzz.
@@ -76,6 +77,13 @@ private func roundTrip(_ page: ChangePage, at now: Date) {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let data = Data(bytes: bytes, count: count)
+    // The feed's fast reader decides only what JSONDecoder decides the same way.
+    if let read = FeedPageReader.read(data) {
+        guard let reference = decoded(FeedPageWire.self, data) else {
+            fatalError("FeedPageReader read a page that JSONDecoder refuses")
+        }
+        guard read == reference else { fatalError("FeedPageReader and JSONDecoder read a page differently") }
+    }
     if let page = decoded(FeedPageWire.self, data), let mapped = try? page.domain() {
         mapped.changes.forEach(exercise)
         roundTrip(mapped, at: clocks[3])

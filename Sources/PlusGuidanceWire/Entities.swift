@@ -13,7 +13,9 @@ package struct UserWire: Codable, Sendable, Equatable {
     package var email: String
     package var name: String
     package var role: String
+}
 
+extension UserWire {
     package init(_ user: User) {
         id = user.id.rawValue
         email = user.email
@@ -40,7 +42,7 @@ package struct ContactWire: Codable, Sendable {
     }
 }
 
-package struct MessageWire: Codable, Sendable {
+package struct MessageWire: Codable, Sendable, Equatable {
     package var id: String
     package var conversationId: String
     package var senderId: String
@@ -52,7 +54,9 @@ package struct MessageWire: Codable, Sendable {
     package var sessionId: String?
     /// When the recipient read it; absent or null while unread.
     package var readAt: String?
+}
 
+extension MessageWire {
     package init(_ m: Message) {
         id = m.id.rawValue
         conversationId = m.conversationID.rawValue
@@ -68,14 +72,16 @@ package struct MessageWire: Codable, Sendable {
 }
 
 /// A person's read position in a conversation (R11).
-package struct ReadPositionWire: Codable, Sendable {
+package struct ReadPositionWire: Codable, Sendable, Equatable {
     package var conversationId: String
     package var readerId: String
     package var messageId: String
     /// The read message's creation time: every message created at or before it is read.
     package var upTo: String
     package var readAt: String
+}
 
+extension ReadPositionWire {
     package init(_ p: ReadPosition) {
         conversationId = p.conversationID.rawValue
         readerId = p.readerID.rawValue
@@ -90,7 +96,7 @@ package struct ReadPositionWire: Codable, Sendable {
     }
 }
 
-package struct OfferWire: Codable, Sendable {
+package struct OfferWire: Codable, Sendable, Equatable {
     package var id: String
     package var therapistId: String
     package var clientId: String
@@ -103,7 +109,9 @@ package struct OfferWire: Codable, Sendable {
     package var expiresAt: String
     package var closedAt: String?
     package var sessionId: String?
+}
 
+extension OfferWire {
     package init(_ o: SessionOffer) {
         id = o.id.rawValue
         therapistId = o.therapistID.rawValue
@@ -120,7 +128,7 @@ package struct OfferWire: Codable, Sendable {
     }
 }
 
-package struct SessionWire: Codable, Sendable {
+package struct SessionWire: Codable, Sendable, Equatable {
     package var id: String
     package var offerId: String
     package var therapistId: String
@@ -136,7 +144,9 @@ package struct SessionWire: Codable, Sendable {
     package var remainingSeconds: Int?
     package var overtimeSeconds: Int?
     package var attendPath: String?
+}
 
+extension SessionWire {
     package init(_ s: Session, at now: Date) {
         let countdown = s.countdown(at: now)
         id = s.id.rawValue
@@ -156,7 +166,7 @@ package struct SessionWire: Codable, Sendable {
 }
 
 /// One entry of the change feed and of the event stream.
-package struct ChangeWire: Codable, Sendable {
+package struct ChangeWire: Codable, Sendable, Equatable {
     /// `user`, `message`, `offer`, `session` or `read`.
     package var entity: String
     package var id: String
@@ -167,7 +177,6 @@ package struct ChangeWire: Codable, Sendable {
     package var offer: OfferWire?
     package var session: SessionWire?
     package var read: ReadPositionWire?
-
     package init(_ change: Change, at now: Date) {
         switch change {
         case .user(let value): self.init(entity: "user", id: value.id.rawValue, op: "upsert", user: UserWire(value))
@@ -208,12 +217,11 @@ package struct ChangeWire: Codable, Sendable {
 }
 
 /// A page of `GET /v1/changes`.
-package struct FeedPageWire: Codable, Sendable {
+package struct FeedPageWire: Codable, Sendable, Equatable {
     package var changes: [ChangeWire]
     package var cursor: String
     package var hasMore: Bool
     package var remaining: Int?
-
     package init(changes: [ChangeWire], cursor: String, hasMore: Bool, remaining: Int?) {
         self.changes = changes
         self.cursor = cursor

@@ -27,15 +27,6 @@ extension ContactWire {
     }
 }
 
-extension UserWire {
-    fileprivate init(id: String, email: String, name: String, role: String) {
-        self.id = id
-        self.email = email
-        self.name = name
-        self.role = role
-    }
-}
-
 extension MessageWire {
     package func domain() throws(WireError) -> Message {
         guard let conversation = ConversationID(rawValue: conversationId) else {

@@ -23,7 +23,16 @@ extension PlusGuidanceAPI {
 
     /// A feed page's body as the domain's page, checked against the contract; the whole page is
     /// refused when any part of it fails. (`package` for the sync benchmark's decode figure.)
+    ///
+    /// ``PlusGuidanceWire/FeedPageReader`` reads the page when it can; it leaves anything it is
+    /// not certain of to `JSONDecoder`, so both paths accept and refuse the same pages.
     package static func changePage(from body: Data) throws(PlusGuidanceAPIError) -> ChangePage {
-        try decode(FeedPageWire.self, from: body) { wire throws(WireError) in try wire.domain() }
+        let page: (FeedPageWire) throws(WireError) -> ChangePage = { wire throws(WireError) in try wire.domain() }
+        guard let read = FeedPageReader.read(body) else { return try decode(FeedPageWire.self, from: body, page) }
+        do {
+            return try page(read)
+        } catch {
+            throw PlusGuidanceAPIError.invalidResponse(error.reason)
+        }
     }
 }

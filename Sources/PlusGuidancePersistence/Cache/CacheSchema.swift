@@ -62,6 +62,39 @@ enum CacheSchema {
         return migrator
     }
 
+    /// The indexes a first sync builds after its last page instead of row by row: the
+    /// conversation index takes every message of a feed page at a different place of the file,
+    /// so keeping it up to date during a first sync costs more than building it once by sorting
+    /// (Benchmarks/PersistenceBenchmark). Only queries wait for it, never correctness: no
+    /// constraint rests on it.
+    static let deferredIndexes = [
+        (
+            name: "message_by_conversation",
+            sql: "CREATE INDEX message_by_conversation ON message (conversationID, createdAt, id)"
+        )
+    ]
+
+    /// Drops the deferred indexes when the cache holds no message yet, in the transaction of a
+    /// first sync's first commit (a feed with more pages to come, or a resync). A sync stopped
+    /// half-way keeps going without them when it resumes; until the feed's last page, queries
+    /// by conversation scan the table.
+    static func deferIndexesForFirstSync(_ db: Database) throws {
+        guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM message)")! else { return }
+        for index in deferredIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
+    }
+
+    /// Builds the deferred indexes that are missing, in the transaction of the feed's last
+    /// page: the cache is complete and indexed in the same commit.
+    static func buildDeferredIndexes(_ db: Database) throws {
+        for index in deferredIndexes
+        where try !Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)"),
+            arguments: [index.name])!
+        {
+            try db.execute(sql: index.sql)
+        }
+    }
+
     /// Tables that hold server data, emptied by a full resync.
     static let serverTables = ["user", "message", "offer", "session", "historyComplete", "readPosition"]
 }

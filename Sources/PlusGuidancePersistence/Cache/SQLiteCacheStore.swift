@@ -76,6 +76,7 @@ public final class SQLiteCacheStore: CacheStore {
         // The bodies are sealed on another core while the writer inserts (SealedBodies).
         let sealed = SealedBodies(pages.flatMap(\.changes), cipher)
         try await database.write { db in
+            if pages.last?.hasMore == true { try CacheSchema.deferIndexesForFirstSync(db) }
             for page in pages { try Self.apply(page, in: db, sealed) }
         }
     }
@@ -84,6 +85,7 @@ public final class SQLiteCacheStore: CacheStore {
         let cipher = cipher
         try await database.write { db in
             for table in CacheSchema.serverTables { try db.execute(sql: "DELETE FROM \(table)") }
+            try CacheSchema.deferIndexesForFirstSync(db)
             try Self.apply(page, in: db, cipher)
         }
     }
@@ -93,10 +95,12 @@ public final class SQLiteCacheStore: CacheStore {
         try apply(page, in: db, SealedBodies(page.changes, cipher))
     }
 
-    /// Applies `page`, its bodies sealed by `sealed`, and its cursor.
+    /// Applies `page`, its bodies sealed by `sealed`, and its cursor; the feed's last page
+    /// builds the indexes a first sync deferred.
     static func apply(_ page: ChangePage, in db: Database, _ sealed: SealedBodies) throws {
         try apply(page.changes, in: db, sealed)
         try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
+        if !page.hasMore { try CacheSchema.buildDeferredIndexes(db) }
     }
 
     /// Applies changes inside the caller's transaction, leaving the cursor alone.

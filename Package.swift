@@ -60,6 +60,7 @@ let package = Package(
             name: "PlusGuidancePersistence",
             dependencies: [
                 "PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // AES-256-GCM for the data at rest: swift-crypto for keys and their wrapping,
                 // libcrypto for the per-row seal (one key schedule for every row).
                 .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto", "CSQLiteOptions",
@@ -182,7 +183,7 @@ let package = Package(
 
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking"],
+            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceWire"],
             path: "Benchmarks/SyncBenchmark"
         ),
 

@@ -22,16 +22,18 @@ public final class SQLiteCacheStore: CacheStore {
     ///   - cipher: the cipher of the account's data key (``AccountStorage`` makes it).
     public init(path: String, cipher: FieldCipher) throws {
         self.cipher = cipher
-        // 16 MiB for the writer: feed pages touch the conversation index all over, and below
-        // that size a 1M-message ingest re-reads index pages from the OS (measured with
-        // Benchmarks/PersistenceBenchmark: 75k rows/s at the 2,000-page default, 126k at 16 MiB,
-        // 128k at 32 MiB with twice the memory).
+        // 16 MiB for the writer (CacheSchema.writerCacheKiB): feed pages touch the conversation
+        // index all over, and below that size a 1M-message ingest re-reads index pages from the
+        // OS (measured with Benchmarks/PersistenceBenchmark: 75k rows/s at the 2,000-page
+        // default, 126k at 16 MiB, 128k at 32 MiB with twice the memory). A first sync, which
+        // builds that index only at its end, runs with 2 MiB (CacheSchema.firstSyncCacheKiB).
         // A WAL of up to 8,192 pages (32 MiB) between automatic checkpoints instead of SQLite's
         // 1,000: each feed page rewrites index pages all over the file, and checkpointing every
         // 4 MiB copied those pages again and again (37k → 63k rows/s at 500 rows a commit).
         // journal_size_limit truncates the file back after a checkpoint so it does not stay big.
         database = try DatabaseOpener(
-            path: path, migrator: CacheSchema.migrator(cipher), durability: .normal, writerCacheKiB: 16_384,
+            path: path, migrator: CacheSchema.migrator(cipher), durability: .normal,
+            writerCacheKiB: CacheSchema.writerCacheKiB,
             walAutocheckpointPages: 8_192
         ).open()
     }
@@ -111,14 +113,13 @@ public final class SQLiteCacheStore: CacheStore {
     /// Applies changes whose message bodies are already sealed.
     static func apply(_ changes: [Change], in db: Database, _ sealed: SealedBodies) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
-        let upsertMessage = try db.cachedStatement(sql: CacheRows.upsertMessage)
+        let upsertMessage = try CacheRows.MessageUpsert(db)
         var upsertOffer: Statement?
         var upsertSession: Statement?
         for change in changes {
             switch change {
             case .message(let value):
-                try upsertMessage.execute(
-                    arguments: CacheRows.messageArguments(value, sealedBody: try sealed.next(value)))
+                try upsertMessage.execute(value, sealedBody: try sealed.next(value))
             case .offer(let value):
                 upsertOffer = try upsertOffer ?? db.cachedStatement(sql: CacheRows.upsertOffer)
                 try upsertOffer!.execute(arguments: CacheRows.offerArguments(value))

@@ -57,7 +57,7 @@ print(
 )
 
 // 1. Ingest through the store, as the sync engine does: feed pages of 500 changes applied with
-//    their cursor. Live sync commits every page; an initial sync commits 10 pages at a time
+//    their cursor. Live sync commits every page; an initial sync commits 4 pages at a time
 //    (`apply(_ pages:)`), which is still atomic with the last cursor.
 func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double, storage: AccountStorage) {
     let storage = try AccountStorage(profile: work + "/profile", account: account, keys: keys)
@@ -88,7 +88,7 @@ func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double,
 let queriesOnly = ProcessInfo.processInfo.environment["PG_BENCH_QUERIES"] != nil
 let live = queriesOnly ? nil : try await ingest(account: "live", pagesPerCommit: 1)
 try live?.storage.wipe()
-let initial = try await ingest(account: "bench", pagesPerCommit: 10)
+let initial = try await ingest(account: "bench", pagesPerCommit: 4)
 var storage: AccountStorage? = initial.storage
 let cache = initial.storage.cache
 if ProcessInfo.processInfo.environment["PG_BENCH_INGEST_ONLY"] != nil {
@@ -265,7 +265,7 @@ print(
         live?.rate ?? 0, (live?.rate ?? 0) / cliRate))
 print(
     String(
-        format: "ingest, store, 10 pages per commit:        %9.0f rows/s   store/sqlite3 = %.2f", initial.rate,
+        format: "ingest, store, 4 pages per commit:         %9.0f rows/s   store/sqlite3 = %.2f", initial.rate,
         initial.rate / cliRate))
 print(
     String(

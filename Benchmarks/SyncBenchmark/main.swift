@@ -5,7 +5,9 @@
 //
 // 1. Initial sync of 100k messages + 1k sessions: the SDK (`PlusGuidanceClient.syncNow` in a
 //    child process, for its peak RSS) against Benchmarks/sync/pipeline.sh (curl + sqlite3
-//    json_each into the same schema), alternating, medians.
+//    json_each into the same schema), alternating, medians. PG_SYNC_BASELINE=<another build's
+//    sync-benchmark> runs that build's initial sync beside this one's on the same server. Then
+//    fetch + decode and decode alone: the feed's reader against the JSONDecoder path it replaced.
 // 2. Live latency: a message sent by one client until it is observable in the other's cache,
 //    over 1,000 messages, p50 and p99.
 // 3. Outbox drain: 10k messages queued offline, then delivered; the serial API send rate as
@@ -16,6 +18,7 @@ import PlusGuidanceDomain
 import PlusGuidanceNetworking
 import PlusGuidanceSync
 import PlusGuidanceTesting
+import PlusGuidanceWire
 
 #if canImport(Glibc)
     import Glibc
@@ -210,6 +213,11 @@ let work = FileManager.default.temporaryDirectory.path + "/sync-benchmark-\(UUID
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: work) }
 let http = CurlHTTPClient()
+/// The feed's page decoders: this build's, and the JSONDecoder path it replaced (#14).
+let decoders: [(String, @Sendable (Data) throws -> ChangePage)] = [
+    ("FeedPageReader, the SDK's path", { try PlusGuidanceAPI.changePage(from: $0) }),
+    ("JSONDecoder, as before #14", { try JSONDecoder().decode(FeedPageWire.self, from: $0).domain() }),
+]
 let selfPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
 let pipeline = FileManager.default.currentDirectoryPath + "/Benchmarks/sync/pipeline.sh"
 print("sync-benchmark: \(ProcessInfo.processInfo.activeProcessorCount) cores, release build, pg-server on loopback")
@@ -266,6 +274,11 @@ do {
     var pipelineTimes: [Double] = []
     var pipelineRSS: [Double] = []
     var importTimes: [Double] = []
+    // PG_SYNC_BASELINE names another build's sync-benchmark binary: its initial sync runs
+    // after each of this build's, on the same server, for the figures of before and after.
+    let baseline = ProcessInfo.processInfo.environment["PG_SYNC_BASELINE"]
+    var baselineTimes: [Double] = []
+    var baselineRSS: [Double] = []
     let schema = work + "/schema.sql"
     for repetition in 0..<repetitions {
         let profile = work + "/profile-\(repetition)"
@@ -278,6 +291,15 @@ do {
             })
         sdkTimes.append(Double(fields["seconds"] ?? "") ?? 0)
         sdkRSS.append(sdk.peakRSSMiB)
+        if let baseline {
+            let before = try measure(baseline, ["initial-sync", server.url.absoluteString, profile + "-baseline"])
+            guard before.status == 0,
+                let line = before.stdout.split(separator: "\n").last(where: { $0.hasPrefix("seconds=") })
+            else { throw BenchmarkError("the baseline sync failed: \(before.stdout)") }
+            baselineTimes.append(Double(line.dropFirst("seconds=".count)) ?? 0)
+            baselineRSS.append(before.peakRSSMiB)
+            try? FileManager.default.removeItem(atPath: profile + "-baseline")
+        }
         if repetition == 0 {
             // The pipeline inserts into the SDK's own schema, read off the cache it just built.
             let cache = try FileManager.default.contentsOfDirectory(atPath: profile + "/accounts/usr_therapist")
@@ -316,43 +338,72 @@ do {
         print(
             "  run \(repetition + 1): SDK \(format(sdkTimes.last!)) s (peak RSS \(format(sdk.peakRSSMiB, 1)) MiB), "
                 + "curl+sqlite3 \(format(baseline.seconds)) s (peak RSS \(format(baseline.peakRSSMiB, 1)) MiB), "
-                + "sqlite3 insert alone \(format(importOnly.seconds)) s")
+                + "sqlite3 insert alone \(format(importOnly.seconds)) s"
+                + (baselineTimes.isEmpty
+                    ? ""
+                    : ", baseline SDK \(format(baselineTimes.last!)) s (peak RSS \(format(baselineRSS.last!, 1)) MiB)"))
     }
-    // Where the SDK's time goes: fetching and decoding the same pages with the typed API
-    // client, storing nothing.
-    var fetchTimes: [Double] = []
+    // Where the SDK's time goes: fetching and decoding the same pages, storing nothing. Each
+    // page's bytes come over HTTP and go through the feed's decoder (FeedPageReader, then the
+    // contract's mapping) or, as before #14, JSONDecoder and the same mapping; alternating.
+    var fetchTimes: [String: [Double]] = [:]
     var feedBytes = 0
     for _ in 0..<repetitions {
-        let started = clock.now
-        var cursor: FeedCursor?
-        repeat {
-            let page = try await theo.changes(after: cursor, limit: 500)
-            cursor = page.hasMore ? page.cursor : nil
-        } while cursor != nil
-        fetchTimes.append(seconds(clock.now - started))
+        for (path, decode) in decoders {
+            let started = clock.now
+            var cursor: String?
+            repeat {
+                var url = "\(server.url.absoluteString)/v1/changes?limit=500"
+                if let cursor {
+                    url += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                }
+                let response = try await http.execute(
+                    HTTPRequest(url: URL(string: url)!, headers: [("Authorization", "Bearer \(theoToken)")]))
+                let page = try decode(response.body)
+                cursor = page.hasMore ? page.cursor.rawValue : nil
+            } while cursor != nil
+            fetchTimes[path, default: []].append(seconds(clock.now - started))
+        }
     }
     // The feed's size: the pages the last pipeline run kept.
     for file in try FileManager.default.contentsOfDirectory(atPath: work + "/pages") {
         let size = try FileManager.default.attributesOfItem(atPath: work + "/pages/" + file)[.size]
         feedBytes += (size as? NSNumber)?.intValue ?? 0
     }
-    // Decoding alone: the same pages, already in memory, through the SDK's page decoder.
+    let mebibytes = Double(feedBytes) / 1_048_576
+    // Decoding alone: the same pages, already in memory; and each decoder without the mapping.
     let pages = try FileManager.default.contentsOfDirectory(atPath: work + "/pages").sorted().map {
         try Data(contentsOf: URL(fileURLWithPath: work + "/pages/" + $0))
     }
-    var decodeTimes: [Double] = []
+    var decodeTimes: [String: [Double]] = [:]
     var decodedChanges = 0
+    let parsers: [(String, (Data) throws -> Int)] = [
+        ("FeedPageReader alone", { FeedPageReader.read($0)!.changes.count }),
+        ("JSONDecoder alone", { try JSONDecoder().decode(FeedPageWire.self, from: $0).changes.count }),
+    ]
     for _ in 0..<repetitions {
-        let started = clock.now
-        decodedChanges = 0
-        for page in pages { decodedChanges += try PlusGuidanceAPI.changePage(from: page).changes.count }
-        decodeTimes.append(seconds(clock.now - started))
+        for (path, decode) in decoders.map({ (name, decode) in (name, { try decode($0).changes.count }) }) + parsers {
+            let started = clock.now
+            decodedChanges = 0
+            for page in pages { decodedChanges += try decode(page) }
+            decodeTimes[path, default: []].append(seconds(clock.now - started))
+        }
     }
-    let fetchMedian = median(fetchTimes)
-    print(
-        "   fetch + decode alone (PlusGuidanceAPI.changes, nothing stored): \(format(fetchMedian)) s for "
-            + "\(format(Double(feedBytes) / 1_048_576, 1)) MiB of feed JSON = \(format(Double(feedBytes) / 1_048_576 / fetchMedian, 1)) MiB/s"
-    )
+    for (path, _) in decoders {
+        let fetch = median(fetchTimes[path]!)
+        print(
+            "   fetch + decode, nothing stored (\(path)): \(format(fetch)) s for \(format(mebibytes, 1)) MiB of feed "
+                + "JSON = \(format(mebibytes / fetch, 1)) MiB/s")
+    }
+    for (path, _) in decoders.map({ ($0.0, 0) }) + parsers.map({ ($0.0, 0) }) {
+        let decode = median(decodeTimes[path]!)
+        print(
+            "   decode alone, pages in memory (\(path)): \(format(decode)) s for \(decodedChanges) changes = "
+                + "\(format(mebibytes / decode, 1)) MiB/s")
+    }
+    let now = median(fetchTimes[decoders[0].0]!)
+    let before = median(fetchTimes[decoders[1].0]!)
+    print("   fetch + decode: \(format(before / now))x the speed of the JSONDecoder path")
     // The times in those pages: RFC3339's byte path against Foundation's ISO 8601 style, which
     // read every one of them before.
     let times = (0..<100_000).map { RFC3339.string(Date(timeIntervalSince1970: 1_800_000_000 + Double($0) * 0.037)) }
@@ -372,20 +423,26 @@ do {
         "   100k RFC 3339 times parsed: byte path \(format(median(parseFast) * 1e3, 1)) ms, Foundation "
             + "\(format(median(parseFoundation) * 1e3, 1)) ms (\(format(median(parseFoundation) / median(parseFast), 1))x; "
             + "difference \(format(checksum, 3)) s)")
-    let decodeMedian = median(decodeTimes)
-    print(
-        "   decode alone (the same pages in memory, PlusGuidanceAPI.changePage): \(format(decodeMedian)) s for "
-            + "\(decodedChanges) changes = \(format(Double(feedBytes) / 1_048_576 / decodeMedian, 1)) MiB/s")
     let sdkMedian = median(sdkTimes)
     let pipelineMedian = median(pipelineTimes)
+    let importMedian = median(importTimes)
     print(
         "1. initial sync, medians of \(repetitions): SDK \(format(sdkMedian)) s, curl+sqlite3 \(format(pipelineMedian)) s, "
             + "ratio \(format(sdkMedian / pipelineMedian))x; SDK peak RSS \(format(median(sdkRSS), 1)) MiB "
             + "(pipeline's largest process \(format(median(pipelineRSS), 1)) MiB); sqlite3 json_each insert alone "
-            + "\(format(median(importTimes))) s, SDK \(format(sdkMedian / median(importTimes)))x of it")
+            + "\(format(importMedian)) s, SDK \(format(sdkMedian / importMedian))x of it")
+    if !baselineTimes.isEmpty {
+        let baselineMedian = median(baselineTimes)
+        print(
+            "   baseline SDK (\(baseline ?? "")): \(format(baselineMedian)) s, \(format(baselineMedian / importMedian))x "
+                + "the sqlite3 insert, peak RSS \(format(median(baselineRSS), 1)) MiB; this build is "
+                + "\(format(baselineMedian / sdkMedian))x its speed")
+    }
 }
 
-// 2. Live latency and 3. outbox drain, on a fresh demo server.
+// 2. Live latency and 3. outbox drain, on a fresh demo server (PG_SYNC_BENCH=initial stops
+// before them).
+if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "initial" { exit(0) }
 do {
     let server = try await ReferenceServerProcess.launch(arguments: ["--seed", "demo"])
     defer { server.stop() }

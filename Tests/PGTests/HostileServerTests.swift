@@ -106,6 +106,57 @@ import Testing
         #expect(honest.status == 0 && honest.stdout.contains("\"durationMinutes\":45"), "\(honest.stdout)")
     }
 
+    /// #14: the feed's fast reader leaves any page it is not certain of to `JSONDecoder`. A page
+    /// `JSONDecoder` reads (a member's name written with an escape) is stored as the plain page
+    /// would be; a page it refuses (one text's body a number, after valid changes) is refused
+    /// whole: nothing of it reaches the cache and the cursor stays where it was.
+    @Test func aPageTheFastReaderLeavesToJSONDecoderIsTakenOrRefusedWhole() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        try await stage.signIn("alice", "alice@example.com")
+        #expect(try await stage.pg("theo", ["sync"], direct: true).status == 0)
+        let cache = stage.folder + "/theo/accounts/usr_therapist/cache.sqlite"
+        func cursor() async throws -> String {
+            try await runProcess("/usr/bin/sqlite3", [cache, "SELECT cursor FROM syncState"]).stdout
+        }
+        func texts() async throws -> String {
+            let read = try await stage.pg("theo", ["--json", "messages", "alice@example.com"], direct: true)
+            #expect(read.status == 0, "\(read.stderr)")
+            return read.stdout
+        }
+        let synced = try await cursor()
+        #expect(!synced.isEmpty)
+        for text in ["first text", "second text", "third text"] {
+            let sent = try await stage.pg("alice", ["send", "therapist@example.com", text], direct: true)
+            #expect(sent.status == 0, "\(sent.stderr)")
+        }
+        func rewriting(_ old: String, _ new: String) -> @Sendable (HostileServer.Request) -> HostileServer.Behaviour {
+            { request in
+                request.path.hasPrefix("/v1/changes")
+                    ? .rewrite {
+                        Data(String(decoding: $0, as: UTF8.self).replacingOccurrences(of: old, with: new).utf8)
+                    }
+                    : .forward
+            }
+        }
+
+        stage.hostile.setRule(rewriting(#""body":"third text""#, #""body":3"#))
+        let refused = try await stage.pg("theo", ["sync"])
+        #expect(refused.status == 70, "\(refused.stderr)")
+        #expect(refused.stderr.contains("outside the API contract"), "\(refused.stderr)")
+        let none = try await texts()
+        #expect(!none.contains("first text") && !none.contains("third text"), "\(none)")
+        #expect(try await cursor() == synced)
+
+        stage.hostile.setRule(rewriting(#""body":"#, #""b\u006fdy":"#))
+        let taken = try await stage.pg("theo", ["sync"])
+        #expect(taken.status == 0, "\(taken.stderr)")
+        let all = try await texts()
+        for text in ["first text", "second text", "third text"] { #expect(all.contains(text), "\(all)") }
+        #expect(try await cursor() != synced)
+    }
+
     enum Slowness: String, CaseIterable, Sendable {
         case trickle, stallHeaders
         var behaviour: HostileServer.Behaviour {

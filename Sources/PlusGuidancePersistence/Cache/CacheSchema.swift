@@ -74,24 +74,43 @@ enum CacheSchema {
         )
     ]
 
+    /// The writer's page cache while the conversation index is kept up to date row by row.
+    static let writerCacheKiB = 16_384
+    /// The writer's page cache while a first sync defers that index: rows then go to the end
+    /// of the table and into the key's index, and 2 MiB stores them as fast as 16 MiB did
+    /// (a first sync of 100k messages: 2.20 s and 2.32 s against 2.56 s and 2.14 s) with 22 MiB
+    /// less resident memory.
+    static let firstSyncCacheKiB = 2_048
+
     /// Drops the deferred indexes when the cache holds no message yet, in the transaction of a
-    /// first sync's first commit (a feed with more pages to come, or a resync). A sync stopped
-    /// half-way keeps going without them when it resumes; until the feed's last page, queries
-    /// by conversation scan the table.
+    /// first sync's first commit (a feed with more pages to come, or a resync), and shrinks the
+    /// writer's cache while they are missing. A sync stopped half-way keeps going without them
+    /// when it resumes; until the feed's last page, queries by conversation scan the table.
     static func deferIndexesForFirstSync(_ db: Database) throws {
-        guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM message)")! else { return }
-        for index in deferredIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
+        if try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM message)")! {
+            for index in deferredIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
+        }
+        if try !missingIndexes(db).isEmpty { try db.execute(sql: "PRAGMA cache_size = -\(firstSyncCacheKiB)") }
     }
 
     /// Builds the deferred indexes that are missing, in the transaction of the feed's last
-    /// page: the cache is complete and indexed in the same commit.
+    /// page: the cache is complete and indexed in the same commit. The sort runs in the first
+    /// sync's small cache; beyond it SQLite's sorter spills the index keys (ids and times, no
+    /// body) to a temporary file it creates 0600 and unlinks at once. The writer's own cache
+    /// size is back afterwards.
     static func buildDeferredIndexes(_ db: Database) throws {
-        for index in deferredIndexes
-        where try !Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)"),
-            arguments: [index.name])!
-        {
-            try db.execute(sql: index.sql)
+        let missing = try missingIndexes(db)
+        guard !missing.isEmpty else { return }
+        for index in missing { try db.execute(sql: index.sql) }
+        try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)")
+    }
+
+    private static func missingIndexes(_ db: Database) throws -> [(name: String, sql: String)] {
+        try deferredIndexes.filter { index in
+            try !Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)"),
+                arguments: [index.name])!
         }
     }
 

@@ -190,6 +190,35 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
     exit(0)
 }
 
+// MARK: Decode mode, for a profiler: the feed of a running server fetched once, then decoded
+// again and again by the SDK's page decoder.
+//
+//     PG_SYNC_BENCH=decode sync-benchmark URL [rounds=10]
+if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "decode" {
+    let url = URL(string: CommandLine.arguments[1])!
+    let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 10 : 10
+    let (_, token) = try await signIn(url, "therapist", http: CurlHTTPClient())
+    var pages: [Data] = []
+    var cursor: String?
+    repeat {
+        var path = "\(url.absoluteString)/v1/changes?limit=500"
+        if let cursor { path += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+        let body = try await CurlHTTPClient().execute(
+            HTTPRequest(url: URL(string: path)!, headers: [("Authorization", "Bearer \(token)")])
+        ).body
+        pages.append(body)
+        let page = try PlusGuidanceAPI.changePage(from: body)
+        cursor = page.hasMore ? page.cursor.rawValue : nil
+    } while cursor != nil
+    let bytes = Double(pages.reduce(0) { $0 + $1.count }) / 1_048_576
+    for _ in 0..<rounds {
+        let started = clock.now
+        for page in pages { _ = try PlusGuidanceAPI.changePage(from: page) }
+        print("decoded \(format(bytes, 1)) MiB in \(format(seconds(clock.now - started), 3)) s")
+    }
+    exit(0)
+}
+
 // MARK: Child mode: one initial sync, timed inside the process.
 
 if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "initial-sync" {

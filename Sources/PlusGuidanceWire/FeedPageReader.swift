@@ -476,25 +476,27 @@ private struct JSONBytes {
         skipWhitespace()
         try expect(UInt8(ascii: "\""))
         let start = index
-        var ascii = true
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let content = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                if ascii { return String(decoding: content, as: UTF8.self) }
-                guard let text = String(validating: content, as: UTF8.self) else { throw Undecided() }
-                return text
-            }
-            if byte == UInt8(ascii: "\\") {
-                index = start
-                return try escapedString()
-            }
-            guard byte >= 0x20 else { throw Undecided() }
-            if byte >= 0x80 { ascii = false }
-            index += 1
+        // The closing quote and any backslash before it are found by memchr; a string without
+        // escapes (nearly all of them) is then checked for control characters and read whole.
+        guard let base = bytes.baseAddress, start < bytes.count,
+            let quote = memchr(base + start, Int32(UInt8(ascii: "\"")), bytes.count - start)
+        else { throw Undecided() }
+        let end = UnsafeRawPointer(quote).assumingMemoryBound(to: UInt8.self) - base
+        if end > start, memchr(base + start, Int32(UInt8(ascii: "\\")), end - start) != nil {
+            return try escapedString()
         }
-        throw Undecided()
+        let content = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        var smallest: UInt8 = 0xFF
+        var any: UInt8 = 0
+        for byte in content {
+            smallest = min(smallest, byte)
+            any |= byte
+        }
+        guard smallest >= 0x20 else { throw Undecided() }
+        index = end + 1
+        if any < 0x80 { return String(decoding: content, as: UTF8.self) }
+        guard let text = String(validating: content, as: UTF8.self) else { throw Undecided() }
+        return text
     }
 
     /// The rest of a string with escapes, from its first byte.

@@ -76,10 +76,24 @@ public struct ConversationID: Hashable, Comparable, Sendable, Codable, CustomStr
     }
 
     /// Parses the raw form produced by ``rawValue``; `nil` for anything else.
+    ///
+    /// The `~` is found among the UTF-8 bytes, not the characters: every message of a feed
+    /// page names its conversation, and splitting by `Character` (grapheme breaking) was a
+    /// sixth of decoding a page. A `~` byte is always the character `~` in valid UTF-8, so the
+    /// halves are whole strings.
     public init?(rawValue: String) {
-        let parts = rawValue.split(separator: "~", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        self.init(therapistID: UserID(String(parts[0])), clientID: UserID(String(parts[1])))
+        var raw = rawValue
+        let halves: (String, String)? = raw.withUTF8 { bytes in
+            guard let tilde = bytes.firstIndex(of: UInt8(ascii: "~")), tilde > 0, tilde < bytes.count - 1,
+                !bytes[(tilde + 1)...].contains(UInt8(ascii: "~"))
+            else { return nil }
+            return (
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[..<tilde]), as: UTF8.self),
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[(tilde + 1)...]), as: UTF8.self)
+            )
+        }
+        guard let (therapist, client) = halves else { return nil }
+        self.init(therapistID: UserID(therapist), clientID: UserID(client))
     }
 
     public var rawValue: String { therapistID.rawValue + "~" + clientID.rawValue }

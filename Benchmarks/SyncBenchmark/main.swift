@@ -372,17 +372,25 @@ do {
                     ? ""
                     : ", baseline SDK \(format(baselineTimes.last!)) s (peak RSS \(format(baselineRSS.last!, 1)) MiB)"))
     }
-    // Where the SDK's time goes: fetching and decoding the same pages, storing nothing. Each
+    // Where the SDK's time goes: fetching and decoding the same feed, storing nothing. Each
     // page's bytes come over HTTP and go through the feed's decoder (FeedPageReader, then the
-    // contract's mapping) or, as before #14, JSONDecoder and the same mapping; alternating.
+    // contract's mapping) in the SDK's pages of 750, in pages of 1,000 and in the pages of 500
+    // it asked for before, and, as before #14, through JSONDecoder and the same mapping;
+    // alternating.
+    let fetches: [(String, Int, @Sendable (Data) throws -> ChangePage)] = [
+        ("the SDK's pull: FeedPageReader, pages of 750", 750, decoders[0].1),
+        ("FeedPageReader, pages of 1,000", 1_000, decoders[0].1),
+        ("FeedPageReader, pages of 500", 500, decoders[0].1),
+        ("as before #14: JSONDecoder, pages of 500", 500, decoders[1].1),
+    ]
     var fetchTimes: [String: [Double]] = [:]
     var feedBytes = 0
     for _ in 0..<repetitions {
-        for (path, decode) in decoders {
+        for (path, limit, decode) in fetches {
             let started = clock.now
             var cursor: String?
             repeat {
-                var url = "\(server.url.absoluteString)/v1/changes?limit=500"
+                var url = "\(server.url.absoluteString)/v1/changes?limit=\(limit)"
                 if let cursor {
                     url += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
                 }
@@ -418,7 +426,7 @@ do {
             decodeTimes[path, default: []].append(seconds(clock.now - started))
         }
     }
-    for (path, _) in decoders {
+    for (path, _, _) in fetches {
         let fetch = median(fetchTimes[path]!)
         print(
             "   fetch + decode, nothing stored (\(path)): \(format(fetch)) s for \(format(mebibytes, 1)) MiB of feed "
@@ -430,9 +438,9 @@ do {
             "   decode alone, pages in memory (\(path)): \(format(decode)) s for \(decodedChanges) changes = "
                 + "\(format(mebibytes / decode, 1)) MiB/s")
     }
-    let now = median(fetchTimes[decoders[0].0]!)
-    let before = median(fetchTimes[decoders[1].0]!)
-    print("   fetch + decode: \(format(before / now))x the speed of the JSONDecoder path")
+    let now = median(fetchTimes[fetches[0].0]!)
+    let before = median(fetchTimes[fetches[3].0]!)
+    print("   fetch + decode: the SDK's pull is \(format(before / now))x the speed of the path before #14")
     // The times in those pages: RFC3339's byte path against Foundation's ISO 8601 style, which
     // read every one of them before.
     let times = (0..<100_000).map { RFC3339.string(Date(timeIntervalSince1970: 1_800_000_000 + Double($0) * 0.037)) }

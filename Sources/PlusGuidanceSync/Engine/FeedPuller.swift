@@ -5,7 +5,7 @@ import PlusGuidanceNetworking
 /// Brings the cache up to date with the server's change feed.
 ///
 /// What it guarantees:
-/// - **Atomic pages.** Pages are applied with their cursor, four per commit; a page the client
+/// - **Atomic pages.** Pages are applied with their cursor, two per commit; a page the client
 ///   cannot decode fails the pull and the cursor stays where it was.
 /// - **Resync.** A cursor the server no longer knows (`cursor_too_old`) triggers a full fetch
 ///   that replaces the cache in one transaction: the cache never shows a half-resynchronised
@@ -17,15 +17,17 @@ import PlusGuidanceNetworking
 /// - **Progress** after each commit, with the total when the server counted it (the first page
 ///   asks for the count).
 actor FeedPuller {
-    /// Feed page size: the server's default, a few hundred kilobytes of JSON.
-    static let pageSize = 500
-    /// Pages per cache commit.
-    /// Pages per cache commit: four pages (2,000 changes) amortise a commit as well as ten did
-    /// once a first sync stopped maintaining the conversation index row by row, and each page
-    /// held for a commit is about 0.8 MiB of decoded changes and sealed bodies (a first sync of
-    /// 100k messages peaked at 52 MiB resident with ten, 47 MiB with four;
-    /// Benchmarks/sync-benchmark.sh).
-    static let pagesPerCommit = 4
+    /// Feed page size. Each request costs the server a few milliseconds beyond its rows (a
+    /// page of 500 took about 3.3 ms to its first byte, one of 1,000 about 4.2 ms), so a first
+    /// sync goes faster in fewer, larger pages; each page held for a commit costs resident
+    /// memory, though. A first sync of 100k messages peaked at 45.9 MiB with pages of 500 (four
+    /// a commit), 46.9 MiB with 750 (two) and 47.9 MiB with 1,000 (two), against a budget of 48:
+    /// 750 keeps a margin (Benchmarks/sync-benchmark.sh).
+    static let pageSize = 750
+    /// Pages per cache commit: 1,500 changes amortise a commit about as well as 5,000 did once a
+    /// first sync stopped maintaining the conversation index row by row; one page a commit was
+    /// slower (2.44 s against 2.10 s with two, pages of 1,000).
+    static let pagesPerCommit = 2
 
     private let cache: any CacheStore
     private let transport: any SyncTransport

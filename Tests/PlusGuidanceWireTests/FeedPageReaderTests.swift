@@ -155,7 +155,7 @@ struct FeedPageReaderTests {
     @Test func editedPagesAreReadAsJSONDecoderReadsThemOrLeftToIt() throws {
         let original = try JSONEncoder().encode(page())
         let alphabet = Array(#"{}[]":,\ 0123456789-+.eEtrufalsn"ubxXé"#.utf8) + [0x00, 0x1F, 0x80, 0xC3, 0xFF]
-        var random = SplitMix64(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         var read = 0
         for _ in 0..<6_000 {
             var data = original
@@ -178,18 +178,5 @@ struct FeedPageReaderTests {
         }
         // The edits must leave some pages readable, or the check above checks nothing.
         #expect(read > 300, "\(read) edited pages read")
-    }
-}
-
-/// A seeded generator, so a failure is found again on the same commit.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

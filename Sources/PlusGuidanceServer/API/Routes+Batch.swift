@@ -28,11 +28,11 @@ extension Routes {
     }
 
     func sendMessageCommand(user: User, peer: UserID, id: String?, body: String) throws -> ActionCommand {
-        var object: [String: String] = ["body": body]
-        if let id { object["id"] = id }
+        var members = [(key: "body", value: body)]
+        if let id { members.append((key: "id", value: id)) }
         return ActionCommand(
             path: "/v1/conversations/\(Self.escape(peer.rawValue))/messages",
-            canonicalBody: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+            canonicalBody: CanonicalJSON.object(members),
             orderingKey: "conversation " + peer.rawValue
         ) { [store] db in
             // Refused inside the command, so that the refusal is stored under the key.
@@ -50,7 +50,7 @@ extension Routes {
     func markReadCommand(user: User, peer: UserID, messageID: String) throws -> ActionCommand {
         ActionCommand(
             path: "/v1/conversations/\(Self.escape(peer.rawValue))/read",
-            canonicalBody: try JSONSerialization.data(withJSONObject: ["messageId": messageID], options: [.sortedKeys]),
+            canonicalBody: CanonicalJSON.object([(key: "messageId", value: messageID)]),
             orderingKey: "conversation " + peer.rawValue
         ) { [store] db in
             let position = try store.markRead(db, by: user, peer: peer, messageID: MessageID(messageID))

@@ -29,6 +29,11 @@ import Testing
         }
     }
 
+    /// The writer's page cache, in KiB (the pragma's negative form).
+    private func writerCacheKiB(_ store: SQLiteCacheStore) async throws -> Int {
+        -(try await store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA cache_size") ?? 0 })
+    }
+
     /// The newest 20 of every conversation, and the page before the newest 20.
     private func reads(_ store: any CacheStore) async throws -> [[Message]] {
         var reads: [[Message]] = []
@@ -51,6 +56,7 @@ import Testing
         try await store.apply(first)
         await expected.apply(first)
         #expect(try !hasIndex(store), "a first sync's first commit defers the index")
+        #expect(try await writerCacheKiB(store) == 2_048)
         #expect(try await reads(store) == reads(expected))
         #expect(try await store.syncState().cursor == FeedCursor("c149"))
 
@@ -60,10 +66,12 @@ import Testing
         try await store.apply(second)
         await expected.apply(second)
         #expect(try !hasIndex(store))
+        #expect(try await writerCacheKiB(store) == 2_048, "a resumed first sync runs with the small cache too")
         let last = pages(from: 300, count: 2, more: false)
         try await store.apply(last)
         await expected.apply(last)
         #expect(try hasIndex(store), "the feed's last page builds the index")
+        #expect(try await writerCacheKiB(store) == 16_384)
         #expect(try await reads(store) == reads(expected))
         let plan = try await store.database.read { db in
             try Row.fetchAll(

@@ -90,7 +90,9 @@ enum CacheSchema {
         if try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM message)")! {
             for index in deferredIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(index.name)") }
         }
-        if try !missingIndexes(db).isEmpty { try db.execute(sql: "PRAGMA cache_size = -\(firstSyncCacheKiB)") }
+        // A pragma is not undone by a rollback: the size follows the indexes, not the last try.
+        let cache = try missingIndexes(db).isEmpty ? writerCacheKiB : firstSyncCacheKiB
+        try db.cachedStatement(sql: "PRAGMA cache_size = -\(cache)").execute()
     }
 
     /// Builds the deferred indexes that are missing, in the transaction of the feed's last
@@ -99,10 +101,8 @@ enum CacheSchema {
     /// body) to a temporary file it creates 0600 and unlinks at once. The writer's own cache
     /// size is back afterwards.
     static func buildDeferredIndexes(_ db: Database) throws {
-        let missing = try missingIndexes(db)
-        guard !missing.isEmpty else { return }
-        for index in missing { try db.execute(sql: index.sql) }
-        try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)")
+        for index in try missingIndexes(db) { try db.execute(sql: index.sql) }
+        try db.cachedStatement(sql: "PRAGMA cache_size = -\(writerCacheKiB)").execute()
     }
 
     private static func missingIndexes(_ db: Database) throws -> [(name: String, sql: String)] {

@@ -94,6 +94,22 @@ final class TokenBox: @unchecked Sendable {
     var value: String?
 }
 
+/// Fetches the whole feed over plain HTTP, page by page; `page` reads each body (and so finds
+/// the next cursor).
+func fetchFeed(
+    _ server: URL, token: String, limit: Int, http: CurlHTTPClient, _ page: (Data) throws -> ChangePage
+) async throws {
+    var cursor: String?
+    repeat {
+        var url = "\(server.absoluteString)/v1/changes?limit=\(limit)"
+        if let cursor { url += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
+        let response = try await http.execute(
+            HTTPRequest(url: URL(string: url)!, headers: [("Authorization", "Bearer \(token)")]))
+        let read = try page(response.body)
+        cursor = read.hasMore ? read.cursor.rawValue : nil
+    } while cursor != nil
+}
+
 func configuration(_ url: URL, profile: String) -> ClientConfiguration {
     var configuration = ClientConfiguration(serverURL: url, profile: profile)
     configuration.retry.maximumAttempts = 1
@@ -197,19 +213,13 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
 if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "decode" {
     let url = URL(string: CommandLine.arguments[1])!
     let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 10 : 10
-    let (_, token) = try await signIn(url, "therapist", http: CurlHTTPClient())
+    let client = CurlHTTPClient()
+    let (_, token) = try await signIn(url, "therapist", http: client)
     var pages: [Data] = []
-    var cursor: String?
-    repeat {
-        var path = "\(url.absoluteString)/v1/changes?limit=500"
-        if let cursor { path += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }
-        let body = try await CurlHTTPClient().execute(
-            HTTPRequest(url: URL(string: path)!, headers: [("Authorization", "Bearer \(token)")])
-        ).body
+    try await fetchFeed(url, token: token, limit: 500, http: client) { body in
         pages.append(body)
-        let page = try PlusGuidanceAPI.changePage(from: body)
-        cursor = page.hasMore ? page.cursor.rawValue : nil
-    } while cursor != nil
+        return try PlusGuidanceAPI.changePage(from: body)
+    }
     let bytes = Double(pages.reduce(0) { $0 + $1.count }) / 1_048_576
     for _ in 0..<rounds {
         let started = clock.now
@@ -388,17 +398,7 @@ do {
     for _ in 0..<repetitions {
         for (path, limit, decode) in fetches {
             let started = clock.now
-            var cursor: String?
-            repeat {
-                var url = "\(server.url.absoluteString)/v1/changes?limit=\(limit)"
-                if let cursor {
-                    url += "&after=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
-                }
-                let response = try await http.execute(
-                    HTTPRequest(url: URL(string: url)!, headers: [("Authorization", "Bearer \(theoToken)")]))
-                let page = try decode(response.body)
-                cursor = page.hasMore ? page.cursor.rawValue : nil
-            } while cursor != nil
+            try await fetchFeed(server.url, token: theoToken, limit: limit, http: http, decode)
             fetchTimes[path, default: []].append(seconds(clock.now - started))
         }
     }

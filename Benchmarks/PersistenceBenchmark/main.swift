@@ -80,7 +80,16 @@ func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double,
             if batch.count == pagesPerCommit || i == total - 1 { try await commit() }
         }
     }
-    _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+    // The cache's checkpointer may be copying at this moment (SQLITE_BUSY): wait for it.
+    while true {
+        do {
+            _ = try await storage.cache.database.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            break
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+    if ProcessInfo.processInfo.environment["PG_BENCH_DEBUG"] != nil { print("apply total", elapsed) }
     return (Double(total) / seconds(elapsed), storage)
 }
 // PG_BENCH_QUERIES=1: only the initial-sync ingest, then the queries (no live-ingest or sqlite3
@@ -92,7 +101,7 @@ let initial = try await ingest(account: "bench", pagesPerCommit: 4)
 var storage: AccountStorage? = initial.storage
 let cache = initial.storage.cache
 if ProcessInfo.processInfo.environment["PG_BENCH_INGEST_ONLY"] != nil {
-    print(String(format: "ingest: live %.0f rows/s, initial sync %.0f rows/s", live?.rate ?? 0, initial.rate))
+    print(String(format: "ingest: live %.0f rows/s, initial sync %.0f rows/s", live?.rate ?? 0.0, initial.rate))
     exit(0)
 }
 

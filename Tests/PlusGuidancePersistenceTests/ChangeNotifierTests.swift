@@ -57,6 +57,37 @@ import Testing
         #expect(messages.value == 1)
     }
 
+    /// Message rows are written past GRDB's observation (CacheRows.MessageUpsert) and the
+    /// marker is told directly: a rolled-back transaction must not tell anyone of them.
+    @Test func messagesOfARolledBackTransactionAreNotTold() async throws {
+        struct Abandoned: Error {}
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/cache.sqlite"
+        let writer = try SQLiteCacheStore(path: path, cipher: testCipher)
+        let messages = Counter()
+        let everything = Counter()
+        let onMessages = try ChangeNotifier.subscribe(to: path, tables: ["message"]) { messages.increment() }
+        let onEverything = try ChangeNotifier.subscribe(to: path, tables: nil) { everything.increment() }
+        defer {
+            onMessages.cancel()
+            onEverything.cancel()
+        }
+        let page = Self.messagePage("m1")
+        await #expect(throws: Abandoned.self) {
+            try await writer.database.write { db in
+                try SQLiteCacheStore.apply(page.changes, in: db, SealedBodies(page.changes, testCipher), writer.marker)
+                throw Abandoned()
+            }
+        }
+        try await writer.apply(Self.offerPage("o1"))
+        try await Self.eventually { everything.value >= 1 }
+        #expect(messages.value == 0)
+        #expect(try await writer.messages(in: Fixtures.message("m1").conversationID, limit: 10, before: nil).isEmpty)
+
+        try await writer.apply(page)
+        try await Self.eventually { messages.value >= 1 }
+    }
+
     @Test func observationsOfOneDatabaseShareOneNotifier() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"

@@ -91,26 +91,33 @@ enum CacheRows {
     }
 
     /// Upserts the rows of messages through one statement (``upsertMessage``), binding each
-    /// value with SQLite's own calls.
+    /// value and stepping the statement with SQLite's own calls.
     ///
     /// A feed page is mostly messages, and building `StatementArguments` for each (eleven
     /// values boxed as `DatabaseValueConvertible`, then converted and bound) was two thirds of
-    /// the writer's time in a first sync (perf, Benchmarks/PersistenceBenchmark). The statement
-    /// still runs through GRDB's `execute()`, so transaction observers (``ChangeMarker``) see
-    /// every change: GRDB is told the bindings are set (`setUncheckedArguments` of none) and
-    /// only resets the statement before each step, leaving the values bound here.
+    /// the writer's time in a first sync (perf, Benchmarks/PersistenceBenchmark). GRDB's
+    /// `execute()` then cost another sixth per row: it asks every transaction observer about
+    /// the statement, installs SQLite's update hook for the step and removes it after, and the
+    /// hook hands each row to ``ChangeMarker``, which only needs the table's name once. So the
+    /// statement is stepped here, outside GRDB's observation (whose update hook is installed
+    /// only while GRDB itself runs a statement), and the store's marker is told once that
+    /// `message` changed: the commit still bumps the marker, a rollback still forgets it.
+    /// Without a marker (``init(_:marker:)``), the step runs through GRDB's `execute()`.
     struct MessageUpsert {
         private let statement: Statement
+        private let marker: ChangeMarker?
+        private var noted = false
 
-        init(_ db: Database) throws {
+        init(_ db: Database, marker: ChangeMarker?) throws {
             statement = try db.cachedStatement(sql: CacheRows.upsertMessage)
+            self.marker = marker
             // A step that failed earlier leaves its error for the next reset; it is not ours.
             sqlite3_reset(statement.sqliteStatement)
             statement.setUncheckedArguments(StatementArguments())
         }
 
         /// Upserts `m`, its body already sealed (``SealedBodies``).
-        func execute(_ m: Message, sealedBody: Data) throws {
+        mutating func execute(_ m: Message, sealedBody: Data) throws {
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             Self.bind(m.id.rawValue, 1, handle)
@@ -134,7 +141,18 @@ enum CacheRows {
             } else {
                 sqlite3_bind_null(handle, 11)
             }
-            try statement.execute()
+            guard let marker else { return try statement.execute() }
+            if !noted {
+                marker.noteChange(in: "message")
+                noted = true
+            }
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_DONE else {
+                // SQLite's message names the statement's columns and constraints, never a value.
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: statement.sql)
+            }
         }
 
         /// SQLite copies the value before the call returns.

@@ -31,12 +31,17 @@ struct DatabaseOpener {
     var busyTimeout: TimeInterval = 10
     /// The writer connection's page cache, in KiB; `nil` keeps SQLite's default (2,000 pages).
     var writerCacheKiB: Int?
-    /// WAL pages between automatic checkpoints; `nil` keeps SQLite's default (1,000). The WAL
-    /// file is truncated back to this size after a checkpoint.
+    /// WAL pages at which a checkpoint runs on a thread beside the writer (``WALCheckpointer``)
+    /// instead of in the writer's commit; `nil` keeps SQLite's automatic checkpoint at its
+    /// default (1,000 pages). The WAL file is truncated back to this size after a checkpoint.
     var walAutocheckpointPages: Int?
     /// Zero deleted content on the writer (`PRAGMA secure_delete`): for files whose deleted
     /// rows are health data that must not linger in free pages.
     var secureDelete = false
+    /// The observer that bumps this file's change markers after each commit (``ChangeMarker``);
+    /// one is made when `nil`. A store that writes some rows past GRDB passes its own and tells
+    /// it of those tables (``ChangeMarker/noteChange(in:)``).
+    var changeMarker: ChangeMarker?
 
     /// Opens (creating when missing) and migrates the database.
     /// - Throws: ``PersistenceError/newerSchema(path:)``, or the GRDB error of a file that is
@@ -106,7 +111,10 @@ struct DatabaseOpener {
             if secureDelete { try db.execute(sql: "PRAGMA secure_delete = ON") }
             if let writerCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)") }
             if let walAutocheckpointPages {
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walAutocheckpointPages)")
+                // Replaces SQLite's automatic checkpoint (the WAL hook is the writer's only one).
+                let checkpointer = WALCheckpointer(path: path, limit: walAutocheckpointPages)
+                checkpointer.install(on: db)
+                db.add(transactionObserver: checkpointer, extent: .databaseLifetime)
                 try db.execute(sql: "PRAGMA journal_size_limit = \(walAutocheckpointPages * 4_096)")
             }
         }
@@ -118,7 +126,7 @@ struct DatabaseOpener {
         // at FULL durability) even when there is nothing to do: skipped when nothing is.
         if !completed { try migrator.migrate(pool) }
         // Every commit of this pool tells the observations of every process (ChangeNotifier).
-        pool.add(transactionObserver: try ChangeMarker(databasePath: path), extent: .databaseLifetime)
+        pool.add(transactionObserver: try changeMarker ?? ChangeMarker(databasePath: path), extent: .databaseLifetime)
         try SecureFiles.restrictFiles(in: (path as NSString).deletingLastPathComponent)
         return pool
     }

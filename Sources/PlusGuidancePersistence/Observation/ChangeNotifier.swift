@@ -301,6 +301,11 @@ final class ChangeMarker: TransactionObserver, @unchecked Sendable {
 
     func databaseDidChange(with event: DatabaseEvent) { changed.insert(event.tableName) }
 
+    /// Records a change to `table` that GRDB did not see: rows written by stepping a statement
+    /// directly (``CacheRows/MessageUpsert``). Called on the writer's queue, inside the
+    /// transaction; its commit bumps the marker, its rollback forgets it.
+    func noteChange(in table: String) { changed.insert(table) }
+
     func databaseDidCommit(_ db: Database) {
         guard !changed.isEmpty else { return }
         let tables = changed

@@ -1,0 +1,95 @@
+import CSQLiteOptions
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Checkpoints a database's WAL on a thread of its own, beside the writer, instead of inside
+/// the writer's commit.
+///
+/// SQLite's automatic checkpoint runs in the commit that takes the WAL past its limit: the
+/// writer stops and copies the whole WAL into the database file (reading every frame back,
+/// writing every page, syncing both files). In a first sync of a million messages that was a
+/// fifth of the writer's time (perf, Benchmarks/PersistenceBenchmark), while the machine's
+/// other core had little to do. Here the writer's WAL hook (`sqlite3_wal_hook`, which replaces
+/// the automatic checkpoint) only tells this checkpointer, whose own connection runs a PASSIVE
+/// checkpoint: it copies what no reader still needs, never waits for a lock and never blocks
+/// the writer, which goes on appending. Once a checkpoint has copied everything, the writer's
+/// next transaction starts the WAL from its beginning again, as after an automatic checkpoint,
+/// and `journal_size_limit` truncates the file back.
+///
+/// Should the checkpointer fall behind (a reader of another process keeps old frames), the
+/// writer checkpoints in its commit at four times the limit, as SQLite would have at once: the
+/// WAL stays bounded.
+final class WALCheckpointer: @unchecked Sendable {
+    // @unchecked: `scheduled` is only touched under `lock`; the rest is immutable.
+    private let path: String
+    private let limit: Int32
+    private let queue = DispatchQueue(label: "PlusGuidancePersistence.WALCheckpointer", qos: .utility)
+    private let lock = NSLock()
+    private var scheduled = false
+
+    /// Checkpoints `path` once its WAL holds `limit` frames (pages) or more.
+    init(path: String, limit: Int) {
+        self.path = path
+        self.limit = Int32(clamping: limit)
+    }
+
+    /// Makes `db` (the writer's connection) hand its checkpoints to this checkpointer. The
+    /// writer's database must keep the checkpointer alive as long as the connection is open.
+    func install(on db: Database) {
+        sqlite3_wal_hook(
+            db.sqliteConnection,
+            { context, connection, _, frames in
+                Unmanaged<WALCheckpointer>.fromOpaque(context!).takeUnretainedValue().committed(
+                    frames: frames, on: connection!)
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// After each commit of the writer, with the number of frames now in the WAL.
+    private func committed(frames: Int32, on writer: OpaquePointer) -> Int32 {
+        if frames >= limit.multipliedReportingOverflow(by: 4).partialValue {
+            // Fallen behind: the writer copies what it can now, as the automatic checkpoint did.
+            _ = sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        } else if frames >= limit {
+            schedule()
+        }
+        return SQLITE_OK
+    }
+
+    private func schedule() {
+        let first = lock.withLock {
+            defer { scheduled = true }
+            return !scheduled
+        }
+        guard first else { return }
+        queue.async { [self] in
+            lock.withLock { scheduled = false }
+            checkpoint()
+        }
+    }
+
+    /// A PASSIVE checkpoint on a connection of its own, opened for it and closed after: a
+    /// checkpoint comes once per `limit` pages written, and no descriptor outlives it (a
+    /// wiped cache's files are gone once its last checkpoint ends). A failure (another
+    /// process is checkpointing, the file is gone) is left for a later commit to retry, or
+    /// for the writer at four times the limit.
+    private func checkpoint() {
+        var connection: OpaquePointer?
+        defer { sqlite3_close_v2(connection) }
+        guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
+        else { return }
+        // Closing must not checkpoint and delete the WAL the writer is using (the writer's own
+        // connections are set the same way, DatabaseOpener).
+        guard csqlite_keep_wal_on_close(connection) == SQLITE_OK else { return }
+        _ = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+}
+
+// The writer's pool keeps its observers as long as it lives (`.databaseLifetime`): that is how
+// the checkpointer outlives the connection whose hook points at it. It observes nothing.
+extension WALCheckpointer: TransactionObserver {
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: Database) {}
+    func databaseDidRollback(_ db: Database) {}
+}

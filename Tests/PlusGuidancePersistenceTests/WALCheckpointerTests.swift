@@ -21,6 +21,26 @@ import Testing
         ).open()
     }
 
+    /// Past the limit and below the writer's own threshold (four times it), only the
+    /// checkpointer copies the WAL into the database file: no further commit is needed.
+    @Test func aCheckpointRunsBesideTheWriterOnceTheWALPassesTheLimit() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/db.sqlite"
+        let pool = try open(path)
+        let before = size(path)
+        for _ in 0..<16 {
+            try await pool.write { db in
+                for _ in 0..<8 { try db.execute(sql: "INSERT INTO row VALUES (randomblob(3000))") }
+            }
+        }
+        #expect(size(path + "-wal") < 4 * Self.limit * 4_096, "the writer's own threshold was not reached")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while size(path) < before + 2 * Self.limit * 4_096 {
+            try #require(ContinuousClock.now < deadline, "the database file never got the WAL's pages")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     @Test func pagesReachTheDatabaseFileWhileTheWALStaysBounded() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/db.sqlite"
@@ -40,8 +60,9 @@ import Testing
             // The writer's next transaction is the one that starts the WAL over.
             try await pool.write { try $0.execute(sql: "INSERT INTO row VALUES (x'00')") }
         }
-        // The writer checkpoints itself at four times the limit; one commit (8 pages and the
-        // pages of the table's tree) may come on top. A frame is a page and its 24-byte header.
+        // The writer waits for the checkpointer and checkpoints itself at four times the limit;
+        // one commit (8 pages and the pages of the table's tree) may come on top. A frame is a
+        // page and its 24-byte header.
         #expect(largestWAL <= 32 + (4 * Self.limit + 16) * (4_096 + 24))
         #expect(try await pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM row") } ?? 0 >= 1_600)
         #expect(try await pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check") } == "ok")

@@ -17,9 +17,11 @@ import GRDBSQLite
 /// next transaction starts the WAL from its beginning again, as after an automatic checkpoint,
 /// and `journal_size_limit` truncates the file back.
 ///
-/// Should the checkpointer fall behind (a reader of another process keeps old frames), the
-/// writer checkpoints in its commit at four times the limit, as SQLite would have at once: the
-/// WAL stays bounded.
+/// Should the checkpointer fall behind (the writer commits faster than it copies, or a reader
+/// keeps old frames), the writer waits for it at four times the limit and checkpoints the rest
+/// in its commit, as SQLite would have at once: the WAL stays as bounded as with SQLite's own
+/// checkpoint (which also gives up while another process checkpoints, and tries again at the
+/// next commit).
 final class WALCheckpointer: @unchecked Sendable {
     // @unchecked: `scheduled` is only touched under `lock`; the rest is immutable.
     private let path: String
@@ -48,7 +50,11 @@ final class WALCheckpointer: @unchecked Sendable {
     /// After each commit of the writer, with the number of frames now in the WAL.
     private func committed(frames: Int32, on writer: OpaquePointer) -> Int32 {
         if frames >= limit.multipliedReportingOverflow(by: 4).partialValue {
-            // Fallen behind: the writer copies what it can now, as the automatic checkpoint did.
+            // Fallen behind: the writer waits for a checkpoint of this process under way (its
+            // lock would make the writer's own fail at once), then copies the rest itself, as
+            // the automatic checkpoint did. The commit is complete and its locks released: the
+            // checkpointer, which never waits for a lock, cannot be waiting for the writer.
+            queue.sync {}
             _ = sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, nil, nil)
         } else if frames >= limit {
             schedule()
@@ -81,6 +87,11 @@ final class WALCheckpointer: @unchecked Sendable {
         // Closing must not checkpoint and delete the WAL the writer is using (the writer's own
         // connections are set the same way, DatabaseOpener).
         guard csqlite_keep_wal_on_close(connection) == SQLITE_OK else { return }
+        // A connection learns that the file is in WAL mode when it first reads it; until then
+        // a checkpoint does nothing (and reports -1 frames).
+        guard sqlite3_exec(connection, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
+            return
+        }
         _ = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, nil, nil)
     }
 }

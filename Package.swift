@@ -183,7 +183,10 @@ let package = Package(
 
         .executableTarget(
             name: "sync-benchmark",
-            dependencies: ["PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceWire"],
+            dependencies: [
+                "PlusGuidanceSync", "PlusGuidanceTesting", "PlusGuidanceNetworking", "PlusGuidanceWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Benchmarks/SyncBenchmark"
         ),
 

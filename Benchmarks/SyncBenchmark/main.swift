@@ -14,6 +14,7 @@
 //    the ceiling.
 // Nothing is asserted: compare the figures of the same run.
 import Foundation
+import GRDB
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
 import PlusGuidanceSync
@@ -178,16 +179,46 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
             for i in 0..<queued { _ = try await alice.send("queued \(round) \(i)", to: "usr_therapist") }
             proxy.refuseConnections(false)
             let counter = FsyncCounter(pid: server.processIdentifier)
+            // PG_SYNC_BENCH_PROFILE=folder: perf records this process and the server during the
+            // drain only (the queueing before it would drown the profile).
+            let profilers = ProcessInfo.processInfo.environment["PG_SYNC_BENCH_PROFILE"].map { folder in
+                [(getpid(), "client"), (server.processIdentifier, "server")].compactMap { pid, name in
+                    try? ChildProcess(
+                        "/usr/bin/perf",
+                        [
+                            "record", "-F", "499", "--call-graph", "dwarf,16384", "-o",
+                            "\(folder)/drain-\(name)-\(round).perf", "-p", "\(pid)",
+                        ])
+                }
+            }
+            if profilers != nil { usleep(300_000) }
             let started = clock.now
             // The drain ends when the outbox is empty; the pull that follows in the same syncNow
-            // (the texts coming back in the feed) is not part of it.
+            // (the texts coming back in the feed) is not part of it. The outbox file is polled
+            // on a connection of its own with a query that stops at the first pending row:
+            // `status()` counts the whole outbox, and every 5 ms over 10k rows that took half
+            // of the client's CPU time away from the drain it measured (perf).
+            let accounts = settings.profile + "/accounts"
+            let account = try FileManager.default.contentsOfDirectory(atPath: accounts).first { !$0.hasPrefix(".") }!
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            let outboxFile = try DatabaseQueue(
+                path: accounts + "/" + account + "/outbox.sqlite", configuration: readOnly)
             let emptied = Task {
-                while try await alice.status().pendingOutbox > 0 { try await Task.sleep(for: .milliseconds(5)) }
+                while try await outboxFile.read({
+                    try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE state != 'failed')")!
+                }) {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 return clock.now
             }
             while try await alice.outbox().count > 0 { try await alice.syncNow() }
             let elapsed = seconds(try await emptied.value - started)
             let synced = counter.stop()
+            for profiler in profilers ?? [] {
+                profiler.signal(SIGINT)
+                profiler.wait(deadline: .now + .seconds(30))
+            }
             rates[batchSize, default: []].append(Double(queued) / elapsed)
             fsyncs[batchSize, default: []].append(Double(synced) / Double(queued))
             print(

@@ -169,3 +169,71 @@ extension IOFaultTests {
         }
     }
 }
+
+extension IOFaultTests {
+    /// A drain in batches (#14) records each batch's answer (cache, then outbox) while the next
+    /// batch's request is under way. With the Nth write of `pg sync` failing, for N spread over
+    /// a drain of three batches: the run either drains or fails with one line, the next run
+    /// finishes, and the server has every queued text exactly once.
+    @Test func aFailingDiskDuringABatchedDrainLosesNothingAndDeliversNothingTwice() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let proxy = try FaultInjectingProxy(upstreamPort: server.url.port!)
+        defer { proxy.stop() }
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-io-drain-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let profile = folder + "/alice"
+        let pg = try product("pg")
+        let shim = try product("libPGFaultShim.so")
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        var queued: [String] = []
+        var refused = 0
+        for n in [1, 4, 16, 32, 64, 96, 128, 192, 256, 384, 512, 1_024] {
+            // 250 texts queued offline by the SDK on the same profile: batches of 100, 100, 50.
+            var configuration = ClientConfiguration(serverURL: proxy.url, profile: profile)
+            configuration.retry.maximumAttempts = 1
+            let client = try await PlusGuidanceClient.open(configuration)
+            if queued.isEmpty {
+                _ = try await client.signIn(email: "alice@example.com", password: "alice-pass")
+                try await client.syncNow()
+            }
+            proxy.refuseConnections(true)
+            for i in 1...250 {
+                let text = "drain \(n) \(i)"
+                _ = try await client.send(text, to: "usr_therapist")
+                queued.append(text)
+            }
+            await client.close()
+            proxy.refuseConnections(false)
+
+            let faulty = try await runProcess(
+                pg, base + ["sync"],
+                environment: [
+                    "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": "write", "PG_FAULT_AT": "\(n)",
+                ])
+            if faulty.status != 0 {
+                refused += 1
+                #expect(faulty.status == 70, "write \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.split(separator: "\n").count == 1, "write \(n): \(faulty.stderr)")
+                #expect(faulty.stderr.contains("(storage_failed)"), "write \(n): \(faulty.stderr)")
+            }
+            // Entries the disk refused to record wait out a short backoff: `sync` ignores it.
+            let recovered = try await runProcess(pg, base + ["sync"])
+            #expect(recovered.status == 0, "after write \(n): \(recovered.stderr)")
+            #expect(recovered.stdout.hasSuffix("Synced. 0 pending, 0 failed in the outbox.\n"), "\(recovered.stdout)")
+        }
+        // Writes spread over the drain failed (a drain makes a few hundred), not only the first.
+        #expect(refused >= 4, "only \(refused) runs met the failing write")
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        let texts = try await theo.allTexts(with: "usr_alice")
+        #expect(texts.count == Set(texts).count, "delivered twice: \(texts.count - Set(texts).count) texts")
+        let delivered = Set(texts)
+        for text in queued { #expect(delivered.contains(text), "lost: \(text)") }
+        for file in ["cache.sqlite", "outbox.sqlite"] {
+            let check = try await runProcess(
+                "/usr/bin/sqlite3", ["\(profile)/accounts/usr_alice/\(file)", "PRAGMA integrity_check"])
+            #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
+        }
+    }
+}

@@ -27,15 +27,19 @@ import Testing
         let folder = try TemporaryFolder()
         let path = folder.path + "/db.sqlite"
         let pool = try open(path)
-        let before = size(path)
-        for _ in 0..<16 {
+        // Commits of 8 rows of a page each until the WAL first holds `limit` frames (a frame is
+        // a page and its 24-byte header, after the 32-byte file header): the first checkpoint
+        // is due and nothing has restarted the WAL yet.
+        var rows = 0
+        while (size(path + "-wal") - 32) / (4_096 + 24) < Self.limit {
             try await pool.write { db in
                 for _ in 0..<8 { try db.execute(sql: "INSERT INTO row VALUES (randomblob(3000))") }
             }
+            rows += 8
         }
         #expect(size(path + "-wal") < 4 * Self.limit * 4_096, "the writer's own threshold was not reached")
         let deadline = ContinuousClock.now + .seconds(60)
-        while size(path) < before + 2 * Self.limit * 4_096 {
+        while size(path) < rows * 4_096 {
             try #require(ContinuousClock.now < deadline, "the database file never got the WAL's pages")
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -62,37 +62,54 @@ final class WALCheckpointer: @unchecked Sendable {
         return SQLITE_OK
     }
 
-    private func schedule() {
+    /// How many times a checkpoint that could not copy the whole WAL is tried again, and how
+    /// long after: a reader holding an old snapshot, or another process checkpointing, is done
+    /// within milliseconds, and the writer may not commit again for a long while.
+    static let retries = 40
+    static let retryDelay: DispatchTimeInterval = .milliseconds(25)
+
+    private func schedule(retry: Int = 0) {
         let first = lock.withLock {
             defer { scheduled = true }
             return !scheduled
         }
         guard first else { return }
-        queue.async { [self] in
+        let work: @Sendable () -> Void = { [self] in
             lock.withLock { scheduled = false }
-            checkpoint()
+            if !checkpoint(), retry < Self.retries { schedule(retry: retry + 1) }
+        }
+        if retry == 0 {
+            queue.async(execute: work)
+        } else {
+            queue.asyncAfter(deadline: .now() + Self.retryDelay, execute: work)
         }
     }
 
     /// A PASSIVE checkpoint on a connection of its own, opened for it and closed after: a
     /// checkpoint comes once per `limit` pages written, and no descriptor outlives it (a
-    /// wiped cache's files are gone once its last checkpoint ends). A failure (another
-    /// process is checkpointing, the file is gone) is left for a later commit to retry, or
-    /// for the writer at four times the limit.
-    private func checkpoint() {
+    /// wiped cache's files are gone once its last checkpoint ends). Returns whether it copied
+    /// the whole WAL; what it could not (another process is checkpointing, a reader still
+    /// needs old frames, the file is gone) is tried again shortly, by the next commit, or by
+    /// the writer at four times the limit.
+    private func checkpoint() -> Bool {
         var connection: OpaquePointer?
         defer { sqlite3_close_v2(connection) }
         guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
-        else { return }
+        else { return false }
         // Closing must not checkpoint and delete the WAL the writer is using (the writer's own
         // connections are set the same way, DatabaseOpener).
-        guard csqlite_keep_wal_on_close(connection) == SQLITE_OK else { return }
+        guard csqlite_keep_wal_on_close(connection) == SQLITE_OK else { return false }
         // A connection learns that the file is in WAL mode when it first reads it; until then
-        // a checkpoint does nothing (and reports -1 frames).
+        // a checkpoint does nothing (and reports -1 frames). The read waits out a writer's
+        // moment of exclusive access (recovery) rather than fail.
+        sqlite3_busy_timeout(connection, 1_000)
         guard sqlite3_exec(connection, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
-            return
+            return false
         }
-        _ = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        return code == SQLITE_OK && copied == frames
     }
 }
 

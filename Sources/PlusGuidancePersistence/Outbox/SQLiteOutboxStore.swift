@@ -23,6 +23,9 @@ public final class SQLiteOutboxStore: OutboxStore {
         actions = ActionCache(cipher: cipher)
         var opener = DatabaseOpener(path: path, migrator: Self.migrator(cipher), durability: .full)
         opener.secureDelete = true
+        // SQLite's checkpoint every 1,000 pages, run beside the writer (WALCheckpointer): in a
+        // drain it came every eighth batch and stopped the sender for two syncs each time.
+        opener.walAutocheckpointPages = 1_000
         database = try opener.open()
     }
 

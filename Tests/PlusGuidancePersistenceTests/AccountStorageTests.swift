@@ -324,6 +324,23 @@ import Testing
         #expect(FileManager.default.contents(atPath: wal)?.count == 32 + frame)
     }
 
+    /// The same after a drain that took the WAL past its checkpoint limit: the last removal's
+    /// commit hands a checkpoint to the store's checkpointer (WALCheckpointer), whose lock made
+    /// the truncating checkpoint answer busy at once and leave the WAL as it was.
+    @Test func anOutboxEmptiedWhileItsCheckpointRunsIsStillTruncated() async throws {
+        let profile = try TemporaryFolder()
+        let folder = AccountStorage.folder(profile: profile.path, account: "a")
+        let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
+        let body = String(repeating: "secret body ", count: 1_000)
+        let keys = (0..<300).map { IdempotencyKey("k-drained-\($0)") }
+        for key in keys { _ = try await storage.outbox.enqueue(Fixtures.sendEntry(key.rawValue, body: body)) }
+        // Zeroing 300 rows of three pages each takes the WAL past 1,000 pages in one commit.
+        try await storage.outbox.remove(keys, durably: false)
+        let contents = try #require(FileManager.default.contents(atPath: folder + "/outbox.sqlite-wal"))
+        #expect(contents.count == 32 + 24 + 4_096, "one frame after the WAL header")
+        #expect(contents.range(of: Data("k-drained-".utf8)) == nil)
+    }
+
     @Test func aCorruptOutboxIsRefusedAndNeverDeleted() throws {
         let profile = try TemporaryFolder()
         let folder = AccountStorage.folder(profile: profile.path, account: "a")

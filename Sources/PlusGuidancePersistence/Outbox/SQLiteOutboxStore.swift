@@ -197,7 +197,13 @@ public final class SQLiteOutboxStore: OutboxStore {
     private func forgetDelivered() async throws {
         try await database.writeWithoutTransaction { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox") == 0 else { return }
-            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            // A checkpoint under way elsewhere (this store's WALCheckpointer, another process's
+            // writer) holds the checkpoint lock, and SQLite then answers busy at once, its busy
+            // handler not asked: tried again until it is done (milliseconds), for at most 2 s.
+            for _ in 0..<400 {
+                guard try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") == 1 else { break }
+                usleep(5_000)
+            }
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             try db.execute(sql: "PRAGMA user_version = \(version)")
         }

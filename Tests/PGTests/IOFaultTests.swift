@@ -141,19 +141,7 @@ extension IOFaultTests {
         var refused = 0
         for n in 1...writes {
             try await theoSends("\(n)")
-            let faulty = try await runProcess(
-                pg, base + ["sync"],
-                environment: [
-                    "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": "write", "PG_FAULT_AT": "\(n)",
-                ])
-            if faulty.status != 0 {
-                refused += 1
-                #expect(faulty.status == 70, "call \(n): \(faulty.stderr)")
-                #expect(faulty.stderr.split(separator: "\n").count == 1, "call \(n): \(faulty.stderr)")
-                #expect(faulty.stderr.contains("(storage_failed)"), "call \(n): \(faulty.stderr)")
-            }
-            let recovered = try await runProcess(pg, base + ["sync"])
-            #expect(recovered.status == 0, "after call \(n): \(recovered.stderr)")
+            if try await syncThroughFailingWrite(n, pg, base, shim: shim, profile: profile).refused { refused += 1 }
         }
         #expect(refused >= 1)
         let shown = try await runProcess(pg, base + ["--json", "messages", "therapist@example.com", "--limit", "1000"])
@@ -206,21 +194,10 @@ extension IOFaultTests {
             await client.close()
             proxy.refuseConnections(false)
 
-            let faulty = try await runProcess(
-                pg, base + ["sync"],
-                environment: [
-                    "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": "write", "PG_FAULT_AT": "\(n)",
-                ])
-            if faulty.status != 0 {
-                refused += 1
-                #expect(faulty.status == 70, "write \(n): \(faulty.stderr)")
-                #expect(faulty.stderr.split(separator: "\n").count == 1, "write \(n): \(faulty.stderr)")
-                #expect(faulty.stderr.contains("(storage_failed)"), "write \(n): \(faulty.stderr)")
-            }
             // Entries the disk refused to record wait out a short backoff: `sync` ignores it.
-            let recovered = try await runProcess(pg, base + ["sync"])
-            #expect(recovered.status == 0, "after write \(n): \(recovered.stderr)")
-            #expect(recovered.stdout.hasSuffix("Synced. 0 pending, 0 failed in the outbox.\n"), "\(recovered.stdout)")
+            let run = try await syncThroughFailingWrite(n, pg, base, shim: shim, profile: profile)
+            if run.refused { refused += 1 }
+            #expect(run.recovered.hasSuffix("Synced. 0 pending, 0 failed in the outbox.\n"), "\(run.recovered)")
         }
         // Writes spread over the drain failed (a drain makes a few hundred), not only the first.
         #expect(refused >= 4, "only \(refused) runs met the failing write")
@@ -235,5 +212,28 @@ extension IOFaultTests {
                 "/usr/bin/sqlite3", ["\(profile)/accounts/usr_alice/\(file)", "PRAGMA integrity_check"])
             #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
         }
+    }
+}
+
+extension IOFaultTests {
+    /// `pg sync` with the `n`th write on the profile failing, then `pg sync` on a healthy disk:
+    /// the first succeeds or fails with one `storage_failed` line and exit 70, the second
+    /// succeeds. Returns whether the first failed, and what the second printed.
+    func syncThroughFailingWrite(
+        _ n: Int, _ pg: String, _ base: [String], shim: String, profile: String
+    ) async throws -> (refused: Bool, recovered: String) {
+        let faulty = try await runProcess(
+            pg, base + ["sync"],
+            environment: [
+                "LD_PRELOAD": shim, "PG_FAULT_PATH": profile, "PG_FAULT_CALLS": "write", "PG_FAULT_AT": "\(n)",
+            ])
+        if faulty.status != 0 {
+            #expect(faulty.status == 70, "write \(n): \(faulty.stderr)")
+            #expect(faulty.stderr.split(separator: "\n").count == 1, "write \(n): \(faulty.stderr)")
+            #expect(faulty.stderr.contains("(storage_failed)"), "write \(n): \(faulty.stderr)")
+        }
+        let recovered = try await runProcess(pg, base + ["sync"])
+        #expect(recovered.status == 0, "after write \(n): \(recovered.stderr)")
+        return (faulty.status != 0, recovered.stdout)
     }
 }

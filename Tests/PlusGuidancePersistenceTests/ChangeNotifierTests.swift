@@ -25,6 +25,19 @@ import Testing
         }
     }
 
+    /// Counts the commits to `path` that changed messages, and all of them.
+    static func countMessagesAndEverything(
+        _ path: String
+    ) throws -> (messages: Counter, everything: Counter, subscriptions: [ChangeNotifier.Subscription]) {
+        let messages = Counter()
+        let everything = Counter()
+        let subscriptions = [
+            try ChangeNotifier.subscribe(to: path, tables: ["message"]) { messages.increment() },
+            try ChangeNotifier.subscribe(to: path, tables: nil) { everything.increment() },
+        ]
+        return (messages, everything, subscriptions)
+    }
+
     static func offerPage(_ id: String) -> ChangePage {
         ChangePage(changes: [.offer(Fixtures.offer(id))], cursor: FeedCursor("c-\(id)"))
     }
@@ -37,14 +50,8 @@ import Testing
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
         let writer = try SQLiteCacheStore(path: path, cipher: testCipher)
-        let messages = Counter()
-        let everything = Counter()
-        let onMessages = try ChangeNotifier.subscribe(to: path, tables: ["message"]) { messages.increment() }
-        let onEverything = try ChangeNotifier.subscribe(to: path, tables: nil) { everything.increment() }
-        defer {
-            onMessages.cancel()
-            onEverything.cancel()
-        }
+        let (messages, everything, subscriptions) = try Self.countMessagesAndEverything(path)
+        defer { subscriptions.forEach { $0.cancel() } }
         #expect(ChangeNotifier.existing(for: path)?.isWatching == true)
 
         try await writer.apply(Self.offerPage("o1"))
@@ -64,14 +71,8 @@ import Testing
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"
         let writer = try SQLiteCacheStore(path: path, cipher: testCipher)
-        let messages = Counter()
-        let everything = Counter()
-        let onMessages = try ChangeNotifier.subscribe(to: path, tables: ["message"]) { messages.increment() }
-        let onEverything = try ChangeNotifier.subscribe(to: path, tables: nil) { everything.increment() }
-        defer {
-            onMessages.cancel()
-            onEverything.cancel()
-        }
+        let (messages, everything, subscriptions) = try Self.countMessagesAndEverything(path)
+        defer { subscriptions.forEach { $0.cancel() } }
         let page = Self.messagePage("m1")
         await #expect(throws: Abandoned.self) {
             try await writer.database.write { db in

@@ -89,7 +89,6 @@ func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double,
             try await Task.sleep(for: .milliseconds(10))
         }
     }
-    if ProcessInfo.processInfo.environment["PG_BENCH_DEBUG"] != nil { print("apply total", elapsed) }
     return (Double(total) / seconds(elapsed), storage)
 }
 // PG_BENCH_QUERIES=1: only the initial-sync ingest, then the queries (no live-ingest or sqlite3

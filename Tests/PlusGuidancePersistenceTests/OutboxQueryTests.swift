@@ -33,6 +33,25 @@ import Testing
         #expect(try await outbox.isQueuedBehindAnother("a2") == false)
     }
 
+    @Test func aRoundOverALongQueueWaitingForABackoffReadsOneEntryPerConversation() async throws {
+        let folder = try TemporaryFolder()
+        let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite", cipher: testCipher)
+        let retryAt = Fixtures.epoch + 30
+        for index in 0..<300 {
+            var queued = try await outbox.enqueue(
+                entry("a\(index)", .sendMessage(Fixtures.message("m\(index)", in: Fixtures.theoAlice))))
+            // Offline: each one waits behind the outage, as the sender defers a round.
+            queued.deferBehindOutage(OutboxFailure(code: "cannot_connect", reason: "refused"), retryAt: retryAt)
+            try await outbox.update(queued, durably: false)
+        }
+        _ = try await outbox.enqueue(entry("b", .sendMessage(Fixtures.message("n1", in: Fixtures.theoBob))))
+        _ = try await outbox.enqueue(entry("x", .acceptOffer("o1")))
+        #expect(try await outbox.deliveryCandidates(at: Fixtures.epoch).map(\.id) == ["a0", "b", "x"])
+        #expect(try await outbox.earliestRetry() == retryAt)
+        // Once the backoff is over, the whole conversation is due.
+        #expect(try await outbox.deliveryCandidates(at: retryAt).count == 302)
+    }
+
     @Test func theSummaryCountsWithoutReadingEntries() async throws {
         let folder = try TemporaryFolder()
         let outbox = try SQLiteOutboxStore(path: folder.path + "/outbox.sqlite", cipher: testCipher)
@@ -68,12 +87,14 @@ import Testing
             _ = try await outbox.enqueue(entry("a2", .sendMessage(Fixtures.message("m2", in: Fixtures.theoAlice))))
             try outbox.database.close()
         }
-        // Make it the file an earlier version wrote: no column, no index, migrations 0002 and
-        // 0004 (sealing) not run.
+        // Make it the file an earlier version wrote: no column, no indexes, migrations 0002,
+        // 0004 (sealing) and 0005 (the waiting indexes) not run.
         let downgrade = try await run([
             "sqlite3", path,
-            "DROP INDEX outbox_by_conversation; ALTER TABLE outbox DROP COLUMN conversationID; "
-                + "DELETE FROM grdb_migrations WHERE identifier IN ('0002-conversation', '0004-sealed-actions');",
+            "DROP INDEX outbox_by_conversation; DROP INDEX outbox_waiting; DROP INDEX outbox_deadline; "
+                + "DROP INDEX outbox_retry; "
+                + "ALTER TABLE outbox DROP COLUMN conversationID; DELETE FROM grdb_migrations "
+                + "WHERE identifier IN ('0002-conversation', '0004-sealed-actions', '0005-waiting');",
         ])
         #expect(downgrade.status == 0)
         let reopened = try SQLiteOutboxStore(path: path, cipher: testCipher)

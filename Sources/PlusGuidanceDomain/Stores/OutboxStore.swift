@@ -46,6 +46,15 @@ public protocol OutboxStore: Sendable {
     func isQueuedBehindAnother(_ key: IdempotencyKey) async throws -> Bool
     /// The counts for a status line, without reading the entries.
     func summary() async throws -> OutboxSummary
+    /// What a delivery round at `now` has to look at, in enqueue order: every entry that is not
+    /// a message, every entry with a deadline, and each conversation's messages up to and
+    /// including the first one that is not due at `now` (in flight, failed or waiting for a
+    /// backoff). The messages queued behind that one cannot go before it, so a store may leave
+    /// them out; it may also return more. Offline with a long queue, a store that leaves them
+    /// out reads one entry per conversation for a round instead of the whole outbox.
+    func deliveryCandidates(at now: Date) async throws -> [OutboxEntry]
+    /// The earliest end of a backoff among `pending` entries: when the sender next has work.
+    func earliestRetry() async throws -> Date?
     /// Ticks after every commit to the outbox, whichever process made it, until the store
     /// closes. Ticks that arrive while the reader is busy coalesce.
     func changes() -> AsyncThrowingStream<Void, any Error>
@@ -64,6 +73,13 @@ extension OutboxStore {
 
     public func remove(_ keys: [IdempotencyKey], durably: Bool) async throws {
         for key in keys { try await remove(key, durably: durably) }
+    }
+
+    /// Every entry: a store without queries of its own (in memory) may return more.
+    public func deliveryCandidates(at now: Date) async throws -> [OutboxEntry] { try await entries() }
+
+    public func earliestRetry() async throws -> Date? {
+        try await entries().compactMap { $0.state == .pending ? $0.notBefore : nil }.min()
     }
 
     /// Puts every entry a crash left `inFlight` back to `pending`; returns how many.

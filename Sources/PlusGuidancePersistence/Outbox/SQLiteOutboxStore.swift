@@ -84,6 +84,19 @@ public final class SQLiteOutboxStore: OutboxStore {
             // its actions sealed here, and the file is then rewritten whole (DatabaseOpener).
             try DatabaseOpener.sealInPlace(db, table: "outbox", key: "key", column: "action", cipher: cipher)
         }
+        migrator.registerMigration("0005-waiting") { db in
+            // The entries that can stop their conversation (in flight, failed, waiting for a
+            // backoff), so a delivery round finds each conversation's first one without reading
+            // the entries queued behind it; the entries with a deadline; and the backoffs' ends,
+            // for the sender's next wake.
+            try db.execute(
+                sql: """
+                    CREATE INDEX outbox_waiting ON outbox (conversationID, sequence, state, notBefore)
+                        WHERE state != 'pending' OR notBefore IS NOT NULL;
+                    CREATE INDEX outbox_deadline ON outbox (sequence) WHERE deadline IS NOT NULL;
+                    CREATE INDEX outbox_retry ON outbox (notBefore) WHERE state = 'pending' AND notBefore IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 
@@ -159,6 +172,49 @@ public final class SQLiteOutboxStore: OutboxStore {
     public func entries() async throws -> [OutboxEntry] {
         let actions = actions
         return try database.readHere { db in try Self.entries(db, actions: actions) }
+    }
+
+    /// A delivery round's entries (``OutboxStore/deliveryCandidates(at:)``), found through
+    /// indexes alone: the conversations one index seek each (a loose index scan), each one's
+    /// first entry not due at `now` in `outbox_waiting`, and its entries up to that one. A round
+    /// over a long queue waiting for a backoff reads and decodes one entry per conversation;
+    /// scanning the table instead took most of the time of queueing 10k texts offline.
+    public func deliveryCandidates(at now: Date) async throws -> [OutboxEntry] {
+        let actions = actions
+        return try database.readHere { db in
+            try CacheRows.all(
+                db.cachedStatement(
+                    sql: """
+                        WITH RECURSIVE
+                            conversation(id) AS (
+                                SELECT min(conversationID) FROM outbox
+                                UNION ALL
+                                SELECT (SELECT min(conversationID) FROM outbox WHERE conversationID > conversation.id)
+                                FROM conversation WHERE id IS NOT NULL),
+                            picked(sequence) AS (
+                                SELECT sequence FROM outbox WHERE conversationID IS NULL
+                                UNION SELECT sequence FROM outbox WHERE deadline IS NOT NULL
+                                UNION SELECT outbox.sequence FROM conversation JOIN outbox ON outbox.conversationID = conversation.id
+                                WHERE outbox.sequence <= ifnull(
+                                    (SELECT waiting.sequence FROM outbox AS waiting
+                                        WHERE waiting.conversationID = conversation.id
+                                        AND (waiting.state != 'pending' OR waiting.notBefore IS NOT NULL)
+                                        AND (waiting.state != 'pending' OR waiting.notBefore > ?)
+                                        ORDER BY waiting.sequence LIMIT 1),
+                                    9223372036854775807))
+                        SELECT \(Self.columns) FROM outbox WHERE sequence IN picked ORDER BY sequence
+                        """), arguments: [now.timeIntervalSinceReferenceDate]
+            ) { try Self.entry($0, actions: actions) }
+        }
+    }
+
+    public func earliestRetry() async throws -> Date? {
+        try database.readHere { db in
+            CacheRows.date(
+                try Double.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT min(notBefore) FROM outbox WHERE state = 'pending' AND notBefore IS NOT NULL")))
+        }
     }
 
     /// The message entries of one conversation, in delivery order (one index range: a

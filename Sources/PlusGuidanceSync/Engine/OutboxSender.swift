@@ -94,7 +94,7 @@ actor OutboxSender {
                 // Offline: the failed entry's backoff (and the deferred ones') is the next deadline.
                 // A disk that refused even to record the failure is tried again in a second.
                 next =
-                    Self.nextRetry(in: (try? await outbox.entries()) ?? [])
+                    ((try? await outbox.earliestRetry()) ?? nil)
                     ?? (PersistenceError.storageFailure(error) != nil ? clock.now() + 1 : nil)
             }
             let timer = next.map { deadline in
@@ -108,33 +108,30 @@ actor OutboxSender {
         }
     }
 
-    /// The earliest end of a backoff among waiting entries.
-    private static func nextRetry(in entries: [OutboxEntry]) -> Date? {
-        entries.compactMap { $0.state == .pending ? $0.notBefore : nil }.min()
-    }
-
     private func deliverRounds(ignoringBackoff: Bool) async throws -> Date? {
         if needsInFlightRecovery {
             needsInFlightRecovery = false
             _ = try await outbox.recoverInFlight()
         }
         // Rounds: read the outbox once, attempt what is deliverable in order, then read it again
-        // for what was queued meanwhile. Each entry is attempted at most once per call.
+        // for what was queued meanwhile. Each entry is attempted at most once per call. A round
+        // reads each conversation only up to its first waiting entry: woken for every action
+        // queued while offline, it does not decode the whole queue each time.
         var attempted: Set<IdempotencyKey> = []
         while true {
             let now = clock.now()
             let serverTime = await serverNow()
-            var entries = try await outbox.entries()
+            let scheduledAt = ignoringBackoff ? Date.distantFuture : now
+            var entries = try await outbox.deliveryCandidates(at: scheduledAt)
             for index in entries.indices {
                 guard entries[index].failIfPastDeadline(serverNow: serverTime) else { continue }
                 try await outbox.update(entries[index], durably: true)
             }
-            let round = OutboxSchedule.deliverable(entries, at: ignoringBackoff ? .distantFuture : now)
-                .filter { !attempted.contains($0.id) }
+            let round = OutboxSchedule.deliverable(entries, at: scheduledAt).filter { !attempted.contains($0.id) }
             attempted.formUnion(round.map(\.id))
             guard !round.isEmpty else {
                 serverAnswered = serverAnswered || !attempted.isEmpty
-                return Self.nextRetry(in: entries)
+                return try await outbox.earliestRetry()
             }
             var stopped: Set<ConversationID> = []
             var next = round.startIndex

@@ -98,6 +98,67 @@ public enum OutboxStoreConformance {
             try require(again.sequence > first.sequence, "sequence grows: \(first.sequence) → \(again.sequence)")
             try requireEqual(try await store.entries().map(\.id), ["k2", "k1"], "order")
         },
+        Check("a delivery round's candidates hold everything a round can pick, and the earliest retry") { store in
+            // Random outboxes: messages of three conversations and offer answers, each pending,
+            // waiting for a backoff, in flight or failed, some with a deadline.
+            var random = SeededGenerator(seed: 14)
+            let conversations = [
+                Fixtures.theoAlice, Fixtures.theoBob, CareRelation(therapistID: "usr_t2", clientID: "usr_c2"),
+            ]
+            for round in 0..<40 {
+                try await store.removeAll()
+                for index in 0..<Int.random(in: 0...14, using: &random) {
+                    let key = IdempotencyKey("r\(round)-\(index)")
+                    var entry =
+                        Bool.random(using: &random)
+                        ? OutboxEntry(id: key, action: .acceptOffer(OfferID("o\(index)")), enqueuedAt: Fixtures.epoch)
+                        : OutboxEntry(
+                            id: key,
+                            action: .sendMessage(
+                                Fixtures.message("m\(round)-\(index)", in: conversations.randomElement(using: &random)!)
+                            ),
+                            enqueuedAt: Fixtures.epoch)
+                    entry = try await store.enqueue(entry)
+                    if Int.random(in: 0..<4, using: &random) == 0 { entry.deadline = Fixtures.epoch + 5 }
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0: break
+                    case 1:
+                        entry.beginAttempt()
+                        entry.failTransiently(
+                            OutboxFailure(code: "cannot_connect", reason: "refused"),
+                            retryAt: Fixtures.epoch + Double(Int.random(in: 0...20, using: &random)))
+                    case 2: entry.beginAttempt()
+                    default:
+                        entry.beginAttempt()
+                        entry.failPermanently(OutboxFailure(code: "offer_expired", reason: "expired"))
+                    }
+                    try await store.update(entry)
+                }
+                let entries = try await store.entries()
+                for now in [Fixtures.epoch, Fixtures.epoch + 10, Date.distantFuture] {
+                    let candidates = try await store.deliveryCandidates(at: now)
+                    // In enqueue order, drawn from the outbox.
+                    try require(
+                        candidates.map(\.sequence) == candidates.map(\.sequence).sorted()
+                            && Set(candidates).isSubset(of: Set(entries)),
+                        "round \(round): candidates are entries in order")
+                    var waiting: Set<ConversationID> = []
+                    for entry in entries {
+                        let conversation = entry.action.orderingConversation
+                        let required = conversation.map { !waiting.contains($0) } ?? true || entry.deadline != nil
+                        if required {
+                            try require(
+                                candidates.contains(entry), "round \(round) at \(now): \(entry.id) is missing")
+                        }
+                        if let conversation, !entry.isDue(at: now) { waiting.insert(conversation) }
+                    }
+                }
+                try requireEqual(
+                    try await store.earliestRetry(),
+                    entries.compactMap { $0.state == .pending ? $0.notBefore : nil }.min(),
+                    "round \(round): earliest retry")
+            }
+        },
         Check("entries left in flight are recovered to pending") { store in
             var a = try await store.enqueue(Fixtures.sendEntry("a"))
             var b = try await store.enqueue(Fixtures.sendEntry("b"))

@@ -212,6 +212,8 @@ let package = Package(
             dependencies: [
                 "PlusGuidanceServer",
                 "PlusGuidanceTesting",
+                "PlusGuidanceWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

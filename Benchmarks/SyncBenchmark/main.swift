@@ -190,7 +190,7 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
                     try? ChildProcess(
                         "/usr/bin/perf",
                         [
-                            "record", "-F", "499", "--call-graph", "dwarf,16384", "-o",
+                            "record", "-F", "1999", "--call-graph", "dwarf,16384", "-o",
                             "\(folder)/drain-\(name)-\(round).perf", "-p", "\(pid)",
                         ])
                 }

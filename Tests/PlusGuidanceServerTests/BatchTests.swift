@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
 import PlusGuidanceServer
+import PlusGuidanceWire
 import Testing
 
 /// `POST /v1/batch`: queued actions in one request, each answered, stored and replayed as its
@@ -76,6 +77,40 @@ import Testing
             #expect(
                 (Self.results(reused)[0]["body"] as? [String: any Sendable])?["code"] as? String
                     == "idempotency_key_reused")
+        }
+    }
+
+    @Test func aTextsFeedEntryHoldsTheSameJSONAsItsAnswerAndDecodesOnBothPaths() async throws {
+        // The answer's JSON is spliced into the feed entry (encoded once): the entry must still
+        // be a `ChangeWire`, for the fast page reader and for JSONDecoder alike.
+        try await withServer(configure: longTokens) { api in
+            let alice = try await api.login("alice")
+            let bodies = ["quote \" backslash \\ slash / tab \t nl \n", "\u{1}\u{1F}\u{7F} é 日本 🙂", "x"]
+            let actions = bodies.enumerated().map { Self.text("k/\"\($0.offset)", to: "usr_therapist", $0.element) }
+            let batch = try await api.request(.POST, "/v1/batch", token: alice, json: ["actions": actions])
+            let single = try await api.request(
+                .POST, "/v1/conversations/usr_therapist/messages", token: alice, json: ["body": "alone /\""], key: "k3")
+            let answers =
+                Self.results(batch).compactMap { $0["body"] as? [String: any Sendable] } + [single.json]
+            #expect(Self.results(batch).map { $0["key"] as? String } == ["k/\"0", "k/\"1", "k/\"2"])
+            #expect(answers.count == 4)
+
+            let page = try await api.request(.GET, "/v1/changes?limit=500", token: alice)
+            let entries = page.list("changes").filter { $0["entity"] as? String == "message" }.suffix(4)
+            #expect(entries.count == 4)
+            for (entry, answer) in zip(entries, answers) {
+                #expect(entry["op"] as? String == "upsert")
+                #expect(entry["id"] as? String == answer["id"] as? String)
+                #expect(
+                    NSDictionary(dictionary: entry["message"] as? [String: any Sendable] ?? [:])
+                        == NSDictionary(dictionary: answer))
+            }
+            let fast = try #require(FeedPageReader.read(page.body))
+            let decoded = try JSONDecoder().decode(FeedPageWire.self, from: page.body)
+            #expect(fast == decoded)
+            #expect(decoded.changes.suffix(4).compactMap { $0.message?.body } == bodies + ["alone /\""])
+            // The entry holds the answer's own bytes.
+            #expect(page.body.range(of: single.body) != nil)
         }
     }
 

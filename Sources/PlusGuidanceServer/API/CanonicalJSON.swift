@@ -23,6 +23,13 @@ package enum CanonicalJSON {
         return Data(bytes)
     }
 
+    /// A string as a JSON string, quotes included, with the escapes above.
+    package static func string(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        append(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     private static let hex = Array("0123456789abcdef".utf8)
 
     private static func append(_ text: String, to bytes: inout [UInt8]) {

@@ -42,8 +42,8 @@ extension Routes {
                 throw APIError.invalidRequest(
                     "id must be msg_{your user id}.{1 to 64 letters, digits, '_' or '-'}")
             }
-            let message = try store.sendMessage(db, from: user, to: peer, id: id, body: body)
-            return try Self.answer(MessageWire(message), status: 201)
+            let sent = try store.sendMessage(db, from: user, to: peer, id: id, body: body)
+            return StoredAnswer(status: 201, contentType: "application/json", body: sent.json)
         }
     }
 
@@ -80,9 +80,12 @@ extension Routes {
 
     /// A path component as clients put it in a URL (and so in a request's fingerprint).
     static func escape(_ component: String) -> String {
-        component.addingPercentEncoding(
-            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?&=#"))) ?? component
+        component.addingPercentEncoding(withAllowedCharacters: pathComponentAllowed) ?? component
     }
+
+    /// Made once: building it per action was 2% of a batch's time.
+    private static let pathComponentAllowed = CharacterSet.urlPathAllowed.subtracting(
+        CharacterSet(charactersIn: "/?&=#"))
 
     func batch(_ request: Request, _ context: APIContext) async throws -> Response {
         let user = try context.requireUser()
@@ -113,11 +116,10 @@ extension Routes {
         // each body is the stored answer's own bytes.
         var output = ByteBuffer()
         output.writeString(#"{"results":["#)
-        let encoder = JSONEncoder()
         for (index, (action, answer)) in zip(body.actions, answers).enumerated() {
             if index > 0 { output.writeString(",") }
             output.writeString(#"{"key":"#)
-            output.writeBytes(try encoder.encode(action.key))
+            output.writeString(CanonicalJSON.string(action.key))
             if let answer {
                 output.writeString(#","status":\#(answer.answer.status),"replayed":\#(answer.replayed),"body":"#)
                 output.writeBytes(answer.answer.body)

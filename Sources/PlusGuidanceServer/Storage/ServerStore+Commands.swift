@@ -1,11 +1,16 @@
 import Foundation
 import GRDB
 import PlusGuidanceDomain
+import PlusGuidanceWire
 
 /// The state-changing commands, each inside the caller's write transaction: the Domain
 /// transition, its effects and its feed entries.
 extension ServerStore {
-    func sendMessage(_ db: Database, from user: User, to peer: UserID, id: String?, body: String) throws -> Message {
+    /// Stores a text and its feed entry; returns it with its JSON (`MessageWire`), encoded once
+    /// for both the feed entry and the command's answer.
+    func sendMessage(
+        _ db: Database, from user: User, to peer: UserID, id: String?, body: String
+    ) throws -> (message: Message, json: Data) {
         guard let relation = try Self.relation(user, peer, db) else { throw APIError.notFound }
         let messageID = MessageID(id ?? BearerToken.identifier("msg"))
         if try Bool.fetchOne(
@@ -19,8 +24,9 @@ extension ServerStore {
             id: messageID, from: user.id, to: peer, within: relation, body: body,
             at: try Self.nextMessageTime(in: relation.conversationID, now: clock.now(), db))
         try ServerRows.insert(message, db)
-        try record(.message(message), in: relation, db)
-        return message
+        let json = try JSONEncoder().encode(MessageWire(message))
+        try record(.message(message), in: relation, encoded: json, db)
+        return (message, json)
     }
 
     /// `user` read the conversation with `peer` up to `messageID` (R11). The position only moves

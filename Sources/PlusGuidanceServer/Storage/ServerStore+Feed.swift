@@ -5,8 +5,10 @@ import PlusGuidanceWire
 
 /// The change feed: what each command recorded, paged per person by cursor, and pruned.
 extension ServerStore {
-    /// Appends a change to the feed, visible to the two people of `relation`.
-    func record(_ change: Change, in relation: CareRelation, _ db: Database) throws {
+    /// Appends a change to the feed, visible to the two people of `relation`. `encoded` is the
+    /// changed entity's JSON when the caller has it already (a text's answer): spliced into the
+    /// entry as `ChangeWire` would encode it, not encoded a second time.
+    func record(_ change: Change, in relation: CareRelation, encoded: Data? = nil, _ db: Database) throws {
         let now = clock.now()
         let (entity, id, deleted): (String, String, Bool) =
             switch change {
@@ -20,8 +22,16 @@ extension ServerStore {
             case .deleted(.offer(let id)): ("offer", id.rawValue, true)
             case .deleted(.session(let id)): ("session", id.rawValue, true)
             }
-        let wire = ChangeWire(change, at: now)
-        let payload = deleted ? nil : String(decoding: try JSONEncoder().encode(wire), as: UTF8.self)
+        let payload: String? =
+            if deleted {
+                nil
+            } else if let encoded {
+                // ChangeWire's members in its order; the entity's member is named as the entity.
+                #"{"entity":"# + CanonicalJSON.string(entity) + #","id":"# + CanonicalJSON.string(id)
+                    + #","op":"upsert",""# + entity + #"":"# + String(decoding: encoded, as: UTF8.self) + "}"
+            } else {
+                String(decoding: try JSONEncoder().encode(ChangeWire(change, at: now)), as: UTF8.self)
+            }
         try db.cachedStatement(
             sql:
                 "INSERT INTO change (therapistID, clientID, entity, entityID, deleted, payload, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -60,6 +60,28 @@ extension ServerStore {
         var command: @Sendable (Database) throws -> StoredAnswer
     }
 
+    /// `body` inside a savepoint whose statements are prepared once per connection: GRDB's
+    /// `inSavepoint` prepares `SAVEPOINT` and `RELEASE` again for every call, 7% of the server's
+    /// time in a drain of batched texts (perf). GRDB still tracks the savepoint, as it does
+    /// for any statement that opens or closes one.
+    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "SAVEPOINT command").execute()
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            // After an error that ended the whole transaction, there is no savepoint left to
+            // roll back: the caller's transaction fails with the command's error.
+            if db.isInsideTransaction {
+                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT command").execute()
+                try db.cachedStatement(sql: "RELEASE SAVEPOINT command").execute()
+            }
+            throw error
+        }
+        try db.cachedStatement(sql: "RELEASE SAVEPOINT command").execute()
+        return value
+    }
+
     /// Runs `command` once per (user, key) inside the caller's transaction: a known key with the
     /// same fingerprint answers from the stored answer; with another fingerprint it is refused.
     private static func idempotent(
@@ -82,12 +104,7 @@ extension ServerStore {
         do {
             // A savepoint, so a command that fails halfway leaves no partial write behind
             // while its refusal is still stored below.
-            var result: StoredAnswer?
-            try db.inSavepoint {
-                result = try command(db)
-                return .commit
-            }
-            answer = result!
+            answer = try inSavepoint(db) { try command(db) }
         } catch let error as DomainError {
             answer = try APIError(error).stored()
         } catch let error as APIError where error.status.code < 500 {

@@ -159,10 +159,11 @@ extension IOFaultTests {
 }
 
 extension IOFaultTests {
-    /// A drain in batches (#14), its answers recorded in the cache, then the outbox, whose
-    /// checkpoints run beside its writer. With the Nth write of `pg sync` failing, for N spread
-    /// over a drain of three batches: the run either drains or fails with one line, the next
-    /// run finishes, and the server has every queued text exactly once.
+    /// A drain in batches (#14) records each batch's answer (cache, then outbox) while the next
+    /// batch's request is under way, and the outbox's checkpoints run beside its writer. With
+    /// the Nth write of `pg sync` failing, for N spread over a drain of three batches: the run
+    /// either drains or fails with one line, the next run finishes, and the server has every
+    /// queued text exactly once.
     @Test func aFailingDiskDuringABatchedDrainLosesNothingAndDeliversNothingTwice() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }

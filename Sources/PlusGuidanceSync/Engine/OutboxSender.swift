@@ -135,29 +135,93 @@ actor OutboxSender {
             }
             var stopped: Set<ConversationID> = []
             var next = round.startIndex
-            while next < round.endIndex {
-                let batch = Self.nextBatch(of: round, from: &next, skipping: stopped, limit: batchSize)
-                guard let first = batch.first else { continue }
+            // A batch's answer is recorded (cache, then outbox) while the next batch's request
+            // is under way: its bookkeeping, awaited before the next one's starts and at the
+            // end of the round.
+            var settling: Settling?
+            while next < round.endIndex || settling != nil {
+                let batch =
+                    next < round.endIndex
+                    ? Self.nextBatch(of: round, from: &next, skipping: stopped, limit: batchSize) : []
                 do {
-                    stopped.formUnion(
-                        batch.count == 1
-                            ? try await attemptOneByOne(batch, startedAt: now)
-                            : try await attempt(batch: batch, startedAt: now))
-                } catch {
-                    if PersistenceError.storageFailure(error) != nil {
-                        // The disk refused a write of the attempt (before the request went out or
-                        // after its answer came): the batch waits a backoff with that reason, as
-                        // when offline, and its replay with the same keys settles it.
-                        noteStorageFailure(round[(round.firstIndex { $0.id == first.id } ?? next)...].map(\.id), error)
-                        try? await storageFailed(batch, error, startedAt: now)
+                    if batch.count > 1 {
+                        let sent = try await attempt(batch: batch, startedAt: now, after: &settling)
+                        stopped.formUnion(sent.stopped)
+                        settling = sent.settling
+                    } else {
+                        try await Self.settle(&settling)
+                        if !batch.isEmpty { stopped.formUnion(try await attemptOneByOne(batch, startedAt: now)) }
                     }
-                    // The server is out of reach: the rest of the round waits with the same reason,
-                    // so whoever waits for one of them learns it now rather than at a timeout.
-                    try? await deferRest(round[next...], behind: first.id)
-                    throw error
+                } catch {
+                    try await failed(error, batch: batch, settling: &settling, round: round, next: next, at: now)
                 }
             }
         }
+    }
+
+    /// The bookkeeping of a batch whose answer came: its outcomes into the cache and the outbox.
+    private struct Settling {
+        var batch: [OutboxEntry]
+        var task: Task<Void, any Error>
+    }
+
+    /// The bookkeeping of `batch` failed (the disk refused it) after the next request went out.
+    private struct SettlingFailed: Error {
+        var batch: [OutboxEntry]
+        var underlying: any Error
+    }
+
+    /// Waits for the bookkeeping under way, if any.
+    /// - Throws: ``SettlingFailed`` with its batch.
+    private static func settle(_ settling: inout Settling?) async throws {
+        guard let previous = settling else { return }
+        settling = nil
+        do {
+            try await previous.task.value
+        } catch {
+            throw SettlingFailed(batch: previous.batch, underlying: error)
+        }
+    }
+
+    /// A round stops at `error`, met while attempting `batch` (empty when it was met settling
+    /// the last batch): the bookkeeping under way ends first, entries whose attempt the disk
+    /// refused to record wait a backoff with that reason, and the rest of the round waits
+    /// behind the failure. Rethrows the error.
+    private func failed(
+        _ error: any Error, batch: [OutboxEntry], settling: inout Settling?, round: [OutboxEntry], next: Int,
+        at now: Date
+    ) async throws -> Never {
+        // Batches the disk refused to record, oldest first, and why.
+        var refused: [(batch: [OutboxEntry], error: any Error)] = []
+        var thrown = error
+        if let failure = error as? SettlingFailed {
+            // The batch before this one could not be recorded; this one's request went out and
+            // its entries are in flight: both are replayed with their keys.
+            refused.append((failure.batch + batch, failure.underlying))
+            thrown = failure.underlying
+        } else {
+            do {
+                try await Self.settle(&settling)
+            } catch let failure as SettlingFailed {
+                refused.append((failure.batch, failure.underlying))
+            } catch {}
+            // The disk refused a write of this batch's attempt (before the request went out or
+            // after its answer came).
+            if PersistenceError.storageFailure(error) != nil { refused.append((batch, error)) }
+        }
+        for (entries, storageError) in refused where PersistenceError.storageFailure(storageError) != nil {
+            // They wait a backoff with that reason, as when offline; the replay with the same
+            // keys settles them.
+            guard let first = entries.first else { continue }
+            noteStorageFailure(round[(round.firstIndex { $0.id == first.id } ?? next)...].map(\.id), storageError)
+            try? await storageFailed(entries, storageError, startedAt: now)
+        }
+        // The server is out of reach (or the disk full): the rest of the round waits with the
+        // same reason, so whoever waits for one of them learns it now rather than at a timeout.
+        if let first = batch.first ?? refused.first?.batch.first {
+            try? await deferRest(round[next...], behind: first.id)
+        }
+        throw thrown
     }
 
     /// At most this much message text in one batch (JSON escapes can make a character six
@@ -240,8 +304,13 @@ actor OutboxSender {
 
     /// One batch (``SyncTransport/push(_:)``): attempts and outcomes recorded in one commit each,
     /// the server's answers merged into the cache in one. Returns the conversations a refusal
-    /// stopped. Throws a transient failure of the request, which leaves every outcome unknown.
-    private func attempt(batch queued: [OutboxEntry], startedAt now: Date) async throws -> Set<ConversationID> {
+    /// stopped, and the bookkeeping of its outcomes, under way: it starts once the bookkeeping
+    /// of the batch before (`previous`) has ended, which overlaps this batch's request. Throws
+    /// a transient failure of the request, which leaves every outcome unknown, and
+    /// ``SettlingFailed`` when the previous bookkeeping failed.
+    private func attempt(
+        batch queued: [OutboxEntry], startedAt now: Date, after previous: inout Settling?
+    ) async throws -> (stopped: Set<ConversationID>, settling: Settling?) {
         let entries = queued.map { queued -> OutboxEntry in
             var entry = queued
             entry.beginAttempt()
@@ -260,8 +329,9 @@ actor OutboxSender {
             // A server without the batch endpoint: nothing was applied. Back as they were queued,
             // and single requests from now on.
             batchSize = 1
+            try await Self.settle(&previous)
             try await Self.uncancelled { [outbox] in try await outbox.update(queued, durably: false) }
-            return try await attemptOneByOne(queued, startedAt: now)
+            return (try await attemptOneByOne(queued, startedAt: now), nil)
         } catch {
             try? await outcomeUnknown(entries, error, startedAt: now)
             throw error
@@ -290,12 +360,15 @@ actor OutboxSender {
                 settled.append(queued[index])
             }
         }
-        try await Self.uncancelled { [changes, settled, delivered] in
+        try await Self.settle(&previous)
+        // Unstructured, so that it runs to its end whatever happens to the calling task (GRDB
+        // refuses writes from a cancelled task); every path of the round awaits it.
+        let task = Task { [changes, settled, delivered] in
             if !changes.isEmpty { try await cache.merge(changes) }
             if !settled.isEmpty { try await outbox.update(settled, durably: false) }
             if !delivered.isEmpty { try await outbox.remove(delivered, durably: false) }
         }
-        return stopped
+        return (stopped, Settling(batch: queued, task: task))
     }
 
     /// Offline, a server error, a cancelled task: the outcome is unknown, so the entries go back

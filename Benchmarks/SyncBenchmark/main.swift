@@ -181,6 +181,11 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
             let queueing = clock.now
             for i in 0..<queued { _ = try await alice.send("queued \(round) \(i)", to: "usr_therapist") }
             let queueSeconds = seconds(clock.now - queueing)
+            // PG_SYNC_BENCH_SETTLE=seconds: a pause before the drain, for the checkpoints and the
+            // sending task's retries of the queueing to end first.
+            if let settle = ProcessInfo.processInfo.environment["PG_SYNC_BENCH_SETTLE"].flatMap(Double.init) {
+                try await Task.sleep(for: .seconds(settle))
+            }
             proxy.refuseConnections(false)
             let counter = FsyncCounter(pid: server.processIdentifier)
             // PG_SYNC_BENCH_PROFILE=folder: perf records this process and the server during the

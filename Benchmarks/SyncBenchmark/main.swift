@@ -124,6 +124,7 @@ func configuration(_ url: URL, profile: String) -> ClientConfiguration {
 // Each pass queues `queued` texts offline (the proxy refuses connections), lets the network
 // back and times `syncNow` until the outbox is empty (not the pull after it); the server's fsync and fdatasync calls
 // during the drain are counted by `perf stat` on its tracepoints (0 when perf is missing).
+// PG_SYNC_BENCH_SETTLE=seconds pauses between the queueing and the drain.
 
 /// Counts the fsync/fdatasync calls of process `pid` until ``stop()``.
 final class FsyncCounter {

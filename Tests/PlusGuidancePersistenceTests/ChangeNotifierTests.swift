@@ -76,7 +76,8 @@ import Testing
         let page = Self.messagePage("m1")
         await #expect(throws: Abandoned.self) {
             try await writer.database.write { db in
-                try SQLiteCacheStore.apply(page.changes, in: db, SealedBodies(page.changes, testCipher), writer.marker)
+                try SQLiteCacheStore.apply(
+                    page.changes, in: db, SealedBodies(page.changes, testCipher), try #require(writer.marker))
                 throw Abandoned()
             }
         }

@@ -102,13 +102,12 @@ enum CacheRows {
     /// statement is stepped here, outside GRDB's observation (whose update hook is installed
     /// only while GRDB itself runs a statement), and the store's marker is told once that
     /// `message` changed: the commit still bumps the marker, a rollback still forgets it.
-    /// Without a marker (``init(_:marker:)``), the step runs through GRDB's `execute()`.
     struct MessageUpsert {
         private let statement: Statement
-        private let marker: ChangeMarker?
+        private let marker: ChangeMarker
         private var noted = false
 
-        init(_ db: Database, marker: ChangeMarker?) throws {
+        init(_ db: Database, marker: ChangeMarker) throws {
             statement = try db.cachedStatement(sql: CacheRows.upsertMessage)
             self.marker = marker
             // A step that failed earlier leaves its error for the next reset; it is not ours.
@@ -141,7 +140,6 @@ enum CacheRows {
             } else {
                 sqlite3_bind_null(handle, 11)
             }
-            guard let marker else { return try statement.execute() }
             if !noted {
                 marker.noteChange(in: "message")
                 noted = true

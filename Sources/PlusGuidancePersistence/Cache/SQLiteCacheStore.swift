@@ -45,6 +45,15 @@ public final class SQLiteCacheStore: CacheStore {
         self.marker = marker
     }
 
+    /// The marker every write of the feed's rows tells. A store opened read-only has none and
+    /// refuses the write as its read-only connection would.
+    private func writingMarker() throws -> ChangeMarker {
+        guard let marker else {
+            throw DatabaseError(resultCode: .SQLITE_READONLY, message: "attempt to write a readonly database")
+        }
+        return marker
+    }
+
     /// The cache of a process that only reads (``AccountStorage/Access/readOnly``).
     init(reading database: DatabaseQueue, cipher: FieldCipher) {
         self.cipher = cipher
@@ -73,19 +82,19 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func apply(_ page: ChangePage) async throws {
-        let (cipher, marker) = (cipher, marker)
+        let (cipher, marker) = (cipher, try writingMarker())
         try await database.write { db in try Self.apply(page, in: db, SealedBodies(page.changes, cipher), marker) }
     }
 
     public func merge(_ changes: [Change]) async throws {
-        let (cipher, marker) = (cipher, marker)
+        let (cipher, marker) = (cipher, try writingMarker())
         try await database.write { db in try Self.apply(changes, in: db, SealedBodies(changes, cipher), marker) }
     }
 
     public func apply(_ pages: [ChangePage]) async throws {
         // The bodies are sealed on another core while the writer inserts (SealedBodies).
         let sealed = SealedBodies(pages.flatMap(\.changes), cipher)
-        let marker = marker
+        let marker = try writingMarker()
         try await database.write { db in
             if pages.last?.hasMore == true { try CacheSchema.deferIndexesForFirstSync(db) }
             for page in pages { try Self.apply(page, in: db, sealed, marker) }
@@ -93,7 +102,7 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     public func replaceAll(with page: ChangePage) async throws {
-        let (cipher, marker) = (cipher, marker)
+        let (cipher, marker) = (cipher, try writingMarker())
         try await database.write { db in
             for table in CacheSchema.serverTables { try db.execute(sql: "DELETE FROM \(table)") }
             try CacheSchema.deferIndexesForFirstSync(db)
@@ -103,7 +112,7 @@ public final class SQLiteCacheStore: CacheStore {
 
     /// Applies `page`, its bodies sealed by `sealed`, and its cursor; the feed's last page
     /// builds the indexes a first sync deferred.
-    static func apply(_ page: ChangePage, in db: Database, _ sealed: SealedBodies, _ marker: ChangeMarker?) throws {
+    static func apply(_ page: ChangePage, in db: Database, _ sealed: SealedBodies, _ marker: ChangeMarker) throws {
         try apply(page.changes, in: db, sealed, marker)
         try db.cachedStatement(sql: "UPDATE syncState SET cursor = ?").execute(arguments: [page.cursor.rawValue])
         if !page.hasMore { try CacheSchema.buildDeferredIndexes(db) }
@@ -111,7 +120,7 @@ public final class SQLiteCacheStore: CacheStore {
 
     /// Applies changes whose message bodies are already sealed, leaving the cursor alone; the
     /// message rows are written past GRDB and `marker` is told (``CacheRows/MessageUpsert``).
-    static func apply(_ changes: [Change], in db: Database, _ sealed: SealedBodies, _ marker: ChangeMarker?) throws {
+    static func apply(_ changes: [Change], in db: Database, _ sealed: SealedBodies, _ marker: ChangeMarker) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
         var upsertMessage = try CacheRows.MessageUpsert(db, marker: marker)
         var upsertOffer: Statement?

@@ -245,8 +245,10 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" {
         "outbox drain of \(queued) queued texts, medians of \(rounds): batched \(format(batched, 0)) msg/s, "
             + "single \(format(single, 0)) msg/s, \(format(batched / single))x; server fsyncs per action "
             + "\(format(median(fsyncs[100] ?? []), 3)) batched, \(format(median(fsyncs[1] ?? []), 3)) single")
-    exit(0)
 }
+// Here, past the block's end, so that its defers ran: `exit` inside it left every pass's server
+// database and profiles in the temporary folder.
+if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "drain" { exit(0) }
 
 // MARK: Decode mode, for a profiler: the feed of a running server fetched once, then decoded
 // again and again by the SDK's page decoder.
@@ -521,7 +523,10 @@ do {
 
 // 2. Live latency and 3. outbox drain, on a fresh demo server (PG_SYNC_BENCH=initial stops
 // before them).
-if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "initial" { exit(0) }
+if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "initial" {
+    try? FileManager.default.removeItem(atPath: work)  // `exit` skips the defer above
+    exit(0)
+}
 do {
     let server = try await ReferenceServerProcess.launch(arguments: ["--seed", "demo"])
     defer { server.stop() }

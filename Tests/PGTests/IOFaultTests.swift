@@ -91,11 +91,7 @@ import Testing
 
         let accounts = profile + "/accounts"
         for account in try FileManager.default.contentsOfDirectory(atPath: accounts) {
-            for file in ["cache.sqlite", "outbox.sqlite"] {
-                let check = try await runProcess(
-                    "/usr/bin/sqlite3", ["\(accounts)/\(account)/\(file)", "PRAGMA integrity_check"])
-                #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
-            }
+            try await expectIntactFiles(of: "\(accounts)/\(account)")
         }
     }
 }
@@ -150,11 +146,7 @@ extension IOFaultTests {
                 $0["body"] as? String
             })
         for text in sent { #expect(bodies.contains(text), "lost: \(text)") }
-        for file in ["cache.sqlite", "outbox.sqlite"] {
-            let path = "\(profile)/accounts/usr_alice/\(file)"
-            let check = try await runProcess("/usr/bin/sqlite3", [path, "PRAGMA integrity_check"])
-            #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
-        }
+        try await expectIntactFiles(of: "\(profile)/accounts/usr_alice")
     }
 }
 
@@ -208,15 +200,19 @@ extension IOFaultTests {
         #expect(texts.count == Set(texts).count, "delivered twice: \(texts.count - Set(texts).count) texts")
         let delivered = Set(texts)
         for text in queued { #expect(delivered.contains(text), "lost: \(text)") }
-        for file in ["cache.sqlite", "outbox.sqlite"] {
-            let check = try await runProcess(
-                "/usr/bin/sqlite3", ["\(profile)/accounts/usr_alice/\(file)", "PRAGMA integrity_check"])
-            #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
-        }
+        try await expectIntactFiles(of: "\(profile)/accounts/usr_alice")
     }
 }
 
 extension IOFaultTests {
+    /// The account folder's cache and outbox pass SQLite's `integrity_check`.
+    func expectIntactFiles(of account: String) async throws {
+        for file in ["cache.sqlite", "outbox.sqlite"] {
+            let check = try await runProcess("/usr/bin/sqlite3", ["\(account)/\(file)", "PRAGMA integrity_check"])
+            #expect(check.stdout == "ok\n", "\(file): \(check.stdout)\(check.stderr)")
+        }
+    }
+
     /// `pg sync` with the `n`th write on the profile failing, then `pg sync` on a healthy disk:
     /// the first succeeds or fails with one `storage_failed` line and exit 70, the second
     /// succeeds. Returns whether the first failed, and what the second printed.

@@ -37,6 +37,8 @@ let package = Package(
         .executable(name: "pg-syncd", targets: ["pg-syncd"]),
         // The I/O fault shim of the tests' fault sweeps (LD_PRELOAD); not for apps.
         .library(name: "PGFaultShim", type: .dynamic, targets: ["CFaultShim"]),
+        // The calendar-clock shim of the tests' clock steps (LD_PRELOAD); not for apps.
+        .library(name: "PGClockShim", type: .dynamic, targets: ["CClockShim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -72,11 +74,13 @@ let package = Package(
         // which keeps its ~30 dependencies out of every command's start-up).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlLoader", dependencies: ["CCurl"], linkerSettings: [.linkedLibrary("dl")]),
+        // CLOCK_BOOTTIME by system call, which the server-time estimate is kept against (R12).
+        .target(name: "CBootClock"),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "PlusGuidanceNetworking",
             dependencies: [
-                "PlusGuidanceDomain", "PlusGuidanceWire", "CCurl", "CCurlLoader",
+                "PlusGuidanceDomain", "PlusGuidanceWire", "CCurl", "CCurlLoader", "CBootClock",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,6 +92,7 @@ let package = Package(
             name: "PlusGuidanceTesting",
             dependencies: ["PlusGuidanceDomain", "PlusGuidanceWire", "PlusGuidanceNetworking", "CSpawn"]),
         .target(name: "CFaultShim", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CClockShim"),
         // Test helpers' process spawning (GNU extensions of glibc Swift does not import).
         .target(name: "CSpawn"),
         .target(

@@ -130,10 +130,14 @@ struct Status: AsyncParsableCommand {
             var status = try await client.status()
             if !answered { status.phase = .offline(reason: "timeout") }
             let engine = status.engineProcess.map { " (synced by process \($0))" } ?? ""
+            let serverTime = await client.knownServerTime()
+            var json = JSONOutput.status(status)
+            json["serverTime"] = JSONOutput.time(serverTime)
             return Answer(
-                json: JSONOutput.status(status),
-                text:
+                json: json,
+                text: [
                     "\(status.isOnline ? "online" : "offline")\(engine), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
+                ] + (serverTime == nil ? [Human.serverTimeUnknown] : [])
             )
         }
     }

@@ -94,6 +94,9 @@ enum JSONOutput {
 
 /// Text for people: the local zone, minutes, and nothing a peer wrote can drive the terminal.
 enum Human {
+    /// Said under countdowns while this boot has no estimate of the server's time (R12).
+    static let serverTimeUnknown =
+        "(by this device's clock: the server's time is not known since the device started; it is once the server answers)"
     /// `2026-12-02 18:44` in the local time zone (`TZ`, else `/etc/localtime`): the same in
     /// every locale, so scripts can read it, and made with `localtime_r` instead of ICU, whose
     /// first formatting (loading a locale's patterns) cost a `pg messages` 3 ms.

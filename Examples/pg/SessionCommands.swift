@@ -122,13 +122,15 @@ struct Sessions: AsyncParsableCommand {
             for session in try await client.upcomingSessions() {
                 rows.append((session, await client.countdown(for: session)))
             }
+            let known = await client.knownServerTime()
+            let guessed = !rows.isEmpty && known == nil
             return Answer(
                 json: rows.map { JSONOutput.session($0.0, $0.1) },
                 text: rows.isEmpty
                     ? ["No upcoming sessions."]
                     : rows.map { session, countdown in
                         "\(session.id)  \(session.type.rawValue)  \(Human.time(session.startsAt))  \(session.durationMinutes) min  \(Human.countdown(countdown))"
-                    })
+                    } + (guessed ? [Human.serverTimeUnknown] : []))
         }
     }
 }
@@ -148,10 +150,12 @@ struct SessionCommand: AsyncParsableCommand {
                 )
             }
             let countdown = await client.countdown(for: session)
+            let guessed = await client.knownServerTime() == nil
             return Answer(
                 json: JSONOutput.session(session, countdown),
-                text:
+                text: [
                     "\(session.type.displayName) session, \(session.durationMinutes) min, \(Human.countdown(countdown)). Attend: \(session.attendPath)"
+                ] + (guessed ? [Human.serverTimeUnknown] : [])
             )
         }
     }

@@ -13,8 +13,13 @@ public struct ClientConfiguration: Sendable {
     public var retry = RetryPolicy()
     /// How long each kind of API call may take in all, retries included.
     public var deadlines = RequestDeadlines()
-    /// This machine's clock; shown times add the server clock offset to it.
+    /// This machine's calendar clock: timers (backoff, reconnection) and, until the server's
+    /// time is first known in this boot, the guess views show.
     public var localClock: any WallClock = SystemWallClock()
+    /// The clock the server's time is estimated against: one that no step of the calendar
+    /// clock moves (`CLOCK_BOOTTIME`), so countdowns, offer expiry and deadlines hold when NTP
+    /// steps the device's clock, a person changes it, or the device sleeps (R12).
+    public var elapsedClock: any ElapsedClock = SystemElapsedClock()
     /// How long the live event stream may stay silent (no event, no heartbeat), or a
     /// connection attempt unanswered, before it is taken as dead and opened again. The server
     /// sends a heartbeat every 15 s; the default allows three to go missing.

@@ -49,9 +49,8 @@ extension PlusGuidanceClient {
     /// appears without any refresh while live (R7).
     public func observeUpcomingSessions() throws -> AsyncThrowingStream<[Session], any Error> {
         let account = try signedIn()
-        let clock = configuration.localClock
         return observe(account, [account.cache.changes()]) {
-            try await account.cache.upcomingSessions(at: clock.now())
+            try await account.cache.upcomingSessions(at: account.serverTime.now())
         }
     }
 

@@ -72,6 +72,7 @@ extension PlusGuidanceClient {
 
     /// Sessions not ended, by start time (R7), from the cache.
     public func upcomingSessions() async throws -> [Session] {
+        // On the server's clock (R12), as observeUpcomingSessions() and events().
         try await signedIn().cache.upcomingSessions(at: serverNow())
     }
 
@@ -96,13 +97,35 @@ extension PlusGuidanceClient {
 
     /// The outbox in delivery order. `recordingActivity: false` for monitoring (a metrics
     /// exporter), which must not keep an idle device signed in.
+    ///
+    /// An entry whose deadline passed on the server's clock reads `failed` with `offer_expired`
+    /// even when no process runs the engine to record it (R9, R12): what the engine will do
+    /// with it is known.
     public func outbox(recordingActivity: Bool = true) async throws -> [OutboxEntry] {
-        try await (recordingActivity ? signedIn() : signedInForEngine()).outbox.entries()
+        let account = try recordingActivity ? signedIn() : signedInForEngine()
+        return await Self.judgingDeadlines(try await account.outbox.entries(), of: account)
     }
 
-    /// One outbox entry; `nil` once it left the outbox (delivered or discarded).
+    /// One outbox entry; `nil` once it left the outbox (delivered or discarded). Past its
+    /// deadline it reads as ``outbox(recordingActivity:)`` shows it.
     public func outboxEntry(_ key: IdempotencyKey) async throws -> OutboxEntry? {
-        try await signedIn().outbox.entry(key)
+        let account = try signedIn()
+        guard let entry = try await account.outbox.entry(key) else { return nil }
+        return await Self.judgingDeadlines([entry], of: account).first
+    }
+
+    /// `entries` as the engine will record them: those `pending` past their deadline on the
+    /// server's clock `failed` with `offer_expired`. Nothing is judged while the server's time
+    /// is unknown.
+    static func judgingDeadlines(_ entries: [OutboxEntry], of account: SignedInAccount) async -> [OutboxEntry] {
+        guard entries.contains(where: { $0.deadline != nil && $0.state == .pending }),
+            let now = await account.serverTime.known()
+        else { return entries }
+        return entries.map { entry in
+            var judged = entry
+            _ = judged.failIfPastDeadline(serverNow: now)
+            return judged
+        }
     }
 
     /// The outbox entry that delivers `message`; `nil` once the server confirmed it. Reads only
@@ -115,10 +138,19 @@ extension PlusGuidanceClient {
         guard let account else {
             return SyncStatus(phase: .signedOut, lastSuccessfulSync: nil, pendingOutbox: 0, failedOutbox: 0)
         }
-        let outbox: OutboxSummary
+        var outbox: OutboxSummary
         let lastSync: Date?
         do {
             outbox = try await account.outbox.summary()
+            // Entries past their deadline count as failed, as outbox() shows them.
+            if outbox.pending > 0, let now = await account.serverTime.known() {
+                let overdue = try await account.outbox.deliveryCandidates(at: .distantPast).filter {
+                    var entry = $0
+                    return entry.failIfPastDeadline(serverNow: now)
+                }.count
+                outbox.pending -= overdue
+                outbox.failed += overdue
+            }
             lastSync = try await account.cache.syncState().lastSyncAt
         } catch  where self.account !== account {
             // Signed out while this read waited (the actor is reentrant): the files closed under

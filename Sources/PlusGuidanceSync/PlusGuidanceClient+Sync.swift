@@ -147,17 +147,6 @@ extension PlusGuidanceClient {
         return succeeded
     }
 
-    /// Stores the engine's server clock offset for the profile's other processes (a `pg watch`
-    /// beside `pg-syncd` schedules reminders on it) when it moved by more than a second since
-    /// the last one stored: a stepped server clock reaches them at once, the drift of a
-    /// steady one does not cost a write per event.
-    private func shareServerClock(of live: SignedInAccount) async {
-        guard let offset = await live.api.serverClockOffset, let state = try? await live.cache.syncState(),
-            let lastSync = state.lastSyncAt, abs(state.serverClockOffset - offset) > 1
-        else { return }
-        try? await live.cache.recordSync(at: lastSync, serverClockOffset: offset)
-    }
-
     private func apply(_ event: LiveEvent, to live: SignedInAccount) async {
         switch event {
         case .change(let change, _): try? await live.cache.merge([change])
@@ -167,8 +156,11 @@ extension PlusGuidanceClient {
             ])
         case .heartbeat: break
         case .time(let now):
+            // The server's clock, told outright (the stream opened, or the server's clock was
+            // stepped): the profile's other processes (a `pg watch` beside `pg-syncd` schedules
+            // reminders on it) read it from the cache at once.
             await live.api.recordServerTime(now)
-            await shareServerClock(of: live)
+            await live.serverTime.share()
         }
     }
 }

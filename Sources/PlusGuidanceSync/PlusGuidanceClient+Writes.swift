@@ -96,7 +96,9 @@ extension PlusGuidanceClient {
         if answered { throw DomainError.offerAlreadyAnswered }
         guard let cached = try await account.cache.offer(id) else { return nil }
         var answering = cached
-        let now = await serverNow()
+        // Expiry is judged on the server's time only when it is known (R12): unknown, the
+        // answer is queued and the server decides.
+        let now = await knownServerTime() ?? cached.expiresAt
         _ =
             try accept
             ? answering.accept(by: account.user.id, at: now) : answering.decline(by: account.user.id, at: now)

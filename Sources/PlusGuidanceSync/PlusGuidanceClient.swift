@@ -79,7 +79,7 @@ public actor PlusGuidanceClient {
         return try await open(configuration) { credentials in
             PlusGuidanceAPI(
                 baseURL: configuration.serverURL, http: http, tokens: credentials.tokens, retry: configuration.retry,
-                deadlines: configuration.deadlines, localClock: configuration.localClock,
+                deadlines: configuration.deadlines, elapsedClock: configuration.elapsedClock,
                 onTokensChanged: credentials.save,
                 refreshCoordinator: credentials.coordinateRefresh)
         }
@@ -255,11 +255,21 @@ public actor PlusGuidanceClient {
         }
     }
 
-    /// The server's time now: the local clock plus the offset estimated from the server's
-    /// answers (or the one saved at the last sync).
+    /// The server's time now, as this device estimates it (R12): measured on the server's
+    /// answers against a clock no step of the device's own clock moves, and shared by the
+    /// profile's processes. Until the first estimate of this boot, a guess from the device's
+    /// clock: use ``knownServerTime()`` where a guess must not decide.
     public func serverNow() async -> Date {
         guard let account else { return configuration.localClock.now() }
-        return await ServerTime.now(api: account.api, cache: account.cache, clock: configuration.localClock)
+        return await account.serverTime.now()
+    }
+
+    /// The server's time now, or `nil` while this boot has no estimate of it yet: a new profile
+    /// that never reached the server, or a device restarted since, until an answer comes (any
+    /// call that reaches the server, or ``syncNow()``).
+    public func knownServerTime() async -> Date? {
+        guard let account else { return nil }
+        return await account.serverTime.known()
     }
 
     static func token() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }

@@ -9,8 +9,8 @@ import PlusGuidanceNetworking
 /// so the engine can be driven, in the package's own tests, against an in-memory model of the
 /// server that injects faults at exact points (the model-based test of outbox and pull).
 package protocol SyncTransport: Sendable {
-    /// Server time minus local time, estimated from the answers seen so far.
-    var serverClockOffset: TimeInterval? { get async }
+    /// The server's time as estimated from the answers seen so far (R12).
+    var serverTimeEstimate: ServerTimeEstimate? { get async }
 
     func login(email: String, password: String) async throws -> User
     func logout() async throws

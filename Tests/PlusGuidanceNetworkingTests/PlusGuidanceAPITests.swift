@@ -186,15 +186,17 @@ import Testing
         }
     }
 
-    @Test func theServerClockOffsetIsEstimatedFromDateHeaders() async throws {
+    @Test func theServerTimeIsEstimatedFromItsAnswers() async throws {
         try await withServer { server in
             let alice = try await signedIn("alice", on: server)
             _ = try await alice.me()
-            // The test clock starts at 1,800,000,000 (2027-01-15) and stands still.
-            let expected = 1_800_000_000 - Date().timeIntervalSince1970
-            let offset = try #require(await alice.serverClockOffset)
-            // The test clock runs with real time from its start when the server launched.
-            #expect(offset > expected - 5 && offset < expected + 900)
+            // The test clock starts at 1,800,000,000 (2027-01-15) and runs with real time from
+            // when the server launched.
+            let estimate = try #require(await alice.serverTimeEstimate)
+            let serverNow = try #require(estimate.serverNow(on: SystemElapsedClock()))
+            let sinceStart = serverNow.timeIntervalSince1970 - 1_800_000_000
+            #expect(sinceStart > -1 && sinceStart < 900)
+            #expect(estimate.bootID == SystemElapsedClock().bootID)
         }
     }
 

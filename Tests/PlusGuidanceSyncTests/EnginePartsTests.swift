@@ -169,7 +169,9 @@ import Testing
     }
 
     @Test func thePullerRefusesAFeedThatDoesNotMoveOn() async throws {
-        let puller = FeedPuller(cache: cache, transport: StuckFeed(), clock: clock)
+        let puller = FeedPuller(
+            cache: cache, transport: StuckFeed(),
+            serverTime: ServerTime(transport: StuckFeed(), cache: cache, elapsedClock: clock, wallClock: clock))
         await #expect(throws: PlusGuidanceAPIError.invalidResponseCode) { try await puller.pull() }
         #expect(try await cache.syncState().cursor == nil)
     }
@@ -241,7 +243,7 @@ actor Counter {
 /// says nothing at all.
 struct StuckFeed: SyncTransport {
     struct Unused: Error {}
-    var serverClockOffset: TimeInterval? { 0 }
+    var serverTimeEstimate: ServerTimeEstimate? { nil }
     func login(email: String, password: String) async throws -> User { throw Unused() }
     func logout() async throws {}
     func contacts() async throws -> [Contact] { [] }

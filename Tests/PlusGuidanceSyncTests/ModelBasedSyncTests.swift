@@ -71,10 +71,12 @@ import Testing
             var configuration = ClientConfiguration(
                 serverURL: URL(string: "http://model.invalid")!, profile: folder.path)
             configuration.localClock = clock
+            configuration.elapsedClock = clock
             let model = model
+            let clock = clock
             await client?.close()
             client = try await PlusGuidanceClient.open(configuration) { credentials in
-                ModelTransport(model: model, onTokensChanged: credentials.save)
+                ModelTransport(model: model, onTokensChanged: credentials.save, clock: clock)
             }
         }
 

@@ -245,6 +245,71 @@ import Testing
         #expect(session.countdown(at: configuration.localClock.now()).state == .scheduled)
     }
 
+    /// A client that has measured the server's clock many times, without a live stream (an app
+    /// that syncs now and then): the server's clock steps an hour, and the next sync alone puts
+    /// its countdowns right (R12), where a median of old samples would have waited for five new
+    /// ones.
+    @Test func oneSyncAfterAStepOfTheServersClockPutsTheCountdownRight() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        let alice = try await client(server, folder, name: "alice")
+        for _ in 0..<5 { try await alice.syncNow() }
+        let before = try #require(await alice.knownServerTime())
+
+        let measured = ContinuousClock.now
+
+        try await TestClock.advance(server.url, by: 3_600)
+        try await alice.syncNow()
+        let after = try #require(await alice.knownServerTime())
+        let elapsed = (ContinuousClock.now - measured).timeInterval
+        #expect(abs(after.timeIntervalSince(before) - 3_600 - elapsed) < 1, "\(before) → \(after)")
+
+        let offer = try await theo.createOffer(
+            to: "usr_alice", options: OfferOptions(type: .voice, durationMinutes: 30, requiresConfirmation: false))
+        try await alice.syncNow()
+        // From the cache, with no further request.
+        let sessionID = try #require(offer.sessionID)
+        let session = try #require(try await alice.upcomingSessions().first { $0.id == sessionID })
+        let countdown = await alice.countdown(for: session)
+        #expect(countdown.state == .inProgress, "\(countdown)")
+        #expect((1_790...1_800).contains(countdown.remainingSeconds), "\(countdown)")
+    }
+
+    /// After a reboot (another boot id) and before any answer, the server's time is unknown:
+    /// said (`knownServerTime()` is nil), not guessed. An accept the device's own (wrong) clock
+    /// would call late is queued for the server to decide, and nothing in the outbox is judged
+    /// on a guess.
+    @Test func afterARebootNothingIsRefusedOnAGuessOfTheServersTime() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let folder = Folder()
+        let theo = try await client(server, folder, name: "therapist")
+        var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice")
+        configuration.retry.maximumAttempts = 1
+        configuration.elapsedClock = ManualWallClock(Date(timeIntervalSinceReferenceDate: 100))
+        let alice = try await PlusGuidanceClient.open(configuration)
+        _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
+        let offer = try await theo.createOffer(
+            to: "usr_alice", options: OfferOptions(type: .video, durationMinutes: 30))
+        try await alice.syncNow()
+        #expect(await alice.knownServerTime() != nil)
+        await alice.close()
+
+        // The device restarts offline, its calendar clock two hours ahead (no NTP yet).
+        configuration.elapsedClock = ManualWallClock(Date(timeIntervalSinceReferenceDate: 5))
+        configuration.serverURL = URL(string: "http://127.0.0.1:1")!
+        configuration.localClock = OffsetWallClock(base: SystemWallClock(), offset: 2 * 3_600)
+        let rebooted = try await PlusGuidanceClient.open(configuration)
+        defer { Task { await rebooted.close() } }
+        #expect(await rebooted.knownServerTime() == nil)
+        let entry = try await rebooted.accept(offer.id)
+        #expect(entry.state == .pending)
+        #expect(try await rebooted.outbox().map(\.state) == [.pending])
+        #expect(try await rebooted.status().failedOutbox == 0)
+    }
+
     @Test func aServerStoppedMidSyncLosesNothingOnceItIsBack() async throws {
         let folder = Folder()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)

@@ -287,8 +287,12 @@ actor ServerModel {
 struct ModelTransport: SyncTransport {
     let model: ServerModel
     let onTokensChanged: @Sendable (APITokens?) async throws -> Void
+    /// The model's clock, which is also the client's: the server's time is exactly it.
+    var clock: ManualWallClock? = nil
 
-    var serverClockOffset: TimeInterval? { 0 }
+    var serverTimeEstimate: ServerTimeEstimate? {
+        clock.map { ServerTimeEstimate(bootID: $0.bootID, offset: 0, sampledAt: $0.elapsed()) }
+    }
 
     func login(email: String, password: String) async throws -> User {
         try await onTokensChanged(APITokens(accessToken: "a", refreshToken: "r"))

@@ -65,9 +65,13 @@ public protocol CacheStore: Sendable {
     func upcomingSessions(at now: Date) async throws -> [Session]
 
     func syncState() async throws -> SyncState
-    /// Records the last successful sync time and the server clock offset (the cursor moves only
-    /// with ``apply(_:)`` and ``replaceAll(with:)``).
-    func recordSync(at date: Date, serverClockOffset: TimeInterval) async throws
+    /// Records the last successful sync time (the cursor moves only with ``apply(_:)`` and
+    /// ``replaceAll(with:)``).
+    func recordSync(at date: Date) async throws
+    /// Shares the server time `estimate` with the profile's other processes
+    /// (``SyncState/serverTime``), with the wall clock's offset from it at the time
+    /// (``SyncState/serverClockOffset``).
+    func recordServerTime(_ estimate: ServerTimeEstimate, serverClockOffset: TimeInterval) async throws
 
     /// Ticks after every commit to the cache, whichever process made it, until the store closes:
     /// what observations refetch on. Ticks that arrive while the reader is busy coalesce.

@@ -59,14 +59,22 @@ public struct ChangePage: Hashable, Sendable {
 public struct SyncState: Hashable, Sendable, Codable {
     /// The feed position after the last applied page; `nil` before the first sync.
     public var cursor: FeedCursor?
-    /// Local time of the last successful pull.
+    /// Time of the last successful pull (the server's, as estimated then).
     public var lastSyncAt: Date?
-    /// Server clock minus local clock, in seconds, as last estimated from `Date` headers.
+    /// The server's time as the profile's processes last estimated it, shared between them; it
+    /// holds within the boot it names (``ServerTimeEstimate/serverNow(on:)``).
+    public var serverTime: ServerTimeEstimate?
+    /// Server clock minus the wall clock, in seconds, when ``serverTime`` was recorded: only a
+    /// guess for views after a reboot, before a new estimate; nothing refuses on it.
     public var serverClockOffset: TimeInterval
 
-    public init(cursor: FeedCursor? = nil, lastSyncAt: Date? = nil, serverClockOffset: TimeInterval = 0) {
+    public init(
+        cursor: FeedCursor? = nil, lastSyncAt: Date? = nil, serverTime: ServerTimeEstimate? = nil,
+        serverClockOffset: TimeInterval = 0
+    ) {
         self.cursor = cursor
         self.lastSyncAt = lastSyncAt
+        self.serverTime = serverTime
         self.serverClockOffset = serverClockOffset
     }
 }

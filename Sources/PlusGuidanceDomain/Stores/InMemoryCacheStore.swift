@@ -140,8 +140,13 @@ public actor InMemoryCacheStore: CacheStore {
 
     public func syncState() -> SyncState { state }
 
-    public func recordSync(at date: Date, serverClockOffset: TimeInterval) {
+    public func recordSync(at date: Date) {
         state.lastSyncAt = date
+        changed.fire()
+    }
+
+    public func recordServerTime(_ estimate: ServerTimeEstimate, serverClockOffset: TimeInterval) {
+        state.serverTime = estimate
         state.serverClockOffset = serverClockOffset
         changed.fire()
     }

@@ -51,6 +51,9 @@ public final class ManualWallClock: WallClock, @unchecked Sendable {
     // @unchecked: the state is `current` and `sleepers`, and every access to them holds `lock`.
     private let lock = NSLock()
     private var current: Date
+    /// Names this clock's "boot" for ``ElapsedClock``: one per clock, so a test that wants a
+    /// reboot makes a second clock.
+    public let bootID = "manual-" + UUID().uuidString
     private var sleepers: [UUID: (deadline: Date, continuation: CheckedContinuation<Void, any Error>)] = [:]
 
     public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }

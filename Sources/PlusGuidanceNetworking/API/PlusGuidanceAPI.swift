@@ -71,28 +71,28 @@ public actor PlusGuidanceAPI {
     var refreshing: Task<APITokens, any Error>?
     let onTokensChanged: @Sendable (APITokens?) async throws -> Void
     let refreshCoordinator: RefreshCoordinator?
-    private var clock = ServerClockEstimator()
-    /// The local clock the server clock offset is measured against; the caller must add the
-    /// offset to this same clock.
-    private let localClock: any WallClock
+    private var clock: ServerClockEstimator
+    /// The clock the server's time is estimated against (never the wall clock: R12).
+    public nonisolated let elapsedClock: any ElapsedClock
 
     /// - Parameters:
     ///   - tokens: tokens from an earlier sign-in, if any.
     ///   - onTokensChanged: called with new tokens before they are used (and with `nil` when
     ///     they are revoked), to persist them.
     ///   - deadlines: how long each kind of call may take in all, retries included.
-    ///   - localClock: the clock ``serverClockOffset`` is measured against.
+    ///   - elapsedClock: the clock ``serverTimeEstimate`` is measured against.
     ///   - refreshCoordinator: shares refreshes with other holders of the same tokens (other
     ///     processes on a profile); with one, it persists refreshed tokens and `onTokensChanged`
     ///     is called for sign-in and sign-out only.
     public init(
         baseURL: URL, http: CurlHTTPClient, tokens: APITokens? = nil, retry: RetryPolicy = RetryPolicy(),
-        deadlines: RequestDeadlines = RequestDeadlines(), localClock: any WallClock = SystemWallClock(),
+        deadlines: RequestDeadlines = RequestDeadlines(), elapsedClock: any ElapsedClock = SystemElapsedClock(),
         onTokensChanged: @escaping @Sendable (APITokens?) async throws -> Void = { _ in },
         refreshCoordinator: RefreshCoordinator? = nil
     ) {
         self.refreshCoordinator = refreshCoordinator
-        self.localClock = localClock
+        self.elapsedClock = elapsedClock
+        clock = ServerClockEstimator(bootID: elapsedClock.bootID)
         self.baseURL = baseURL
         self.http = http
         self.tokens = tokens
@@ -101,14 +101,14 @@ public actor PlusGuidanceAPI {
         self.onTokensChanged = onTokensChanged
     }
 
-    /// Server time minus local time, in seconds, estimated from the `Date` headers seen so far.
-    public var serverClockOffset: TimeInterval? { clock.offset }
+    /// The server's time as estimated from this client's answers so far; `nil` before the first.
+    public var serverTimeEstimate: ServerTimeEstimate? { clock.estimate }
 
     /// Records the server's time `now` as told on the event stream (a `time` event), received
     /// just now: the clock estimate starts over from it (the server sends it when the stream
     /// opens and when its clock was stepped).
     public func recordServerTime(_ now: Date) {
-        clock.restart(serverDate: now, receivedAt: localClock.now())
+        clock.restart(serverDate: now, receivedAt: elapsedClock.elapsed())
     }
 
     public var isSignedIn: Bool { tokens != nil }
@@ -152,16 +152,16 @@ public actor PlusGuidanceAPI {
     /// One exchange through the retry policy, recording the server clock.
     func perform(_ request: HTTPRequest, policy: RetryPolicy? = nil) async throws -> HTTPResponse {
         do {
-            let sent = localClock.now()
+            let sent = elapsedClock.elapsed()
             let deadline = ContinuousClock.now + deadlines[RequestDeadlines.kind(of: request)]
             let response = try await (policy ?? retry).run(request, deadline: deadline) {
                 try await self.http.execute($0)
             }
             // Server-Time (the clock the rules use, in milliseconds) when present, else Date.
             if let time = response.header("Server-Time").flatMap(WireDecoding.time) {
-                clock.record(serverDate: time, sentAt: sent, receivedAt: localClock.now(), resolution: 0.001)
+                clock.record(serverDate: time, sentAt: sent, receivedAt: elapsedClock.elapsed(), resolution: 0.001)
             } else if let date = response.header("Date").flatMap(HTTPDate.parse) {
-                clock.record(serverDate: date, sentAt: sent, receivedAt: localClock.now())
+                clock.record(serverDate: date, sentAt: sent, receivedAt: elapsedClock.elapsed())
             }
             return response
         } catch let error as HTTPClientError {

@@ -59,6 +59,16 @@ enum CacheSchema {
                         upTo REAL NOT NULL, readAt REAL NOT NULL, PRIMARY KEY (conversationID, readerID));
                     """)
         }
+        migrator.registerMigration("0004-server-time") { db in
+            // R12: the server's time against the boot clock (CLOCK_BOOTTIME), valid in one boot,
+            // shared by the profile's processes. Not secret: a boot id and two numbers.
+            try db.execute(
+                sql: """
+                    ALTER TABLE syncState ADD COLUMN serverTimeBootID TEXT;
+                    ALTER TABLE syncState ADD COLUMN serverTimeOffset REAL;
+                    ALTER TABLE syncState ADD COLUMN serverTimeSampledAt REAL;
+                    """)
+        }
         return migrator
     }
 

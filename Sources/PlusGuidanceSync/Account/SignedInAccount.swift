@@ -11,6 +11,8 @@ final class SignedInAccount: Sendable {
     let api: any SyncTransport
     let sender: OutboxSender
     let puller: FeedPuller
+    /// The server's time as this device knows it.
+    let serverTime: ServerTime
     /// Finishes when this account signs out: its observations end.
     let ended = ChangeSignal()
 
@@ -19,24 +21,66 @@ final class SignedInAccount: Sendable {
         self.storage = storage
         self.api = api
         let clock = configuration.localClock
+        let serverTime = ServerTime(
+            transport: api, cache: storage.cache, elapsedClock: configuration.elapsedClock, wallClock: clock)
+        self.serverTime = serverTime
         sender = OutboxSender(
             outbox: storage.outbox, cache: storage.cache, transport: api, retry: configuration.retry, clock: clock,
-            batchSize: configuration.outboxBatchSize,
-            serverNow: { await ServerTime.now(api: api, cache: storage.cache, clock: clock) })
-        puller = FeedPuller(cache: storage.cache, transport: api, clock: clock)
+            batchSize: configuration.outboxBatchSize, serverNow: { await serverTime.known() })
+        puller = FeedPuller(cache: storage.cache, transport: api, serverTime: serverTime)
     }
 
     var cache: any CacheStore { storage.cache }
     var outbox: any OutboxStore { storage.outbox }
 }
 
-/// The server's time as this device estimates it: the local clock plus the offset measured on
-/// the transport's answers, or the one saved at the last sync.
-enum ServerTime {
-    static func now(api: any SyncTransport, cache: any CacheStore, clock: any WallClock) async -> Date {
-        let local = clock.now()
-        if let offset = await api.serverClockOffset { return local + offset }
-        return local + ((try? await cache.syncState().serverClockOffset) ?? 0)
+/// The server's time as this device estimates it (R12), for every process of a profile.
+///
+/// The estimate is kept against the boot clock (``ElapsedClock``), never the wall clock, so no
+/// step of the device's clock moves it. Each process measures its own on its answers, and shares
+/// it through the cache's ``SyncState/serverTime``; of the two, the one measured last is used,
+/// so a server step one process sees (the event stream's `time` event) reaches the others at
+/// once. An estimate of an earlier boot is worth nothing: until a new answer, the server's time
+/// is unknown (``known()``), and views fall back to the wall clock (``now()``).
+struct ServerTime: Sendable {
+    let transport: any SyncTransport
+    let cache: any CacheStore
+    let elapsedClock: any ElapsedClock
+    let wallClock: any WallClock
+    /// How far a process's estimate may be from the shared one before it replaces it: a
+    /// steady clock's drift costs no write per answer; a step is shared at once.
+    static let shareThreshold: TimeInterval = 0.25
+
+    /// The freshest estimate of this boot, own or shared; `nil` when there is none.
+    func estimate() async -> ServerTimeEstimate? {
+        let shared = try? await cache.syncState().serverTime
+        return ServerTimeEstimate.freshest(await transport.serverTimeEstimate, shared, on: elapsedClock)
+    }
+
+    /// The server's time now, or `nil` while this boot has no estimate (a new profile offline,
+    /// or the first command after a reboot before any answer): what refuses or fails on server
+    /// time must not guess.
+    func known() async -> Date? { await estimate()?.serverNow(on: elapsedClock) }
+
+    /// The server's time for a view: ``known()``, else the wall clock with the offset it had
+    /// when the last estimate was shared (a guess, shown until the first answer).
+    func now() async -> Date {
+        if let known = await known() { return known }
+        return wallClock.now() + ((try? await cache.syncState().serverClockOffset) ?? 0)
+    }
+
+    /// Shares this process's estimate with the profile's other processes when it is newer than
+    /// the shared one and disagrees with it, or the shared one is of another boot.
+    func share() async {
+        guard let own = await transport.serverTimeEstimate, let serverNow = own.serverNow(on: elapsedClock)
+        else { return }
+        let shared = try? await cache.syncState().serverTime
+        if let shared, shared.bootID == own.bootID,
+            shared.sampledAt >= own.sampledAt || abs(shared.offset - own.offset) <= Self.shareThreshold
+        {
+            return
+        }
+        try? await cache.recordServerTime(own, serverClockOffset: serverNow.timeIntervalSince(wallClock.now()))
     }
 }
 

@@ -31,13 +31,13 @@ actor FeedPuller {
 
     private let cache: any CacheStore
     private let transport: any SyncTransport
-    private let clock: any WallClock
+    private let serverTime: ServerTime
     private let turns = OneAtATime()
 
-    init(cache: any CacheStore, transport: any SyncTransport, clock: any WallClock) {
+    init(cache: any CacheStore, transport: any SyncTransport, serverTime: ServerTime) {
         self.cache = cache
         self.transport = transport
-        self.clock = clock
+        self.serverTime = serverTime
     }
 
     /// Pulls the feed to its end, then refreshes presence (not part of the feed, R2) and records
@@ -70,7 +70,8 @@ actor FeedPuller {
             try await resync(progress: progress)
         }
         try await cache.updatePresence(try await transport.contacts().map(\.presence))
-        try await cache.recordSync(at: clock.now(), serverClockOffset: await transport.serverClockOffset ?? 0)
+        await serverTime.share()
+        try await cache.recordSync(at: await serverTime.now())
     }
 
     /// Fetches the whole feed, then replaces the cache with it in one transaction.

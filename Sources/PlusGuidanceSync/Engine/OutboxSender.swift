@@ -14,8 +14,9 @@ import PlusGuidanceNetworking
 ///   user retries or discards it.
 /// - **One delivery at a time.** Through actor reentrancy a live wake, a sync and a new action
 ///   could otherwise read the same pending entry and send it twice.
-/// - **Deadlines.** An entry past its ``OutboxEntry/deadline`` on the server's clock fails with
-///   `offer_expired` and is not sent; before it nothing is guessed.
+/// - **Deadlines.** An entry past its ``OutboxEntry/deadline`` on the server's clock (R12: as
+///   estimated on the boot clock) fails with `offer_expired` and is not sent; before it, or
+///   while the server's time is unknown, nothing is guessed and the server decides.
 /// - **The server's answer in the cache before the entry leaves the outbox**, so whoever sees
 ///   the entry gone (this process or `pg` waiting beside `pg-syncd`) reads its effect.
 ///
@@ -29,7 +30,8 @@ actor OutboxSender {
     private let transport: any SyncTransport
     private let retry: RetryPolicy
     private let clock: any WallClock
-    private let serverNow: @Sendable () async -> Date
+    /// The server's time, `nil` while unknown (no deadline is judged on a guess).
+    private let serverNow: @Sendable () async -> Date?
     /// Set when this process takes the engine lock: entries a crash left in flight go back to
     /// pending (replayed with their key) before the first delivery, and only then: later an
     /// in-flight entry is a real attempt of this process.
@@ -49,7 +51,7 @@ actor OutboxSender {
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
         clock: any WallClock, batchSize: Int = PlusGuidanceAPI.maximumBatchActions,
-        serverNow: @escaping @Sendable () async -> Date
+        serverNow: @escaping @Sendable () async -> Date?
     ) {
         self.batchSize = min(max(batchSize, 1), PlusGuidanceAPI.maximumBatchActions)
         self.outbox = outbox
@@ -124,7 +126,7 @@ actor OutboxSender {
             let scheduledAt = ignoringBackoff ? Date.distantFuture : now
             var entries = try await outbox.deliveryCandidates(at: scheduledAt)
             for index in entries.indices {
-                guard entries[index].failIfPastDeadline(serverNow: serverTime) else { continue }
+                guard let serverTime, entries[index].failIfPastDeadline(serverNow: serverTime) else { continue }
                 try await outbox.update(entries[index], durably: true)
             }
             let round = OutboxSchedule.deliverable(entries, at: scheduledAt).filter { !attempted.contains($0.id) }

@@ -259,10 +259,23 @@ public enum CacheStoreConformance {
         },
         Check("recording a sync keeps the cursor") { store in
             try await store.apply(ChangePage(changes: [], cursor: FeedCursor("c7")))
-            try await store.recordSync(at: Fixtures.epoch + 30, serverClockOffset: -3_600.25)
+            try await store.recordSync(at: Fixtures.epoch + 30)
+            try requireEqual(
+                try await store.syncState(), SyncState(cursor: FeedCursor("c7"), lastSyncAt: Fixtures.epoch + 30),
+                "sync state")
+        },
+        Check("the shared server time round-trips exactly and replaces the one before") { store in
+            try await store.apply(ChangePage(changes: [], cursor: FeedCursor("c8")))
+            try await store.recordSync(at: Fixtures.epoch + 31)
+            let first = ServerTimeEstimate(bootID: "boot-a", offset: 812_345_678.123456, sampledAt: 1_234.5)
+            try await store.recordServerTime(first, serverClockOffset: -3_600.25)
+            let second = ServerTimeEstimate(bootID: "boot-b", offset: -0.0005, sampledAt: 7.25)
+            try await store.recordServerTime(second, serverClockOffset: 7_200.5)
             try requireEqual(
                 try await store.syncState(),
-                SyncState(cursor: FeedCursor("c7"), lastSyncAt: Fixtures.epoch + 30, serverClockOffset: -3_600.25),
+                SyncState(
+                    cursor: FeedCursor("c8"), lastSyncAt: Fixtures.epoch + 31, serverTime: second,
+                    serverClockOffset: 7_200.5),
                 "sync state")
         },
     ]

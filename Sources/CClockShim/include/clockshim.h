@@ -1,0 +1,1 @@
+// libPGClockShim.so exports only interposed libc calls (clock_gettime, gettimeofday, time).

@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import PlusGuidanceDomain
+
+extension SQLiteCacheStore {
+    public func offers() async throws -> [SessionOffer] {
+        try database.readHere { db in try Self.offers(db) }
+    }
+
+    static func offers(_ db: Database) throws -> [SessionOffer] {
+        try CacheRows.all(
+            db.cachedStatement(sql: "SELECT \(CacheRows.offerColumns) FROM offer ORDER BY createdAt DESC, id DESC"),
+            CacheRows.offer)
+    }
+
+    public func offer(_ id: OfferID) async throws -> SessionOffer? {
+        try database.readHere { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(CacheRows.offerColumns) FROM offer WHERE id = ?", arguments: [id.rawValue]
+            )
+            .map(CacheRows.offer)
+        }
+    }
+
+    public func session(_ id: SessionID) async throws -> Session? {
+        try database.readHere { db in try Self.session(id, db) }
+    }
+
+    static func session(_ id: SessionID, _ db: Database) throws -> Session? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE id = ?"),
+            arguments: [id.rawValue]
+        ).map(CacheRows.session)
+    }
+
+    public func upcomingSessions(at now: Date) async throws -> [Session] {
+        try database.readHere { db in try Self.upcomingSessions(db) }
+    }
+
+    /// Sessions that have not ended. A stored session ends only by Stop, so this does not depend
+    /// on the time; the time-dependent part of a session is its countdown.
+    package static func upcomingSessions(_ db: Database) throws -> [Session] {
+        try CacheRows.all(
+            db.cachedStatement(
+                sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE endedAt IS NULL ORDER BY startsAt, id"),
+            CacheRows.session)
+    }
+}

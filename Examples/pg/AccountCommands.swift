@@ -45,12 +45,15 @@ struct Login: AsyncParsableCommand {
             }
             let client = try await globals.client()
             let user = try await client.signIn(email: email, password: password)
-            try? await syncWithProgress(client)
+            // Signed in either way; a first sync that failed is said, with its exit code.
+            var firstSync: (any Error)?
+            do { try await syncWithProgress(client) } catch { firstSync = error }
             try Answer(
                 json: JSONOutput.user(user),
                 text: "Signed in as \(Human.safe(user.name)) <\(Human.safe(user.email))> (\(user.role.rawValue))."
             )
             .print(json: globals.json)
+            if let firstSync { throw firstSync }
         }
     }
 }

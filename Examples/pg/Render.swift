@@ -130,7 +130,14 @@ enum Human {
 
     /// `12:31 left` or `+03:10 overtime`, as the session window shows it.
     static func countdown(_ c: SessionCountdown) -> String {
-        func clock(_ seconds: Int) -> String { String(format: "%02d:%02d", seconds / 60, seconds % 60) }
+        // Minutes and seconds up to a day (`75:27`), days and hours beyond (a far `startsAt`);
+        // never `String(format: "%d")`, whose 32 bits wrapped a far time into a negative count.
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        func clock(_ seconds: Int) -> String {
+            seconds < 86_400
+                ? "\(two(seconds / 60)):\(two(seconds % 60))"
+                : "\(seconds / 86_400) d \(two(seconds % 86_400 / 3_600)) h"
+        }
         switch c.state {
         case .ended: return "ended"
         case .scheduled: return "starts in \(clock(c.startsInSeconds))"

@@ -106,6 +106,62 @@ import Testing
         #expect(honest.status == 0 && honest.stdout.contains("\"durationMinutes\":45"), "\(honest.stdout)")
     }
 
+    /// A valid far time (`startsAt` 9999-12-31T23:59:59.999Z, and year 0001) was shown as
+    /// "starts in -101595618:38": the countdown's minutes wrapped at 32 bits.
+    @Test(arguments: ["9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z"])
+    func aFarTimeIsShownAsItIs(startsAt: String) async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("theo", "therapist@example.com")
+        try await stage.signIn("alice", "alice@example.com")
+        let offered = try await stage.pg(
+            "theo", ["offer", "alice@example.com", "--type", "video", "--duration", "45", "--no-confirmation"],
+            direct: true)
+        #expect(offered.status == 0, "\(offered.stderr)")
+        stage.hostile.setRule { request in
+            request.path.hasPrefix("/v1/changes") ? Self.replacing("startsAt", with: startsAt) : .forward
+        }
+        let sync = try await stage.pg("alice", ["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let sessions = try await stage.pg("alice", ["sessions"])
+        #expect(sessions.status == 0, "\(sessions.stderr)")
+        #expect(!sessions.stdout.contains("in -") && !sessions.stdout.contains("+-"), "\(sessions.stdout)")
+        if startsAt.hasPrefix("9999") {
+            // 7,973 years and some: millions of days, never a negative count.
+            let days = try #require(sessions.stdout.firstMatch(of: /starts in (\d+) d/)?.1)
+            #expect((Int(days) ?? 0) > 2_900_000, "\(sessions.stdout)")
+        } else {
+            #expect(sessions.stdout.contains("overtime"), "\(sessions.stdout)")
+        }
+    }
+
+    /// A feed whose cursor changes on every page and never ends: `pg sync` made 2,685 requests in
+    /// 120 s and `pg login` ran past its 60 s. Each now ends at once with a clear error.
+    @Test func aFeedThatNeverEndsEndsThePullWithAClearError() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        let pages = Counter()
+        stage.hostile.setRule { request in
+            guard request.path.hasPrefix("/v1/changes") else { return .forward }
+            let n = pages.next()
+            return .answer(
+                status: 200, contentType: "application/json",
+                body: Data(#"{"changes":[],"cursor":"endless-\#(n)","hasMore":true}"#.utf8))
+        }
+        let sync = try await stage.pg("alice", ["sync"], timeout: .seconds(60))
+        #expect(sync.status == 70, "\(sync.stderr)")
+        #expect(sync.stderr.contains("empty pages in a row"), "\(sync.stderr)")
+        #expect(pages.value <= 10)
+        let before = pages.value
+        let login = try await stage.pg(
+            "bob", ["login", "bob@example.com", "--password-stdin"], stdin: "bob-pass\n", timeout: .seconds(60))
+        #expect(login.status == 70, "\(login.stderr)")
+        #expect(login.stdout.contains("Signed in as Bob"))
+        #expect(login.stderr.contains("empty pages in a row"), "\(login.stderr)")
+        #expect(pages.value - before <= 10)
+    }
+
     /// #14: the feed's fast reader leaves any page it is not certain of to `JSONDecoder`. A page
     /// `JSONDecoder` reads (a member's name written with an escape) is stored as the plain page
     /// would be; a page it refuses (one text's body a number, after valid changes) is refused
@@ -469,4 +525,17 @@ import Testing
             #expect(bytes.range(of: Data(canary.utf8)) == nil, "the text lingers in \(file)")
         }
     }
+}
+
+/// A count shared by a hostile server's rule and the test.
+final class Counter: @unchecked Sendable {
+    // @unchecked: `count` is only touched under `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func next() -> Int {
+        lock.withLock {
+            count += 1; return count
+        }
+    }
+    var value: Int { lock.withLock { count } }
 }

@@ -176,6 +176,20 @@ import Testing
         #expect(try await cache.syncState().cursor == nil)
     }
 
+    /// A feed whose cursor changes on every page and never ends (issue "The kiosk never fails
+    /// silently"): empty pages, or pages of one change each past the server's own count.
+    @Test(arguments: [false, true])
+    func thePullerEndsAFeedThatNeverEnds(withChanges: Bool) async throws {
+        let feed = EndlessFeed(withChanges: withChanges)
+        let puller = FeedPuller(
+            cache: cache, transport: feed,
+            serverTime: ServerTime(transport: feed, cache: cache, elapsedClock: clock, wallClock: clock))
+        await #expect(throws: PlusGuidanceAPIError.invalidResponseCode) { try await puller.pull() }
+        let pages = await feed.pages.value
+        // The first page counts six changes (its own and five more).
+        #expect(pages == (withChanges ? 2 * 6 + FeedBound.beyondCount + 1 : FeedBound.emptyPagesInARow))
+    }
+
     @Test func theLiveSessionNoticesASilentStreamOnTheInjectedClockAndReconnects() async throws {
         let connects = Counter()
         let losses = Counter()
@@ -263,6 +277,49 @@ struct StuckFeed: SyncTransport {
     func session(_ id: SessionID) async throws -> Session { throw Unused() }
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage {
         ChangePage(changes: [], cursor: cursor ?? FeedCursor("c_1"), hasMore: true)
+    }
+    func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error> {
+        AsyncThrowingStream { _ in }
+    }
+}
+
+/// A feed that always has more: each page a new cursor, with nothing (or one user) in it, and
+/// five changes left by its first page's count.
+struct EndlessFeed: SyncTransport {
+    var withChanges: Bool
+    let pages = Counter()
+    var serverTimeEstimate: ServerTimeEstimate? { nil }
+    func login(email: String, password: String) async throws -> User { throw StuckFeed.Unused() }
+    func logout() async throws {}
+    func contacts() async throws -> [Contact] { [] }
+    func messages(with peer: UserID, limit: Int, before: MessageID?) async throws -> MessagesPage {
+        throw StuckFeed.Unused()
+    }
+    func send(_ message: Message, idempotencyKey: IdempotencyKey) async throws -> Message { throw StuckFeed.Unused() }
+    func createOffer(
+        to client: UserID, options: OfferOptions, idempotencyKey: IdempotencyKey
+    ) async throws
+        -> SessionOffer
+    { throw StuckFeed.Unused() }
+    func accept(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> (SessionOffer, Session?) {
+        throw StuckFeed.Unused()
+    }
+    func decline(_ offer: OfferID, idempotencyKey: IdempotencyKey) async throws -> SessionOffer {
+        throw StuckFeed.Unused()
+    }
+    func stop(_ session: SessionID, idempotencyKey: IdempotencyKey) async throws -> Session {
+        throw StuckFeed.Unused()
+    }
+    func markRead(_ mark: ReadMark, idempotencyKey: IdempotencyKey) async throws -> ReadPosition {
+        throw StuckFeed.Unused()
+    }
+    func session(_ id: SessionID) async throws -> Session { throw StuckFeed.Unused() }
+    func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage {
+        await pages.increment()
+        let n = await pages.value
+        return ChangePage(
+            changes: withChanges ? [.user(Fixtures.alice)] : [], cursor: FeedCursor("c_\(n)"), hasMore: true,
+            remaining: countRemaining ? 5 : nil)
     }
     func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error> {
         AsyncThrowingStream { _ in }

@@ -13,7 +13,9 @@ import PlusGuidanceNetworking
 /// - **One pull at a time.** Two overlapping pulls would each store the cursor they reached and
 ///   could move it back; a pull asked for while one runs waits for it, then runs.
 /// - **A feed that does not move on is an error**: a page that answers `hasMore` with the cursor
-///   it was asked for fails the pull (`invalid_response`) instead of looping for ever.
+///   it was asked for, ``FeedBound/emptyPagesInARow`` pages in a row that bring nothing but a new
+///   cursor and "more", or a feed that runs far past the count the server gave on its first page,
+///   fail the pull (`invalid_response`) instead of looping for ever (``FeedBound``).
 /// - **Progress** after each commit, with the total when the server counted it (the first page
 ///   asks for the count).
 actor FeedPuller {
@@ -51,6 +53,7 @@ actor FeedPuller {
         var batch: [ChangePage] = []
         var done = SyncProgress(changesApplied: 0, total: nil)
         var first = true
+        var bound = FeedBound()
         do {
             while true {
                 let page = try await transport.changes(after: cursor, limit: Self.pageSize, countRemaining: first)
@@ -59,6 +62,7 @@ actor FeedPuller {
                 batch.append(page)
                 cursor = page.cursor
                 done.record(page)
+                try bound.check(page, done)
                 if batch.count == Self.pagesPerCommit || !page.hasMore {
                     try await cache.apply(batch)
                     batch = []
@@ -79,12 +83,14 @@ actor FeedPuller {
         var changes: [Change] = []
         var cursor: FeedCursor?
         var done = SyncProgress(changesApplied: 0, total: nil)
+        var bound = FeedBound()
         while true {
             let page = try await transport.changes(after: cursor, limit: Self.pageSize, countRemaining: cursor == nil)
             try Self.checkAdvances(page, from: cursor)
             changes += page.changes
             cursor = page.cursor
             done.record(page)
+            try bound.check(page, done)
             await progress?(done)
             if !page.hasMore { break }
         }
@@ -96,5 +102,35 @@ actor FeedPuller {
     private static func checkAdvances(_ page: ChangePage, from cursor: FeedCursor?) throws {
         guard page.hasMore, page.cursor == cursor else { return }
         throw PlusGuidanceAPIError.invalidResponse("the change feed did not advance past cursor \(page.cursor)")
+    }
+}
+
+/// What keeps one pull's loop finite whatever the server's cursors do: each page must move the
+/// cursor (``FeedPuller``), pages that bring nothing may not go on saying "more" for long, and the
+/// feed may not run far past the count the server gave on its first page.
+struct FeedBound {
+    /// Empty pages with `hasMore` in a row that fail the pull. A server filters nothing out of a
+    /// page (each account's feed is its own), so one is already odd; eight leave room for a server
+    /// that pages through a compaction.
+    static let emptyPagesInARow = 8
+    /// Changes beyond the first page's count that fail the pull: those committed on the server
+    /// while it runs (a busy conversation during a first sync) stay far below it.
+    static let beyondCount = 10_000
+
+    private var emptyInARow = 0
+    private var counted: Int?
+
+    mutating func check(_ page: ChangePage, _ done: SyncProgress) throws(PlusGuidanceAPIError) {
+        guard page.hasMore else { return }
+        if counted == nil { counted = done.total }
+        emptyInARow = page.changes.isEmpty ? emptyInARow + 1 : 0
+        if emptyInARow >= Self.emptyPagesInARow {
+            throw .invalidResponse(
+                "the change feed answered \(emptyInARow) empty pages in a row, each with more to come")
+        }
+        if let counted, done.changesApplied > 2 * counted + Self.beyondCount {
+            throw .invalidResponse(
+                "the change feed ran past \(done.changesApplied) changes after counting \(counted)")
+        }
     }
 }

@@ -101,6 +101,8 @@ struct SyncService: Service {
         let client = self.client
         // Catch up before going live, unless the daemon is told to stop first.
         _ = try? await cancelWhenGracefulShutdown { try await client.syncNow() }
+        let health = Task { await Self.logCacheHealth(client, logger) }
+        defer { health.cancel() }
         if !Task.isShuttingDownGracefully {
             try await client.startLive()
             notifier.notify("READY=1\nSTATUS=live")
@@ -148,6 +150,25 @@ struct SyncService: Service {
 extension SyncService {
     /// After a sign-out (idle, `pg logout`, refused tokens) the daemon keeps running and
     /// waits for the next `pg login` on the profile, then syncs and goes live again.
+    /// Says when the cache goes stale (a live change the disk refused) and when it caught up.
+    static func logCacheHealth(_ client: PlusGuidanceClient, _ logger: Logger) async {
+        var stale = false
+        do {
+            for try await status in client.observeStatus() {
+                let now = status.phase == .error(reason: "storage_failed")
+                guard now != stale else { continue }
+                stale = now
+                if now {
+                    logger.error(
+                        "a live change could not be stored; catching up once the disk takes writes",
+                        metadata: ["code": "storage_failed"])
+                } else {
+                    logger.notice("the cache caught up after a storage failure")
+                }
+            }
+        } catch {}
+    }
+
     func followSignIns() async {
         if await client.currentUser != nil { return }
         if !wasSignedOut.swap(true) { logger.notice("signed out; waiting for the next sign-in on the profile") }

@@ -1,6 +1,7 @@
 import Foundation
 import PlusGuidanceDomain
 import PlusGuidanceNetworking
+import PlusGuidancePersistence
 
 extension PlusGuidanceClient {
     /// Delivers the outbox (entries waiting for a retry time included) and pulls the feed to
@@ -114,6 +115,8 @@ extension PlusGuidanceClient {
     public func stopLive() {
         for task in liveTasks { task.cancel() }
         liveTasks = []
+        staleCacheRecovery?.cancel()
+        staleCacheRecovery = nil
         if case .live = phase { phase = .idle }
     }
 
@@ -142,18 +145,28 @@ extension PlusGuidanceClient {
             }
         } catch {
             succeeded = false
+            if PersistenceError.storageFailure(error) != nil { cacheWriteFailed(live) }
         }
-        if !Task.isCancelled, account === live, !liveTasks.isEmpty { phase = .live }
+        if succeeded, staleCacheRecovery != nil {
+            staleCacheRecovery?.cancel()
+            staleCacheRecovery = nil
+        }
+        if !Task.isCancelled, account === live, !liveTasks.isEmpty, staleCacheRecovery == nil { phase = .live }
         return succeeded
     }
 
     private func apply(_ event: LiveEvent, to live: SignedInAccount) async {
         switch event {
-        case .change(let change, _): try? await live.cache.merge([change])
+        case .change(let change, _):
+            do { try await live.cache.merge([change]) } catch { cacheWriteFailed(live) }
         case .presence(let user, let online):
-            try? await live.cache.updatePresence([
-                Presence(userID: user, isOnline: online, lastSeenAt: await serverNow())
-            ])
+            do {
+                try await live.cache.updatePresence([
+                    Presence(userID: user, isOnline: online, lastSeenAt: await serverNow())
+                ])
+            } catch {
+                cacheWriteFailed(live)
+            }
         case .heartbeat: break
         case .time(let now):
             // The server's clock, told outright (the stream opened, or the server's clock was
@@ -162,5 +175,39 @@ extension PlusGuidanceClient {
             await live.api.recordServerTime(now)
             await live.serverTime.share()
         }
+    }
+
+    // MARK: A live change the cache could not store
+
+    /// How often a stale cache is pulled again while the disk refuses writes.
+    static let staleCacheRetry: TimeInterval = 1
+
+    /// A live change could not be stored (a full disk, a failing file): the stream has moved
+    /// past it, so the cache is stale until a pull brings it back. The phase says so
+    /// (`error(storage_failed)`: `pg status`, `/healthz`, `pg_live 0`), and a pull is tried every
+    /// ``staleCacheRetry`` until the disk takes writes again; the feed's cursor, which only a
+    /// stored page moves, makes that pull bring every change missed meanwhile.
+    func cacheWriteFailed(_ live: SignedInAccount) {
+        guard account === live, !liveTasks.isEmpty else { return }
+        phase = .error(reason: PersistenceError.storageFailedCode.code)
+        guard staleCacheRecovery == nil else { return }
+        let clock = configuration.localClock
+        staleCacheRecovery = Task { [weak self] in
+            while !Task.isCancelled {
+                do { try await clock.sleep(until: clock.now() + Self.staleCacheRetry) } catch { return }
+                guard let self, await self.pullStaleCache(live) else { continue }
+                return
+            }
+        }
+    }
+
+    /// One try at bringing a stale cache up to date; whether the cache is current (or the
+    /// account no longer live here).
+    private func pullStaleCache(_ live: SignedInAccount) async -> Bool {
+        guard account === live, !liveTasks.isEmpty else { return true }
+        do { try await pull(live) } catch { return false }
+        staleCacheRecovery = nil
+        if account === live, !liveTasks.isEmpty { phase = .live }
+        return true
     }
 }

@@ -63,6 +63,9 @@ public actor PlusGuidanceClient {
     /// The live session and the sending task, while live.
     var liveTasks: [Task<Void, Never>] = []
     var liveConnects = 0
+    /// Pulls again and again while a live change could not be stored (a full disk), until one
+    /// gets through: the cache is stale meanwhile.
+    var staleCacheRecovery: Task<Void, Never>?
     /// Signs the account out after ``ClientConfiguration/idleSignOut`` without activity.
     private var idleWatch: Task<Void, Never>?
     /// When this process last recorded activity (it records at most once a second).

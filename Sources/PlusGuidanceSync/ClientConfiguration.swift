@@ -75,6 +75,9 @@ public struct SyncStatus: Hashable, Sendable {
     }
 
     public var phase: Phase
+    /// When the cache was last known current, on the server's clock: the last successful pull
+    /// (by any process of the profile), or, in the process that keeps the account live, the last
+    /// event or heartbeat of its stream while nothing was left to store.
     public var lastSuccessfulSync: Date?
     public var pendingOutbox: Int
     public var failedOutbox: Int

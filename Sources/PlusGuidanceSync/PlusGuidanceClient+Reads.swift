@@ -159,7 +159,7 @@ extension PlusGuidanceClient {
         }
         guard self.account === account else { return try await status() }
         var status = SyncStatus(
-            phase: phase, lastSuccessfulSync: lastSync,
+            phase: phase, lastSuccessfulSync: [lastSync, runsEngine ? lastLiveSign : nil].compactMap { $0 }.max(),
             pendingOutbox: outbox.pending, failedOutbox: outbox.failed,
             liveReconnects: max(0, liveConnects - 1), oldestPendingSince: outbox.oldestPendingSince)
         // Beside another engine (pg-syncd), its connection is the account's connection, whether

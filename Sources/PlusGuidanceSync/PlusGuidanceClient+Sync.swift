@@ -117,6 +117,7 @@ extension PlusGuidanceClient {
         liveTasks = []
         staleCacheRecovery?.cancel()
         staleCacheRecovery = nil
+        lastLiveSign = nil
         if case .live = phase { phase = .idle }
     }
 
@@ -175,6 +176,8 @@ extension PlusGuidanceClient {
             await live.api.recordServerTime(now)
             await live.serverTime.share()
         }
+        // Whatever the stream said, the cache was current when it said it (unless stale).
+        if staleCacheRecovery == nil, account === live { lastLiveSign = await serverNow() }
     }
 
     // MARK: A live change the cache could not store

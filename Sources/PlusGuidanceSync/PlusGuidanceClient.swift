@@ -66,6 +66,9 @@ public actor PlusGuidanceClient {
     /// Pulls again and again while a live change could not be stored (a full disk), until one
     /// gets through: the cache is stale meanwhile.
     var staleCacheRecovery: Task<Void, Never>?
+    /// When this process's live stream last said something (an event stored, or a heartbeat)
+    /// while the cache was current, on the server's clock: the cache was up to date then.
+    var lastLiveSign: Date?
     /// Signs the account out after ``ClientConfiguration/idleSignOut`` without activity.
     private var idleWatch: Task<Void, Never>?
     /// When this process last recorded activity (it records at most once a second).

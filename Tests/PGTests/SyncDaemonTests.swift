@@ -123,4 +123,45 @@ import Testing
         let texts = try await theo.messages(with: "usr_alice").messages.filter { $0.body == "delivered by the daemon" }
         #expect(texts.count == 1)
     }
+
+    /// `pg_last_successful_pull_timestamp_seconds` stayed at the daemon's start through eight
+    /// minutes of live traffic, so an alert on it fired on a healthy kiosk: it now moves with
+    /// what the live stream brings.
+    @Test func theLastSyncMetricMovesWithTheLiveStream() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        #expect(
+            try await runProcess(
+                try binary("pg"), base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n"
+            ).status == 0)
+        let metricsPort = freeLoopbackPort()
+        let daemon = try ChildProcess(try binary("pg-syncd"), base + ["--metrics-port", "\(metricsPort)"])
+        defer {
+            daemon.signal(SIGTERM)
+            daemon.wait(deadline: .now + .seconds(30))
+        }
+        let http = CurlHTTPClient()
+        @Sendable func lastSync() async -> Double? {
+            let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!
+            let body = String(decoding: (try? await http.execute(HTTPRequest(url: url)))?.body ?? Data(), as: UTF8.self)
+            guard body.contains("pg_live 1") else { return nil }
+            let line = body.split(separator: "\n").first { $0.hasPrefix("pg_last_successful_pull_timestamp_seconds ") }
+            return line.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        try await eventually { await lastSync() != nil }
+        let started = try #require(await lastSync())
+        try await Task.sleep(for: .seconds(3))
+        let theo = PlusGuidanceAPI(baseURL: server.url, http: CurlHTTPClient())
+        _ = try await theo.login(email: "therapist@example.com", password: "therapist-pass")
+        _ = try await theo.send(
+            Message.text(
+                id: MessageID(sender: "usr_therapist", nonce: "m\(UUID().uuidString.prefix(8))"), from: "usr_therapist",
+                to: "usr_alice", within: CareRelation(therapistID: "usr_therapist", clientID: "usr_alice"),
+                body: "live", at: Date(), deliveryState: .pending),
+            idempotencyKey: IdempotencyKey("k_\(UUID().uuidString)"))
+        try await eventually { (await lastSync() ?? 0) >= started + 2.5 }
+    }
 }

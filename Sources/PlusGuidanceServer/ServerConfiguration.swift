@@ -41,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     /// How long a graceful shutdown may wait for in-flight requests before they are cancelled
     /// (`pg-server` also exits regardless 10 s after SIGTERM, whatever clients do).
     public var shutdownGrace: Duration = .seconds(5)
+    /// Seconds a connection may go without a complete request before it is closed (headers that
+    /// never end, an idle keep-alive). An event stream in progress is not idle.
+    public var idleTimeout: TimeInterval = 30
 
     /// Built-in data sets.
     public enum Seed: String, Sendable, CaseIterable {

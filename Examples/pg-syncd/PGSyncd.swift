@@ -102,7 +102,11 @@ struct SyncService: Service {
         // Catch up before going live, unless the daemon is told to stop first.
         _ = try? await cancelWhenGracefulShutdown { try await client.syncNow() }
         let health = Task { await Self.logCacheHealth(client, logger) }
-        defer { health.cancel() }
+        let quarantine = Task { await Self.logUnreadableEntries(client, logger) }
+        defer {
+            health.cancel()
+            quarantine.cancel()
+        }
         if !Task.isShuttingDownGracefully {
             try await client.startLive()
             notifier.notify("READY=1\nSTATUS=live")
@@ -164,6 +168,23 @@ extension SyncService {
                         metadata: ["code": "storage_failed"])
                 } else {
                     logger.notice("the cache caught up after a storage failure")
+                }
+            }
+        } catch {}
+    }
+
+    /// Says once for each outbox entry that cannot be read (a damaged row, quarantined: the rest
+    /// of the outbox goes out), by its key: never by what it holds.
+    static func logUnreadableEntries(_ client: PlusGuidanceClient, _ logger: Logger) async {
+        var reported: Set<IdempotencyKey> = []
+        do {
+            for try await entries in try await client.observeOutbox() {
+                for entry in entries where !reported.contains(entry.id) {
+                    guard case .unreadable = entry.action else { continue }
+                    reported.insert(entry.id)
+                    logger.error(
+                        "an outbox entry cannot be read and is set aside; discard it with pg outbox discard",
+                        metadata: ["code": "undecodable", "entry": "\(entry.id)"])
                 }
             }
         } catch {}

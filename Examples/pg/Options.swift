@@ -141,6 +141,8 @@ func exitCode(for error: any Error) -> (Int32, String) {
         case .notSignedIn: return (77, CLIError.notSignedIn.message)
         case .offline: return (69, "server unreachable: \(error.reason ?? "offline")")
         case .unknownOutboxEntry: return (64, "no such outbox entry")
+        case .unreadableOutboxEntry:
+            return (65, "\(error.reason ?? "unreadable outbox entry") (\(error.code.rawValue))")
         }
     case let error where PersistenceError.storageFailure(error) != nil:
         guard let failure = PersistenceError.storageFailure(error) else { return (70, "\(error)") }

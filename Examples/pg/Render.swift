@@ -83,6 +83,7 @@ enum JSONOutput {
             case .declineOffer: "decline"
             case .stopSession: "stop"
             case .markRead: "read"
+            case .unreadable: "unreadable"
             }
         return [
             "id": e.id.rawValue, "action": action, "state": e.state.rawValue, "attempts": e.attempts,

@@ -127,6 +127,7 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
     }
 
     public static let storageFailedCode = PersistenceError(.storageFailed, path: nil, reason: "")
+    public static let undecodableRowCode = PersistenceError(.undecodableRow, path: nil, reason: "")
     public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
     public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
     public static let keyUnavailableCode = PersistenceError(.keyUnavailable, path: nil, reason: "")

@@ -136,6 +136,9 @@ public struct PlusGuidanceClientError: Error, Hashable, Sendable, CustomStringCo
         case offline
         /// No outbox entry has this key.
         case unknownOutboxEntry = "unknown_outbox_entry"
+        /// The outbox entry cannot be read (a damaged row, ``OutboxAction/unreadable(conversation:)``),
+        /// so it cannot be sent: only discarded.
+        case unreadableOutboxEntry = "unreadable_outbox_entry"
     }
 
     public let code: Code

@@ -137,6 +137,11 @@ extension PlusGuidanceClient {
         guard var entry = try await account.outbox.entry(key) else {
             throw PlusGuidanceClientError(.unknownOutboxEntry)
         }
+        if case .unreadable = entry.action {
+            throw PlusGuidanceClientError(
+                .unreadableOutboxEntry,
+                reason: "this entry cannot be read from the outbox, so it cannot be sent; discard it")
+        }
         entry.retry()
         try await account.outbox.update(entry)
         _ = try? await deliverIfEngine(account)

@@ -71,6 +71,7 @@ extension SyncTransport {
         case .declineOffer(let id): return [.offer(try await decline(id, idempotencyKey: key))]
         case .stopSession(let id): return [.session(try await stop(id, idempotencyKey: key))]
         case .markRead(let mark): return [.read(try await markRead(mark, idempotencyKey: key))]
+        case .unreadable: throw PlusGuidanceAPIError.rejected(.notFound, status: 0)
         }
     }
 }

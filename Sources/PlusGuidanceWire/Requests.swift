@@ -90,6 +90,9 @@ package struct BatchAction: Codable, Sendable {
         case .stopSession(let session):
             op = "stop_session"
             self.session = session.rawValue
+        case .unreadable:
+            // Never sent (OutboxAction.unreadable); named so that a server refuses it if it were.
+            op = "unreadable"
         case .markRead(let mark):
             op = "mark_read"
             peer = mark.peerID.rawValue

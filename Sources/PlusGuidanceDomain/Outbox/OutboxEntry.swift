@@ -17,6 +17,11 @@ public enum OutboxAction: Hashable, Sendable, Codable {
     /// Mark the conversation read up to a message (R11). Several queued for one conversation
     /// merge: a new mark replaces the ones still waiting (the latest wins).
     case markRead(ReadMark)
+    /// An action the outbox holds but cannot read (a damaged row: its seal or its JSON does not
+    /// open). Never sent, never retried: it reads `failed` with ``OutboxFailure/undecodable``
+    /// until the user discards it, and holds back the later texts of its conversation (when the
+    /// row says which) like any failed text, while every other entry goes out.
+    case unreadable(conversation: ConversationID?)
 
     /// The conversation whose order this action must respect (texts and read receipts, so a
     /// receipt never overtakes a text written before it); `nil` otherwise.
@@ -24,6 +29,7 @@ public enum OutboxAction: Hashable, Sendable, Codable {
         switch self {
         case .sendMessage(let message): message.conversationID
         case .markRead(let mark): mark.conversationID
+        case .unreadable(let conversation): conversation
         case .acceptOffer, .declineOffer, .stopSession: nil
         }
     }
@@ -40,6 +46,10 @@ public struct OutboxFailure: Hashable, Sendable, Codable {
         self.code = code
         self.reason = reason
     }
+
+    /// What an entry the outbox cannot read (``OutboxAction/unreadable(conversation:)``) says.
+    public static let undecodable = OutboxFailure(
+        code: "undecodable", reason: "this action could not be read from the outbox (a damaged row); discard it")
 }
 
 /// One queued user action and its delivery state machine (R8).
@@ -147,6 +157,7 @@ public struct OutboxEntry: Identifiable, Hashable, Sendable, Codable {
     @discardableResult
     public mutating func retry() -> Bool {
         guard state == .failed else { return false }
+        if case .unreadable = action { return false }
         state = .pending
         notBefore = nil
         return true

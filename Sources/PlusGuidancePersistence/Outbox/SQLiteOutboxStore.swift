@@ -101,20 +101,29 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     private static let columns =
-        "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline"
+        "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline, conversationID"
 
+    /// The entry of a row. A row whose action does not open (a flipped byte in its seal, JSON
+    /// that does not decode) is quarantined, not a wall: it reads as a failed
+    /// ``OutboxAction/unreadable(conversation:)`` entry with its key, so every other entry still
+    /// goes out and the user can discard it. Any other failure (libcrypto, the disk) still fails
+    /// the read: then no row would open, and nothing is to be skipped.
     static func entry(_ row: Row, actions: ActionCache) throws -> OutboxEntry {
         let key: String = row[1]
         let action: OutboxAction
         if let cached = actions[key] {
             action = cached
         } else {
-            let json = try actions.cipher.open(row[2] as Data, table: "outbox", row: key)
+            let json: Data
             do {
-                action = try JSONDecoder().decode(OutboxAction.self, from: json)
-            } catch {
-                throw PersistenceError.undecodable("outbox", column: "action")
+                json = try actions.cipher.open(row[2] as Data? ?? Data(), table: "outbox", row: key)
+            } catch let error as PersistenceError where error == .undecodableRowCode {
+                return quarantined(row, key: key)
             }
+            guard let decoded = try? JSONDecoder().decode(OutboxAction.self, from: json) else {
+                return quarantined(row, key: key)
+            }
+            action = decoded
             actions[key] = action
         }
         let code: String? = row[5]
@@ -124,6 +133,19 @@ public final class SQLiteOutboxStore: OutboxStore {
             state: try CacheRows.decode(OutboxEntry.State.self, row[3], table: "outbox", column: "state"),
             attempts: row[4], lastError: code.map { OutboxFailure(code: $0, reason: row[6] ?? "") },
             notBefore: CacheRows.date(row[8]), sequence: row[0], deadline: CacheRows.date(row[9]))
+    }
+
+    /// The failed entry that stands for a row whose action cannot be read.
+    private static func quarantined(_ row: Row, key: String) -> OutboxEntry {
+        let conversation: String? = row[10]
+        let enqueued: Double? = row[7]
+        let attempts: Int? = row[4]
+        let sequence: Int64 = row[0]
+        let action = OutboxAction.unreadable(conversation: conversation.flatMap { ConversationID(rawValue: $0) })
+        return OutboxEntry(
+            id: IdempotencyKey(rawValue: key), action: action,
+            enqueuedAt: Date(timeIntervalSinceReferenceDate: enqueued ?? 0), state: .failed, attempts: attempts ?? 0,
+            lastError: OutboxFailure.undecodable, notBefore: nil, sequence: sequence, deadline: nil)
     }
 
     public func enqueue(_ entry: OutboxEntry) async throws -> OutboxEntry {

@@ -93,7 +93,7 @@ import Testing
                     "\(metrics)",
                 ], environment: try clock?.environment ?? [:])
             let http = CurlHTTPClient()
-            try await eventually {
+            try await waitUntil {
                 let page = try? await http.execute(
                     HTTPRequest(url: URL(string: "http://127.0.0.1:\(metrics)/metrics")!))
                 return String(decoding: page?.body ?? Data(), as: UTF8.self).contains("pg_live 1")
@@ -120,7 +120,7 @@ import Testing
 
         /// Waits until Alice's profile has the offer (a sync of its own when no daemon runs).
         func aliceHas(_ offer: OfferID) async throws {
-            try await eventually {
+            try await waitUntil {
                 if self.daemon == nil { _ = try await self.pg("alice", ["sync"]) }
                 let offers = try await self.json("alice", ["offers"]) as? [[String: Any]]
                 return offers?.contains { $0["id"] as? String == offer.rawValue } == true
@@ -147,16 +147,6 @@ import Testing
             }
             server.shutdown()
             try? FileManager.default.removeItem(atPath: folder)
-        }
-    }
-
-    static func eventually(
-        within limit: Duration = .seconds(120), _ condition: @Sendable () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw Failure(description: "condition not met in time") }
-            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -303,11 +293,11 @@ import Testing
 
         // Four minutes later on the server: the reminder (five minutes before the start).
         try await TestClock.advance(kiosk.server.url, by: 301)
-        try await Self.eventually(within: .seconds(30)) { sessionChanges() == ["reminder"] }
+        try await waitUntil(within: .seconds(30)) { sessionChanges() == ["reminder"] }
         try await TestClock.advance(kiosk.server.url, by: 300)
-        try await Self.eventually(within: .seconds(30)) { sessionChanges() == ["reminder", "started"] }
+        try await waitUntil(within: .seconds(30)) { sessionChanges() == ["reminder", "started"] }
         try await TestClock.advance(kiosk.server.url, by: 45 * 60)
-        try await Self.eventually(within: .seconds(30)) { sessionChanges() == ["reminder", "started", "overtime"] }
+        try await waitUntil(within: .seconds(30)) { sessionChanges() == ["reminder", "started", "overtime"] }
     }
 
     /// `pg-syncd` stopped for a minute and a half (SIGSTOP) while the wall clock moves on: the
@@ -336,30 +326,4 @@ import Testing
         let texts = try await kiosk.theo.messages(with: "usr_alice").messages.filter { $0.body == "after the pause" }
         #expect(texts.count == 1)
     }
-}
-
-/// Collects a child's output lines on a thread of its own.
-final class LineCollector: @unchecked Sendable {
-    // @unchecked: `collected` is only touched under `lock`.
-    private let lock = NSLock()
-    private var collected: [String] = []
-
-    init(_ handle: FileHandle?) {
-        guard let handle else { return }
-        Thread { [self] in
-            var pending = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: 10) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    lock.withLock { collected.append(line) }
-                }
-            }
-        }.start()
-    }
-
-    var lines: [String] { lock.withLock { collected } }
 }

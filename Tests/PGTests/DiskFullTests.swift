@@ -19,16 +19,6 @@ import Testing
         return path
     }
 
-    static func eventually(
-        within limit: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw Failure(description: "condition not met in time") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     @Test func textsThatArriveWhileTheDiskIsFullReachTheCacheOnceItTakesWritesAgain() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
@@ -64,7 +54,7 @@ import Testing
             let answer = try? await http.execute(HTTPRequest(url: URL(string: "http://127.0.0.1:\(metrics)\(path)")!))
             return (answer?.status ?? 0, String(decoding: answer?.body ?? Data(), as: UTF8.self))
         }
-        try await Self.eventually { await page("/metrics").body.contains("pg_live 1") }
+        try await waitUntil { await page("/metrics").body.contains("pg_live 1") }
 
         // Fill the disk.
         let filler = disk + "/filler"
@@ -79,9 +69,9 @@ import Testing
             #expect(sent.status == 0, "\(sent.stderr)")
         }
         // The daemon says the cache is stale: its health, its metrics, its log.
-        try await Self.eventually { await page("/healthz").status == 503 }
+        try await waitUntil { await page("/healthz").status == 503 }
         #expect(await page("/healthz").body.contains("storage_failed"))
-        try await Self.eventually { await page("/metrics").body.contains("pg_live 0") }
+        try await waitUntil { await page("/metrics").body.contains("pg_live 0") }
         #expect(log.lines.contains { $0.contains("could not be stored") }, "\(log.lines)")
 
         // The disk takes writes again: every text is in the cache within seconds, once each.
@@ -93,12 +83,12 @@ import Testing
             let messages = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [[String: Any]]
             return (messages ?? []).compactMap { $0["body"] as? String }.filter { $0.hasPrefix("while full") }
         }
-        try await Self.eventually(within: .seconds(30)) { try await texts().count == 30 }
+        try await waitUntil(within: .seconds(30)) { try await texts().count == 30 }
         let caughtUp = ContinuousClock.now - freed
         print("disk full: all 30 texts in the cache \(caughtUp) after the disk took writes again")
         #expect(Set(try await texts()).count == 30)
-        try await Self.eventually { await page("/healthz").status == 200 }
-        try await Self.eventually { await page("/metrics").body.contains("pg_live 1") }
-        try await Self.eventually { log.lines.contains { $0.contains("caught up") } }
+        try await waitUntil { await page("/healthz").status == 200 }
+        try await waitUntil { await page("/metrics").body.contains("pg_live 1") }
+        try await waitUntil { log.lines.contains { $0.contains("caught up") } }
     }
 }

@@ -90,11 +90,11 @@ import Testing
                 $0.hasPrefix("queued")
             }.reversed()
         }
-        try await DiskFullTests.eventually { try await delivered() == ["queued 1", "queued 2", "queued 3"] }
-        try await DiskFullTests.eventually { log.lines.contains { $0.contains("cannot be read") && $0.contains(bad) } }
+        try await waitUntil { try await delivered() == ["queued 1", "queued 2", "queued 3"] }
+        try await waitUntil { log.lines.contains { $0.contains("cannot be read") && $0.contains(bad) } }
         let http = CurlHTTPClient()
         let metrics = URL(string: "http://127.0.0.1:\(port)/metrics")!
-        try await DiskFullTests.eventually {
+        try await waitUntil {
             let body = String(
                 decoding: (try? await http.execute(HTTPRequest(url: metrics)))?.body ?? Data(), as: UTF8.self)
             return body.contains(#"pg_outbox_errors{code="undecodable"} 1"#)
@@ -107,7 +107,7 @@ import Testing
         let discard = try await runProcess(pg, alice + ["outbox", "discard", bad])
         #expect(discard.status == 0, "\(discard.stderr)")
         let expected = [1, 2, 3, 5, 6, 7, 8].map { "queued \($0)" }
-        try await DiskFullTests.eventually { try await delivered() == expected }
+        try await waitUntil { try await delivered() == expected }
         let left = try await runProcess(pg, alice + ["--json", "outbox"])
         #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(left.stdout)")
     }

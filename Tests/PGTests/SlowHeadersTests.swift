@@ -12,8 +12,6 @@ import Testing
 /// RSS 34.9 → 51.8 MB, never given back) and on `pg-server`. Every listening socket we own now
 /// closes a connection that sends no complete request within its idle timeout.
 @Suite(.serialized) struct SlowHeadersTests {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
     /// Opens `count` connections to `port` on loopback, each sending the start of a request and
     /// never its end; returns their descriptors.
     static func flood(_ port: Int, count: Int) -> [Int32] {
@@ -42,14 +40,6 @@ import Testing
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
-    static func eventually(within limit: Duration, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw Failure(description: "condition not met in time") }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
     /// Floods `port` of process `pid` and expects its descriptors back near `baseline` within
     /// the idle timeout and some slack.
     static func expectFloodShedding(pid: Int32, port: Int, idleTimeout: Duration) async throws {
@@ -58,8 +48,8 @@ import Testing
         defer { for fd in open { close(fd) } }
         #expect(open.count == 400)
         // Accepted (the descriptors are there), then closed by the server itself.
-        try await eventually(within: .seconds(20)) { descriptors(of: pid) >= baseline + 300 }
-        try await eventually(within: idleTimeout + .seconds(20)) { descriptors(of: pid) <= baseline + 5 }
+        try await waitUntil(within: .seconds(20)) { descriptors(of: pid) >= baseline + 300 }
+        try await waitUntil(within: idleTimeout + .seconds(20)) { descriptors(of: pid) <= baseline + 5 }
     }
 
     @Test func theDaemonsMetricsPortShedsConnectionsThatNeverFinishTheirHeaders() async throws {
@@ -81,7 +71,7 @@ import Testing
         }
         let http = CurlHTTPClient()
         let metrics = URL(string: "http://127.0.0.1:\(port)/metrics")!
-        try await TruthfulCommandTests.eventually {
+        try await waitUntil {
             (try? await http.execute(HTTPRequest(url: metrics)))?.status == 200
         }
         try await Self.expectFloodShedding(pid: daemon.processIdentifier, port: port, idleTimeout: .seconds(10))

@@ -75,16 +75,21 @@ import Testing
         #expect(run.stderr.contains("not signed in"))
     }
 
+    /// A new profile with Alice signed in on `server`: its folder, and `pg`'s arguments for it.
+    func aliceSignedIn(on server: ReferenceServerProcess) async throws -> (profile: String, base: [String]) {
+        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        let base = ["--server", server.url.absoluteString, "--profile", profile]
+        let login = try await runProcess(
+            try binary("pg"), base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
+        guard login.status == 0 else { throw TestFailure("login: \(login.stderr)") }
+        return (profile, base)
+    }
+
     @Test func itDeliversWhatPgQueuesAndStopsCleanlyOnSIGTERM() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
-        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        let (profile, base) = try await aliceSignedIn(on: server)
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let base = ["--server", server.url.absoluteString, "--profile", profile]
-        #expect(
-            try await runProcess(
-                try binary("pg"), base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n"
-            ).status == 0)
 
         let notify = try NotifySocket()
         let metricsPort = freeLoopbackPort()
@@ -130,13 +135,8 @@ import Testing
     @Test func theLastSyncMetricMovesWithTheLiveStream() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
-        let profile = FileManager.default.temporaryDirectory.path + "/pg-syncd-\(UUID().uuidString)"
+        let (profile, base) = try await aliceSignedIn(on: server)
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let base = ["--server", server.url.absoluteString, "--profile", profile]
-        #expect(
-            try await runProcess(
-                try binary("pg"), base + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n"
-            ).status == 0)
         let metricsPort = freeLoopbackPort()
         let daemon = try ChildProcess(try binary("pg-syncd"), base + ["--metrics-port", "\(metricsPort)"])
         defer {

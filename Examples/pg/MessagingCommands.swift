@@ -10,6 +10,8 @@ struct Clients: AsyncParsableCommand {
     func run() async throws {
         try await pg.globals.run(onlyReading: true) { client, _ in
             let contacts = try await client.contacts()
+            // Every account has a counterpart (R1): none at all may be a damaged cache.
+            if contacts.isEmpty { try await client.checkCache() }
             return Answer(
                 json: contacts.map(JSONOutput.client),
                 text: contacts.map { contact in

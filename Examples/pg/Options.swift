@@ -143,7 +143,11 @@ func exitCode(for error: any Error) -> (Int32, String) {
         case .unknownOutboxEntry: return (64, "no such outbox entry")
         case .unreadableOutboxEntry:
             return (65, "\(error.reason ?? "unreadable outbox entry") (\(error.code.rawValue))")
+        case .notSynced: return (70, "\(error.reason ?? "the cache is empty"); run `pg sync` (\(error.code.rawValue))")
         }
+    case let error where PersistenceError.damage(error) != nil:
+        guard let damage = PersistenceError.damage(error) else { return (70, "\(error)") }
+        return (70, "\(damage.reason); run `pg sync` (\(damage.code))")
     case let error where PersistenceError.storageFailure(error) != nil:
         guard let failure = PersistenceError.storageFailure(error) else { return (70, "\(error)") }
         return (70, "\(failure.reason); what it interrupted was rolled back (\(failure.code))")
@@ -234,5 +238,7 @@ func contact(_ text: String, in client: PlusGuidanceClient) async throws -> Cont
     }) {
         return found
     }
+    // A damaged cache answers less than it holds: say so rather than "not a contact".
+    try await client.checkCache()
     throw CLIError(code: 65, message: "\(Human.safe(text)) is not one of your contacts (run `pg sync` if it is new)")
 }

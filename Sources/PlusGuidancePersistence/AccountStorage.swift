@@ -201,6 +201,13 @@ public final class AccountStorage: Sendable {
         await cacheCheck?.value
     }
 
+    /// Checks the cache now (`PRAGMA quick_check`, every page read), whatever
+    /// ``IntegrityCheck`` it was opened with: for a process that finds less than it expects (a
+    /// contact missing) and must tell a damaged cache from a true answer.
+    public func checkCacheNow() -> String? {
+        DatabaseOpener.quickCheck(cache.database)
+    }
+
     /// The account signed in on this profile, as recorded by ``setCurrentAccount(_:profile:)``.
     public static func currentAccount(profile: String) -> String? {
         FileManager.default.contents(atPath: profile + "/current-account").map { String(decoding: $0, as: UTF8.self) }

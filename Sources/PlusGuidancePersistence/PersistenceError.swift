@@ -10,6 +10,7 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
     private enum Code: String, Sendable {
         case newerSchema = "newer_schema"
         case corruptOutbox = "corrupt_outbox"
+        case corruptCache = "corrupt_cache"
         case cannotCreateFolder = "cannot_create_folder"
         case insecurePermissions = "insecure_permissions"
         case profileNotWritable = "profile_not_writable"
@@ -128,6 +129,24 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
 
     public static let storageFailedCode = PersistenceError(.storageFailed, path: nil, reason: "")
     public static let undecodableRowCode = PersistenceError(.undecodableRow, path: nil, reason: "")
+    public static let corruptCacheCode = PersistenceError(.corruptCache, path: nil, reason: "")
+
+    /// The cache of an account is damaged (what SQLite or its check reported, `detail`): it
+    /// answers what it can, and the next process that opens it for writing (`pg sync`,
+    /// `pg-syncd`, an app) rebuilds it from the server. The outbox, in its own file, is intact.
+    public static func corruptCache(_ detail: String) -> PersistenceError {
+        PersistenceError(
+            .corruptCache, path: nil,
+            reason: "the cache is damaged (\(detail)); a sync rebuilds it from the server, and nothing queued is lost")
+    }
+
+    /// `error` as ``corruptCache(_:)`` when SQLite reported a damaged file (`SQLITE_CORRUPT`,
+    /// `SQLITE_NOTADB`); `nil` for anything else.
+    public static func damage(_ error: any Error) -> PersistenceError? {
+        if let error = error as? PersistenceError { return error == .corruptCacheCode ? error : nil }
+        guard DatabaseOpener.isCorruption(error) else { return nil }
+        return .corruptCache("database disk image is malformed")
+    }
     public static let newerSchemaCode = PersistenceError(.newerSchema, path: nil, reason: "")
     public static let corruptOutboxCode = PersistenceError(.corruptOutbox, path: nil, reason: "")
     public static let keyUnavailableCode = PersistenceError(.keyUnavailable, path: nil, reason: "")

@@ -139,6 +139,8 @@ public struct PlusGuidanceClientError: Error, Hashable, Sendable, CustomStringCo
         /// The outbox entry cannot be read (a damaged row, ``OutboxAction/unreadable(conversation:)``),
         /// so it cannot be sent: only discarded.
         case unreadableOutboxEntry = "unreadable_outbox_entry"
+        /// The cache holds nothing from the server yet: a sync must come first.
+        case notSynced = "not_synced"
     }
 
     public let code: Code

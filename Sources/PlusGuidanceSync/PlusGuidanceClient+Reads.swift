@@ -70,6 +70,24 @@ extension PlusGuidanceClient {
 
     public func offers() async throws -> [SessionOffer] { try await signedIn().cache.offers() }
 
+    /// Checks the cache when a read found less than it should, to tell a damaged or empty cache
+    /// from a true answer (a contact missing, no contact at all): every page is read, and a cache
+    /// that holds nothing from the server yet (rebuilt after damage, or never synced) is said.
+    /// - Throws: ``PersistenceError/corruptCache(_:)`` with what SQLite reported (the next open
+    ///   for writing rebuilds it), or ``PlusGuidanceClientError/Code/notSynced``; the outbox is
+    ///   intact either way, and a sync brings the cache back.
+    public func checkCache() async throws {
+        let account = try signedIn()
+        if let problem = await account.storage.cacheIntegrityProblem() ?? account.storage.checkCacheNow() {
+            throw PersistenceError.corruptCache(problem)
+        }
+        if try await account.cache.syncState().cursor == nil {
+            throw PlusGuidanceClientError(
+                .notSynced,
+                reason: "the cache holds nothing from the server yet (it was rebuilt after damage, or never synced)")
+        }
+    }
+
     /// Sessions not ended, by start time (R7), from the cache.
     public func upcomingSessions() async throws -> [Session] {
         // On the server's clock (R12), as observeUpcomingSessions() and events().

@@ -104,7 +104,9 @@ public actor PlusGuidanceClient {
     private func restore() async throws {
         guard let restored = try await AccountSession.restore(configuration, transport: makeTransport) else { return }
         account = restored
-        phase = .idle
+        // Nothing is known of the server until this process (or the engine beside it) hears
+        // from it: a daemon whose server never answers must not read as online meanwhile.
+        phase = .connecting
         watchIdleness(of: restored)
     }
 

@@ -162,6 +162,38 @@ import Testing
         #expect(pages.value - before <= 10)
     }
 
+    /// Beside a daemon whose server never sends its headers, `pg status` said "online (synced
+    /// by process N)" for about 30 s while `pg_live` was 0. Until the daemon hears from the
+    /// server, it is not online.
+    @Test func besideADaemonWhoseServerNeverAnswersStatusIsOffline() async throws {
+        let stage = try await Stage()
+        defer { stage.stop() }
+        try await stage.signIn("alice", "alice@example.com")
+        stage.hostile.setRule { _ in .stallHeaders }
+        let daemon = try stage.startDaemon("alice")
+        defer {
+            daemon.signal(SIGTERM)
+            daemon.wait(deadline: .now + .seconds(30))
+        }
+        // The daemon holds the engine (pg's probe then does nothing) and has published its phase.
+        try await waitUntil(within: .seconds(20)) {
+            try await stage.pg("alice", ["status"], timeout: .seconds(30)).stdout.contains("synced by process")
+        }
+        for _ in 0..<3 {
+            let status = try await stage.pg("alice", ["--json", "status"], timeout: .seconds(30))
+            let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            #expect(json?["online"] as? Bool == false, "\(status.stdout)")
+            try await Task.sleep(for: .seconds(2))
+        }
+        // Once the server answers, the daemon is live and status says so.
+        stage.hostile.setRule { _ in .forward }
+        try await waitUntil(within: .seconds(90)) {
+            let status = try await stage.pg("alice", ["--json", "status"], timeout: .seconds(30))
+            let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            return json?["online"] as? Bool == true
+        }
+    }
+
     /// #14: the feed's fast reader leaves any page it is not certain of to `JSONDecoder`. A page
     /// `JSONDecoder` reads (a member's name written with an escape) is stored as the plain page
     /// would be; a page it refuses (one text's body a number, after valid changes) is refused

@@ -39,6 +39,13 @@ struct Messages: AsyncParsableCommand {
         try await pg.globals.run(onlyReading: true) { client, user in
             let other = try await contact(peer, in: client)
             let messages = try await client.messages(with: other.id, limit: limit).reversed()
+            let unreadable = try await client.unreadableMessageCount()
+            if unreadable > 0 {
+                FileHandle.standardError.write(
+                    Data(
+                        "pg: \(unreadable) cached message(s) could not be read and are left out; the next sync fetches them again\n"
+                            .utf8))
+            }
             return Answer(
                 json: messages.map(JSONOutput.message), text: messages.map { Human.message($0, me: user.id) })
         }

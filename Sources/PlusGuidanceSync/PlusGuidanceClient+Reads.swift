@@ -70,6 +70,10 @@ extension PlusGuidanceClient {
 
     public func offers() async throws -> [SessionOffer] { try await signedIn().cache.offers() }
 
+    /// Messages the cache holds but could not open (a damaged row): reads leave them out instead
+    /// of failing, and the next pull (``syncNow()``, the engine's catch-up) fetches them again.
+    public func unreadableMessageCount() throws -> Int { try signedIn().storage.cache.unreadableRowCount() }
+
     /// Checks the cache when a read found less than it should, to tell a damaged or empty cache
     /// from a true answer (a contact missing, no contact at all): every page is read, and a cache
     /// that holds nothing from the server yet (rebuilt after damage, or never synced) is said.

@@ -55,4 +55,54 @@ import Testing
         #expect(messages.status == 0 && messages.stdout.contains("before the damage"), "\(messages.stderr)")
         #expect(try await runProcess(pg, alice + ["send", "therapist@example.com", "after the rebuild"]).status == 0)
     }
+
+    /// A cached message whose sealed body no longer opens (one byte flipped): the read that met
+    /// it failed whole (`undecodable_row`). Now it is left out, said on stderr, and the next
+    /// sync fetches it again, once.
+    @Test func aCachedMessageThatDoesNotOpenIsLeftOutAndFetchedAgain() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/pg-damaged-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let pg = try #require(ReferenceServerProcess.productPath("pg"))
+        let alice = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
+        #expect(
+            try await runProcess(pg, alice + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
+                .status == 0)
+        for n in 1...3 {
+            #expect(try await runProcess(pg, alice + ["send", "therapist@example.com", "text \(n)"]).status == 0)
+        }
+        #expect(try await runProcess(pg, alice + ["sync"]).status == 0)
+        let cache = try #require(
+            FileManager.default.enumerator(atPath: folder + "/alice")?.compactMap { $0 as? String }
+                .first { $0.hasSuffix("cache.sqlite") }
+                .map { folder + "/alice/" + $0 })
+        // The second text's body: one byte of its ciphertext flipped.
+        let read = try await runProcess(
+            "/usr/bin/sqlite3", [cache, "SELECT id, hex(body) FROM message ORDER BY createdAt, id LIMIT 1 OFFSET 1"])
+        let parts = read.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|")
+        #expect(parts.count == 2, "\(read.stdout) \(read.stderr)")
+        guard parts.count == 2 else { return }
+        var hex = Array(parts[1])
+        hex[40] = hex[40] == "0" ? "1" : "0"
+        let write = try await runProcess(
+            "/usr/bin/sqlite3", [cache, "UPDATE message SET body = X'\(String(hex))' WHERE id = '\(parts[0])'"])
+        #expect(write.status == 0, "\(write.stderr)")
+
+        @Sendable func shown() async throws -> (texts: [String], stderr: String) {
+            let run = try await runProcess(pg, alice + ["--json", "messages", "therapist@example.com"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [[String: Any]] ?? []
+            return (json.compactMap { $0["body"] as? String }, run.stderr)
+        }
+        let damaged = try await shown()
+        #expect(damaged.texts == ["text 1", "text 3"])
+        #expect(damaged.stderr.contains("1 cached message(s) could not be read"), "\(damaged.stderr)")
+
+        #expect(try await runProcess(pg, alice + ["sync"]).status == 0)
+        let healed = try await shown()
+        #expect(healed.texts == ["text 1", "text 2", "text 3"])
+        #expect(!healed.stderr.contains("could not be read"))
+    }
 }

@@ -64,6 +64,10 @@ public protocol CacheStore: Sendable {
     /// Sessions not ended at `now`, ordered by start (R7).
     func upcomingSessions(at now: Date) async throws -> [Session]
 
+    /// Deletes the rows readers could not open (recorded as they skipped them) and starts the
+    /// feed over, so that the pull that called it fetches them again; whether there were any.
+    func dropUnreadableRows() async throws -> Bool
+
     func syncState() async throws -> SyncState
     /// Records the last successful sync time (the cursor moves only with ``apply(_:)`` and
     /// ``replaceAll(with:)``).

@@ -140,6 +140,9 @@ public actor InMemoryCacheStore: CacheStore {
 
     public func syncState() -> SyncState { state }
 
+    /// Nothing in memory is ever unreadable.
+    public func dropUnreadableRows() -> Bool { false }
+
     public func recordSync(at date: Date) {
         state.lastSyncAt = date
         changed.fire()

@@ -17,6 +17,8 @@ public final class SQLiteCacheStore: CacheStore {
     /// Bumps the change markers after each commit of ``database``, told directly of the rows
     /// written past GRDB (``CacheRows/MessageUpsert``); `nil` for a read-only store.
     let marker: ChangeMarker?
+    /// The messages a read of this cache could not open (``UnreadableRows``).
+    let unreadable: UnreadableRows
 
     /// Opens (creating and migrating as needed) the cache at `path`.
     ///
@@ -43,6 +45,7 @@ public final class SQLiteCacheStore: CacheStore {
             walAutocheckpointPages: 8_192, changeMarker: marker
         ).open()
         self.marker = marker
+        unreadable = UnreadableRows(cachePath: path)
     }
 
     /// The marker every write of the feed's rows tells. A store opened read-only has none and
@@ -55,16 +58,17 @@ public final class SQLiteCacheStore: CacheStore {
     }
 
     /// The cache of a process that only reads (``AccountStorage/Access/readOnly``).
-    init(reading database: DatabaseQueue, cipher: FieldCipher) {
+    init(reading database: DatabaseQueue, cipher: FieldCipher, path: String) {
         self.cipher = cipher
         self.database = database
         marker = nil
+        unreadable = UnreadableRows(cachePath: path)
     }
 
     /// Opens the cache at `path` read-only, or `nil` when it needs a full open first.
     static func openForReading(path: String, cipher: FieldCipher) throws -> SQLiteCacheStore? {
         try DatabaseOpener(path: path, migrator: CacheSchema.migrator(cipher), durability: .normal).openForReading()
-            .map { SQLiteCacheStore(reading: $0, cipher: cipher) }
+            .map { SQLiteCacheStore(reading: $0, cipher: cipher, path: path) }
     }
 
     public func account() async throws -> User? {
@@ -243,13 +247,17 @@ public final class SQLiteCacheStore: CacheStore {
 
     public func messages(in conversation: ConversationID, limit: Int, before: MessageID?) async throws -> [Message] {
         let cipher = cipher
-        return try database.readHere { db in
-            try Self.messages(in: conversation, limit: limit, before: before, db: db, cipher)
+        let skipped = UnreadableRows.Skipped()
+        let messages = try database.readHere { db in
+            try Self.messages(in: conversation, limit: limit, before: before, db: db, cipher, skipping: skipped)
         }
+        unreadable.record(skipped.ids)
+        return messages
     }
 
     package static func messages(
-        in conversation: ConversationID, limit: Int, before: MessageID?, db: Database, _ cipher: FieldCipher
+        in conversation: ConversationID, limit: Int, before: MessageID?, db: Database, _ cipher: FieldCipher,
+        skipping skipped: UnreadableRows.Skipped? = nil
     ) throws
         -> [Message]
     {
@@ -272,9 +280,19 @@ public final class SQLiteCacheStore: CacheStore {
                     """)
             arguments = [conversation.rawValue, limit]
         }
-        return try CacheRows.all(statement, arguments: arguments, capacity: limit) {
-            try CacheRows.message($0, cipher, in: conversation)
+        guard let skipped else {
+            return try CacheRows.all(statement, arguments: arguments, capacity: limit) {
+                try CacheRows.message($0, cipher, in: conversation)
+            }
         }
+        return try CacheRows.all(statement, arguments: arguments, capacity: limit) { row -> Message? in
+            do {
+                return try CacheRows.message(row, cipher, in: conversation)
+            } catch let error as PersistenceError where error == .undecodableRowCode {
+                skipped.ids.append(row[0])
+                return nil
+            }
+        }.compactMap { $0 }
     }
 
     public func message(_ id: MessageID) async throws -> Message? {
@@ -302,4 +320,56 @@ public final class SQLiteCacheStore: CacheStore {
                 arguments: [conversation.rawValue]) ?? false
         }
     }
+}
+
+extension SQLiteCacheStore {
+    public func dropUnreadableRows() async throws -> Bool {
+        let ids = unreadable.pending()
+        guard !ids.isEmpty else { return false }
+        try await database.write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [id]) }
+            try db.execute(sql: "UPDATE syncState SET cursor = NULL")
+        }
+        unreadable.clear()
+        return true
+    }
+
+    /// How many messages readers of this cache skipped because they could not open them, until
+    /// the next pull fetches them again.
+    public func unreadableRowCount() -> Int { unreadable.pending().count }
+}
+
+/// Messages of the cache whose row does not open (a sealed body that does not authenticate, a
+/// field outside its range): a read skips them and shows the rest instead of failing whole, and
+/// records their ids here, in a file beside the cache (ids only, 0600), because the reader may
+/// hold the cache read-only. The next pull, in whichever process runs the engine, deletes them
+/// and starts the feed over from its beginning, which brings them back as the server has them
+/// (``SQLiteCacheStore/dropUnreadableRows()``).
+package final class UnreadableRows: Sendable {
+    /// The ids one read skipped.
+    package final class Skipped: @unchecked Sendable {
+        // @unchecked: filled by the one read that owns it, then read after it returned.
+        var ids: [String] = []
+    }
+
+    let path: String
+
+    init(cachePath: String) { path = cachePath + ".unreadable" }
+
+    func record(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        let known = Set(pending())
+        let added = ids.filter { !known.contains($0) }
+        guard !added.isEmpty else { return }
+        let text = (Array(known) + added).joined(separator: "\n") + "\n"
+        // Best effort: a profile the reader may not write keeps showing the rest all the same.
+        try? SecureFiles.writeAtomically(Data(text.utf8), to: path)
+    }
+
+    func pending() -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func clear() { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -83,8 +83,13 @@ extension SQLiteCacheStore {
         -> AsyncThrowingStream<[Message], any Error>
     {
         let cipher = cipher
+        let unreadable = unreadable
         return DatabaseObservation.values(in: database, reading: ["message"]) { db in
-            try Self.messages(in: conversation, limit: limit, before: nil, db: db, cipher)
+            let skipped = UnreadableRows.Skipped()
+            let messages = try Self.messages(
+                in: conversation, limit: limit, before: nil, db: db, cipher, skipping: skipped)
+            unreadable.record(skipped.ids)
+            return messages
         }
     }
 

@@ -49,6 +49,8 @@ actor FeedPuller {
     }
 
     private func pullOnce(progress: (@Sendable (SyncProgress) async -> Void)?) async throws {
+        // Rows a reader could not open are dropped, and the feed starts over to bring them back.
+        _ = try await cache.dropUnreadableRows()
         var cursor = try await cache.syncState().cursor
         var batch: [ChangePage] = []
         var done = SyncProgress(changesApplied: 0, total: nil)

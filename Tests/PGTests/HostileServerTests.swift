@@ -160,6 +160,18 @@ import Testing
         #expect(login.stdout.contains("Signed in as Bob"))
         #expect(login.stderr.contains("empty pages in a row"), "\(login.stderr)")
         #expect(pages.value - before <= 10)
+
+        // The daemon (497 requests in 22 s before): its start-up sync ends, and its catch-ups
+        // back off instead of spinning.
+        let daemonStart = pages.value
+        let daemon = try stage.startDaemon("alice")
+        defer {
+            daemon.signal(SIGTERM)
+            daemon.wait(deadline: .now + .seconds(30))
+        }
+        try await Task.sleep(for: .seconds(12))
+        #expect(daemon.isRunning)
+        #expect(pages.value - daemonStart <= 64, "\(pages.value - daemonStart) feed requests in 12 s")
     }
 
     /// Beside a daemon whose server never sends its headers, `pg status` said "online (synced

@@ -25,10 +25,10 @@ import PlusGuidanceNetworking
 /// or the end of the earliest backoff on the injected clock — and never polls. When the live
 /// stream reconnects, its catch-up calls ``deliver(ignoringBackoff:)`` itself.
 actor OutboxSender {
-    private let outbox: any OutboxStore
+    let outbox: any OutboxStore
     private let cache: any CacheStore
     private let transport: any SyncTransport
-    private let retry: RetryPolicy
+    let retry: RetryPolicy
     private let clock: any WallClock
     /// The server's time, `nil` while unknown (no deadline is judged on a guess).
     private let serverNow: @Sendable () async -> Date?
@@ -43,10 +43,9 @@ actor OutboxSender {
     private var serverAnswered = false
     /// What the disk refused during this process's deliveries, by entry, for waiters in this
     /// process: a full disk may refuse to record it in the outbox as well.
-    private var storageFailures: [IdempotencyKey: OutboxFailure] = [:]
-    private var failureWaiters:
-        [UUID: (key: IdempotencyKey, continuation: CheckedContinuation<OutboxFailure?, Never>)] =
-            [:]
+    var storageFailures: [IdempotencyKey: OutboxFailure] = [:]
+    var failureWaiters: [UUID: (key: IdempotencyKey, continuation: CheckedContinuation<OutboxFailure?, Never>)] =
+        [:]
 
     init(
         outbox: any OutboxStore, cache: any CacheStore, transport: any SyncTransport, retry: RetryPolicy,
@@ -371,85 +370,5 @@ actor OutboxSender {
             if !delivered.isEmpty { try await outbox.remove(delivered, durably: false) }
         }
         return (stopped, Settling(batch: queued, task: task))
-    }
-
-    /// Offline, a server error, a cancelled task: the outcome is unknown, so the entries go back
-    /// to the queue and are replayed with their keys (at once when only this task was cancelled,
-    /// after a backoff otherwise).
-    private func outcomeUnknown(_ attempted: [OutboxEntry], _ error: any Error, startedAt now: Date) async throws {
-        let cancelled = Task.isCancelled
-        let waiting = attempted.map { attempted -> OutboxEntry in
-            var entry = attempted
-            if cancelled {
-                entry.failTransiently(
-                    OutboxFailure(code: "cancelled", reason: "the attempt was cancelled"), retryAt: now)
-            } else {
-                entry.failTransiently(Self.failure(error), retryAt: now + retry.backoff(entry.attempts).timeInterval)
-            }
-            return entry
-        }
-        let outbox = outbox
-        try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
-    }
-
-    /// Returns the disk failure this process's deliveries met for `key` (at once when one is
-    /// known), or `nil` when the calling task is cancelled first.
-    func storageFailure(of key: IdempotencyKey) async -> OutboxFailure? {
-        if let known = storageFailures[key] { return known }
-        let id = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                if Task.isCancelled { return continuation.resume(returning: nil) }
-                failureWaiters[id] = (key, continuation)
-            }
-        } onCancel: {
-            Task { await self.stopWaiting(id) }
-        }
-    }
-
-    private func stopWaiting(_ id: UUID) { failureWaiters.removeValue(forKey: id)?.continuation.resume(returning: nil) }
-
-    private func noteStorageFailure(_ keys: [IdempotencyKey], _ error: any Error) {
-        let failure = Self.failure(error)
-        for key in keys { storageFailures[key] = failure }
-        for (id, waiter) in failureWaiters where keys.contains(waiter.key) {
-            failureWaiters[id] = nil
-            waiter.continuation.resume(returning: failure)
-        }
-    }
-
-    /// The disk refused a write of these entries' attempt, perhaps the one that marked them in
-    /// flight: they wait a backoff with `storage_failed` (recorded when the disk takes it).
-    private func storageFailed(_ attempted: [OutboxEntry], _ error: any Error, startedAt now: Date) async throws {
-        let waiting = attempted.map { attempted -> OutboxEntry in
-            var entry = attempted
-            if entry.state == .pending { entry.beginAttempt() }
-            entry.failTransiently(Self.failure(error), retryAt: now + retry.backoff(entry.attempts).timeInterval)
-            return entry
-        }
-        let outbox = outbox
-        try await Self.uncancelled { try await outbox.update(waiting, durably: false) }
-    }
-
-    private static func failure(refusal error: PlusGuidanceAPIError) -> OutboxFailure {
-        OutboxFailure(
-            code: error.domainError?.code ?? error.problemCode ?? error.code,
-            reason: error.domainError?.shortDescription ?? "\(error)")
-    }
-
-    private static func failure(_ error: any Error) -> OutboxFailure {
-        if let storage = PersistenceError.storageFailure(error) {
-            return OutboxFailure(code: storage.code, reason: storage.reason)
-        }
-        let api = error as? PlusGuidanceAPIError
-        return OutboxFailure(
-            code: api?.transport?.code ?? api?.code ?? "local_error",
-            reason: api.map { "\($0)" } ?? "\(type(of: error))")
-    }
-
-    /// Runs `work` to completion whatever happens to the calling task (GRDB refuses writes
-    /// from a cancelled task).
-    private static func uncancelled(_ work: @escaping @Sendable () async throws -> Void) async throws {
-        try await Task { try await work() }.value
     }
 }

@@ -134,12 +134,20 @@ struct Status: AsyncParsableCommand {
             if !answered { status.phase = .offline(reason: "timeout") }
             let engine = status.engineProcess.map { " (synced by process \($0))" } ?? ""
             let serverTime = await client.knownServerTime()
+            // Why it is not online, when it says: `cannot_connect`, `storage_failed` (a live change
+            // the disk refused: the cache is stale until it takes writes again)…
+            let problem: String? =
+                switch status.phase {
+                case .offline(let reason), .error(let reason): reason
+                default: nil
+                }
             var json = JSONOutput.status(status)
             json["serverTime"] = JSONOutput.time(serverTime)
+            json["problem"] = problem ?? NSNull()
             return Answer(
                 json: json,
                 text: [
-                    "\(status.isOnline ? "online" : "offline")\(engine), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
+                    "\(status.isOnline ? "online" : "offline")\(problem.map { " (\($0))" } ?? "")\(engine), last sync \(status.lastSuccessfulSync.map(Human.time) ?? "never"), \(status.pendingOutbox) pending, \(status.failedOutbox) failed"
                 ] + (serverTime == nil ? [Human.serverTimeUnknown] : [])
             )
         }

@@ -313,25 +313,6 @@ public final class AccountStorage: Sendable {
         try? FileManager.default.removeItem(atPath: folder + "/" + name)
     }
 
-    /// Publishes what the engine of this process is doing (a small record the sync layer
-    /// encodes), for the other processes of the profile: `pg status` beside `pg-syncd` reports
-    /// the daemon's connection rather than guessing. Only the engine lock's holder writes it;
-    /// `nil` removes it. Replaced atomically, never synced: after a crash the lock is free and
-    /// nobody reads it.
-    public func publishEngineState(_ record: Data?) {
-        let path = folder + "/engine.state"
-        if let record {
-            try? SecureFiles.writeAtomically(record, to: path, durably: false)
-        } else {
-            unlink(path)
-        }
-        // The other processes' status observations hear of it as of a commit to the cache.
-        ChangeMarker.bump("engineState", of: cachePath)
-    }
-
-    /// The record the engine lock's holder last published; `nil` when there is none.
-    public func engineState() -> Data? { FileManager.default.contents(atPath: folder + "/engine.state") }
-
     /// Takes the account's engine lock; see ``EngineLock``.
     public func acquireEngineLock() throws -> EngineLock { try EngineLock(path: engineLockPath) }
 

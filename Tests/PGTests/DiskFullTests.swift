@@ -73,6 +73,8 @@ import Testing
         #expect(await page("/healthz").body.contains("storage_failed"))
         try await waitUntil { await page("/metrics").body.contains("pg_live 0") }
         #expect(log.lines.contains { $0.contains("could not be stored") }, "\(log.lines)")
+        let status = try await runProcess(pg, alice + ["status"])
+        #expect(status.stdout.contains("offline (storage_failed) (synced by process"), "\(status.stdout)")
 
         // The disk takes writes again: every text is in the cache within seconds, once each.
         try FileManager.default.removeItem(atPath: filler)

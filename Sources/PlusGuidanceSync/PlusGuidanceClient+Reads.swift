@@ -166,7 +166,7 @@ extension PlusGuidanceClient {
             outbox = try await account.outbox.summary()
             // Entries past their deadline count as failed, as outbox() shows them.
             if outbox.pending > 0, let now = await account.serverTime.known() {
-                let overdue = try await account.outbox.deliveryCandidates(at: .distantPast).filter {
+                let overdue = try await account.outbox.pendingWithDeadline().filter {
                     var entry = $0
                     return entry.failIfPastDeadline(serverNow: now)
                 }.count

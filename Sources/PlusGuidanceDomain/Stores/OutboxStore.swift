@@ -55,6 +55,9 @@ public protocol OutboxStore: Sendable {
     func deliveryCandidates(at now: Date) async throws -> [OutboxEntry]
     /// The earliest end of a backoff among `pending` entries: when the sender next has work.
     func earliestRetry() async throws -> Date?
+    /// The `pending` entries with a deadline (accepts), in enqueue order: what a status judges
+    /// on the server's clock, without reading the texts.
+    func pendingWithDeadline() async throws -> [OutboxEntry]
     /// Ticks after every commit to the outbox, whichever process made it, until the store
     /// closes. Ticks that arrive while the reader is busy coalesce.
     func changes() -> AsyncThrowingStream<Void, any Error>
@@ -77,6 +80,10 @@ extension OutboxStore {
 
     /// Every entry: a store without queries of its own (in memory) may return more.
     public func deliveryCandidates(at now: Date) async throws -> [OutboxEntry] { try await entries() }
+
+    public func pendingWithDeadline() async throws -> [OutboxEntry] {
+        try await entries().filter { $0.state == .pending && $0.deadline != nil }
+    }
 
     public func earliestRetry() async throws -> Date? {
         try await entries().compactMap { $0.state == .pending ? $0.notBefore : nil }.min()

@@ -230,6 +230,21 @@ public final class SQLiteOutboxStore: OutboxStore {
         }
     }
 
+    /// Through the `outbox_deadline` index: a status beside a long queue of texts reads none of
+    /// them.
+    public func pendingWithDeadline() async throws -> [OutboxEntry] {
+        let actions = actions
+        return try database.readHere { db in
+            try CacheRows.all(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.columns) FROM outbox INDEXED BY outbox_deadline
+                        WHERE deadline IS NOT NULL AND state = 'pending' ORDER BY sequence
+                        """)
+            ) { try Self.entry($0, actions: actions) }
+        }
+    }
+
     public func earliestRetry() async throws -> Date? {
         try database.readHere { db in
             CacheRows.date(

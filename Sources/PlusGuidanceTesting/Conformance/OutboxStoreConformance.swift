@@ -157,6 +157,10 @@ public enum OutboxStoreConformance {
                     try await store.earliestRetry(),
                     entries.compactMap { $0.state == .pending ? $0.notBefore : nil }.min(),
                     "round \(round): earliest retry")
+                try requireEqual(
+                    try await store.pendingWithDeadline(),
+                    entries.filter { $0.state == .pending && $0.deadline != nil },
+                    "round \(round): pending entries with a deadline")
             }
         },
         Check("entries left in flight are recovered to pending") { store in

@@ -20,6 +20,8 @@ struct PGServer: AsyncParsableCommand {
     @Option(help: "Seconds after a request that a person still counts as online.") var presenceWindow: Double = 60
     @Option(help: "Seconds between event-stream heartbeats.") var heartbeat: Double = 15
     @Option(help: "Access token lifetime in seconds.") var accessTokenLifetime: Double = 900
+    @Option(help: "Seconds a connection may go without a complete request before it is closed.")
+    var idleTimeout: Double = 75
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Flag(help: "Shut down when standard input closes (a parent that started the server and died).")
     var exitWithStdin = false
@@ -34,7 +36,7 @@ struct PGServer: AsyncParsableCommand {
             throw ValidationError("unknown seed '\(seed)'; the only one is 'demo'")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("port must be 0...65535") }
-        guard presenceWindow >= 0, heartbeat > 0, accessTokenLifetime > 0 else {
+        guard presenceWindow >= 0, heartbeat > 0, accessTokenLifetime > 0, idleTimeout >= 1 else {
             throw ValidationError("durations must be positive")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -52,6 +54,7 @@ struct PGServer: AsyncParsableCommand {
         configuration.presenceWindow = presenceWindow
         configuration.heartbeatInterval = heartbeat
         configuration.accessTokenLifetime = accessTokenLifetime
+        configuration.idleTimeout = idleTimeout
         configuration.passwordCost = passwordCost == "testing" ? .testing : .standard
 
         LoggingSystem.bootstrap { label in

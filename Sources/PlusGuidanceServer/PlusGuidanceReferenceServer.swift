@@ -53,7 +53,7 @@ public struct PlusGuidanceReferenceServer: Sendable {
             // A connection that sends no complete request for this long is closed: one that never
             // finishes its headers must not hold a descriptor for ever (a slow-headers flood). An
             // event stream is a response in progress, which the timeout leaves alone.
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1_000)))),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "pg-server"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -42,8 +42,10 @@ public struct ServerConfiguration: Sendable {
     /// (`pg-server` also exits regardless 10 s after SIGTERM, whatever clients do).
     public var shutdownGrace: Duration = .seconds(5)
     /// Seconds a connection may go without a complete request before it is closed (headers that
-    /// never end, an idle keep-alive). An event stream in progress is not idle.
-    public var idleTimeout: TimeInterval = 30
+    /// never end, an idle keep-alive). An event stream in progress is not idle. 75 s, as nginx's
+    /// `keepalive_timeout`: longer than clients keep an idle connection in their pools
+    /// (async-http-client 60 s), so a client does not reuse one the server is closing.
+    public var idleTimeout: TimeInterval = 75
 
     /// Built-in data sets.
     public enum Seed: String, Sendable, CaseIterable {

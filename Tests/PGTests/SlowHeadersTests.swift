@@ -80,10 +80,12 @@ import Testing
     }
 
     @Test func theReferenceServerShedsConnectionsThatNeverFinishTheirHeaders() async throws {
-        let server = try await ReferenceServerProcess.launch()
+        let server = try await ReferenceServerProcess.launch(arguments: [
+            "--seed", "demo", "--test-clock", "--idle-timeout", "10",
+        ])
         defer { server.stop() }
         let port = try #require(server.url.port)
-        try await Self.expectFloodShedding(pid: server.processIdentifier, port: port, idleTimeout: .seconds(30))
+        try await Self.expectFloodShedding(pid: server.processIdentifier, port: port, idleTimeout: .seconds(10))
         let health = try await CurlHTTPClient().execute(
             HTTPRequest(url: URL(string: server.url.absoluteString + "/v1/health")!))
         #expect(health.status == 200)

@@ -18,19 +18,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let server = try await RestartableReferenceServer.launch(databasePath: folder + "/server.sqlite")
         defer { server.shutdown() }
-        let pg = try #require(ReferenceServerProcess.productPath("pg"))
-        let alice = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
-        #expect(
-            try await runProcess(pg, alice + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
-                .status == 0)
+        let pg = try builtProduct("pg")
+        let alice = try await signedIn("alice@example.com", on: server.url, profile: folder + "/alice")
         #expect(try await runProcess(pg, alice + ["send", "therapist@example.com", "before the damage"]).status == 0)
         #expect(try await runProcess(pg, alice + ["sync"]).status == 0)
 
         // The cache's pages in its main file, then half of them cut off.
-        let cache = try #require(
-            FileManager.default.enumerator(atPath: folder + "/alice")?.compactMap { $0 as? String }
-                .first { $0.hasSuffix("cache.sqlite") }
-                .map { folder + "/alice/" + $0 })
+        let cache = try accountFile("cache.sqlite", in: folder + "/alice")
         let checkpoint = try await runProcess("/usr/bin/sqlite3", [cache, "PRAGMA wal_checkpoint(TRUNCATE)"])
         #expect(checkpoint.status == 0, "\(checkpoint.stderr)")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: cache)[.size] as? Int)
@@ -65,19 +59,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
-        let pg = try #require(ReferenceServerProcess.productPath("pg"))
-        let alice = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
-        #expect(
-            try await runProcess(pg, alice + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
-                .status == 0)
+        let pg = try builtProduct("pg")
+        let alice = try await signedIn("alice@example.com", on: server.url, profile: folder + "/alice")
         for n in 1...3 {
             #expect(try await runProcess(pg, alice + ["send", "therapist@example.com", "text \(n)"]).status == 0)
         }
         #expect(try await runProcess(pg, alice + ["sync"]).status == 0)
-        let cache = try #require(
-            FileManager.default.enumerator(atPath: folder + "/alice")?.compactMap { $0 as? String }
-                .first { $0.hasSuffix("cache.sqlite") }
-                .map { folder + "/alice/" + $0 })
+        let cache = try accountFile("cache.sqlite", in: folder + "/alice")
         // The second text's body: one byte of its ciphertext flipped.
         let read = try await runProcess(
             "/usr/bin/sqlite3", [cache, "SELECT id, hex(body) FROM message ORDER BY createdAt, id LIMIT 1 OFFSET 1"])

@@ -12,13 +12,6 @@ import Testing
 /// that arrive meanwhile were acknowledged by the stream, never stored, and never fetched again.
 /// The profile lives on a 3 MiB tmpfs of its own (the tests run as root, as CI does).
 @Suite struct DiskFullTests {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    func binary(_ name: String) throws -> String {
-        guard let path = ReferenceServerProcess.productPath(name) else { throw Failure(description: "build \(name)") }
-        return path
-    }
-
     @Test func textsThatArriveWhileTheDiskIsFullReachTheCacheOnceItTakesWritesAgain() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
@@ -31,19 +24,12 @@ import Testing
         guard mount.status == 0 else { return }
         defer { _ = umount2(disk, Int32(MNT_DETACH)) }
 
-        let pg = try binary("pg")
-        let alice = ["--server", server.url.absoluteString, "--profile", disk + "/alice"]
-        let theo = ["--server", server.url.absoluteString, "--profile", folder + "/theo"]
-        #expect(
-            try await runProcess(pg, alice + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
-                .status == 0)
-        #expect(
-            try await runProcess(
-                pg, theo + ["login", "therapist@example.com", "--password-stdin"], stdin: "therapist-pass\n"
-            ).status == 0)
+        let pg = try builtProduct("pg")
+        let alice = try await signedIn("alice@example.com", on: server.url, profile: disk + "/alice")
+        let theo = try await signedIn("therapist@example.com", on: server.url, profile: folder + "/theo")
         let metrics = freeLoopbackPort()
         let daemon = try ChildProcess(
-            try binary("pg-syncd"), alice + ["--metrics-port", "\(metrics)"], stderr: .pipe)
+            try builtProduct("pg-syncd"), alice + ["--metrics-port", "\(metrics)"], stderr: .pipe)
         defer {
             daemon.signal(SIGTERM)
             daemon.wait(deadline: .now + .seconds(30))

@@ -13,23 +13,16 @@ import Testing
 /// `pg-syncd` stop delivering with nothing logged. The row is now quarantined: shown failed with
 /// its key, discardable, logged and counted, and everything else goes out.
 @Suite struct OutboxQuarantineTests {
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    func binary(_ name: String) throws -> String {
-        guard let path = ReferenceServerProcess.productPath(name) else { throw Failure(description: "build \(name)") }
-        return path
-    }
-
     /// Flips one byte in the middle of the sealed action of `key` in `outbox`.
     static func damage(_ key: String, in outbox: String) async throws {
         let read = try await runProcess(
             "/usr/bin/sqlite3", [outbox, "SELECT hex(action) FROM outbox WHERE key = '\(key)'"])
         var hex = Array(read.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-        guard hex.count > 80 else { throw Failure(description: "no sealed action for \(key): \(read.stderr)") }
+        guard hex.count > 80 else { throw ConditionNotMet(description: "no sealed action for \(key): \(read.stderr)") }
         hex[60] = hex[60] == "0" ? "1" : "0"
         let write = try await runProcess(
             "/usr/bin/sqlite3", [outbox, "UPDATE outbox SET action = X'\(String(hex))' WHERE key = '\(key)'"])
-        guard write.status == 0 else { throw Failure(description: "sqlite3: \(write.stderr)") }
+        guard write.status == 0 else { throw ConditionNotMet(description: "sqlite3: \(write.stderr)") }
         let check = try await runProcess("/usr/bin/sqlite3", [outbox, "PRAGMA integrity_check"])
         #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
     }
@@ -40,11 +33,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let server = try await RestartableReferenceServer.launch(databasePath: folder + "/server.sqlite")
         defer { server.shutdown() }
-        let pg = try binary("pg")
-        let alice = ["--server", server.url.absoluteString, "--profile", folder + "/alice"]
-        #expect(
-            try await runProcess(pg, alice + ["login", "alice@example.com", "--password-stdin"], stdin: "alice-pass\n")
-                .status == 0)
+        let pg = try builtProduct("pg")
+        let alice = try await signedIn("alice@example.com", on: server.url, profile: folder + "/alice")
 
         // Eight texts queued offline; the fourth one's row is damaged.
         server.stop()
@@ -58,10 +48,7 @@ import Testing
                 as? [[String: Any]])
         #expect(queued.count == 8)
         let bad = try #require(queued[3]["id"] as? String)
-        let outbox = try #require(
-            FileManager.default.enumerator(atPath: folder + "/alice")?.compactMap { $0 as? String }
-                .first { $0.hasSuffix("outbox.sqlite") })
-        try await Self.damage(bad, in: folder + "/alice/" + outbox)
+        try await Self.damage(bad, in: try accountFile("outbox.sqlite", in: folder + "/alice"))
 
         let listed = try await runProcess(pg, alice + ["--json", "outbox"])
         #expect(listed.status == 0, "\(listed.stderr)")
@@ -77,7 +64,7 @@ import Testing
         try await server.start()
         let port = freeLoopbackPort()
         let daemon = try ChildProcess(
-            try binary("pg-syncd"), alice + ["--metrics-port", "\(port)"], stderr: .pipe)
+            try builtProduct("pg-syncd"), alice + ["--metrics-port", "\(port)"], stderr: .pipe)
         defer {
             daemon.signal(SIGTERM)
             daemon.wait(deadline: .now + .seconds(30))

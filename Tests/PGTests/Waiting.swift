@@ -1,4 +1,5 @@
 import Foundation
+import PlusGuidanceTesting
 
 /// A condition a test waited for that never came.
 struct ConditionNotMet: Error, CustomStringConvertible {
@@ -43,4 +44,31 @@ final class LineCollector: @unchecked Sendable {
     }
 
     var lines: [String] { lock.withLock { collected } }
+}
+
+/// The path of a built product (`pg`, `pg-syncd`, `libPGClockShim.so`…) beside the tests.
+func builtProduct(_ name: String) throws -> String {
+    guard let path = ReferenceServerProcess.productPath(name) else {
+        throw ConditionNotMet(description: "build \(name)")
+    }
+    return path
+}
+
+/// Signs `email` in (its password is the demo seed's) on a new profile `profile` of `server`;
+/// returns `pg`'s arguments for that profile.
+func signedIn(_ email: String, on server: URL, profile: String) async throws -> [String] {
+    let base = ["--server", server.absoluteString, "--profile", profile]
+    let password = email.split(separator: "@")[0] + "-pass\n"
+    let login = try await runProcess(
+        try builtProduct("pg"), base + ["login", email, "--password-stdin"], stdin: String(password))
+    guard login.status == 0 else { throw ConditionNotMet(description: "login \(email): \(login.stderr)") }
+    return base
+}
+
+/// The path of the account file `name` (`cache.sqlite`, `outbox.sqlite`) inside `profile`.
+func accountFile(_ name: String, in profile: String) throws -> String {
+    let found = FileManager.default.enumerator(atPath: profile)?.compactMap { $0 as? String }
+        .first { $0.hasSuffix("/" + name) }
+    guard let found else { throw ConditionNotMet(description: "no \(name) in \(profile)") }
+    return profile + "/" + found
 }

@@ -539,15 +539,15 @@ do {
     _ = try await alice.signIn(email: "alice@example.com", password: "alice-pass")
     try await alice.syncNow()
     try await theo.startLive()
-    for try await status in theo.observeStatus() where status.phase == .live { break }
+    for try await status in try await theo.observeStatus() where status.phase == .live { break }
 
     var observed = try await theo.observeMessages(with: "usr_alice", limit: 1).makeAsyncIterator()
     var latencies: [Double] = []
     for i in 0..<1_000 {
         let started = clock.now
-        let sent = try await alice.send("live \(i)", to: "usr_therapist")
+        let sent = try await alice.send("live \(i)", to: "usr_therapist").message?.id
         while let newest = try await observed.next() {
-            if newest.first?.id == sent.id { break }
+            if newest.first?.id == sent { break }
         }
         latencies.append(seconds(clock.now - started) * 1_000)
     }

@@ -158,7 +158,7 @@ extension SyncService {
     static func logCacheHealth(_ client: PlusGuidanceClient, _ logger: Logger) async {
         var stale = false
         do {
-            for try await status in client.observeStatus() {
+            for try await status in try await client.observeStatus() {
                 let now = status.phase == .error(reason: "storage_failed")
                 guard now != stale else { continue }
                 stale = now

@@ -121,9 +121,9 @@ private struct DemoScript {
         await alice.stopLive()
         let port = server.url.port ?? 0
         server.stop()
-        let queued = try await alice.send("Thank you, that helped a lot.", to: therapist.id)
-        let shown = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued.id }
-        say(client.name, "wrote \"\(queued.body)\" → \(shown?.deliveryState.rawValue ?? "?")")
+        let sent = try await alice.send("Thank you, that helped a lot.", to: therapist.id)
+        let queued = sent.message?.id
+        say(client.name, "wrote \"\(sent.message?.body ?? "?")\" → \(sent.message?.deliveryState.rawValue ?? "?")")
         say(client.name, "outbox: \(try await alice.status().pendingOutbox) pending")
 
         step("Back online: delivered once, in order")
@@ -134,9 +134,9 @@ private struct DemoScript {
             return try await alice.outbox().isEmpty
         }
         try await theo.syncNow()
-        let delivered = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued.id }
+        let delivered = try await alice.messages(with: therapist.id, limit: 10).first { $0.id == queued }
         say(client.name, "outbox: empty; the message is \(delivered?.deliveryState.rawValue ?? "?")")
-        let received = try await theo.messages(with: client.id, limit: 10).filter { $0.id == queued.id }
+        let received = try await theo.messages(with: client.id, limit: 10).filter { $0.id == queued }
         say(
             therapist.name,
             "received it \(received.count == 1 ? "once" : "\(received.count) times"): \(received.first?.body ?? "?")")

@@ -85,11 +85,9 @@ struct Send: AsyncParsableCommand {
         let text = try body()
         try await pg.globals.run { client, _ in
             let other = try await contact(peer, in: client)
-            let message = try await client.send(text, to: other.id)
-            let entry = try await client.outboxEntry(for: message)
-            // No entry left: this process delivered it already.
-            var text = "Sent."
-            if let entry { text = try await waiting.outcome(of: entry, on: client, done: "Sent.").text }
+            let sent = try await client.send(text, to: other.id)
+            let text = try await waiting.outcome(of: sent, on: client, done: "Sent.").text
+            guard let message = sent.message else { throw CLIError(code: 70, message: "the text was not queued") }
             let shown = try await client.messages(with: other.id, limit: 50).first { $0.id == message.id } ?? message
             return Answer(json: JSONOutput.message(shown), text: text)
         }

@@ -194,17 +194,17 @@ struct WaitOptions: ParsableArguments {
         }
     }
 
-    /// Waits for the outcome of `entry` and turns it into an answer: done (exit 0), refused
+    /// Waits for the outcome of `action` and turns it into an answer: done (exit 0), refused
     /// (exit 65; the failed entry is discarded, since this command reported it), or still
     /// queued with the reason (exit 0).
     func outcome(
-        of entry: OutboxEntry, on client: PlusGuidanceClient, done: String
+        of action: QueuedAction, on client: PlusGuidanceClient, done: String
     ) async throws -> (delivered: Bool, text: String) {
-        if noWait { return (false, "Queued.") }
-        switch try await client.outcome(of: entry.id, waitingUpTo: .milliseconds(Int64(wait * 1_000))) {
+        if noWait, action.knownOutcome != .delivered { return (false, "Queued.") }
+        switch try await action.outcome(waitingUpTo: .milliseconds(Int64(wait * 1_000))) {
         case .delivered: return (true, done)
         case .refused(let failure):
-            try? await client.discard(entry.id)
+            try? await client.discard(action.id)
             throw CLIError(code: 65, message: "refused: \(failure.reason) (\(failure.code))")
         case .queued(let reason):
             switch reason {

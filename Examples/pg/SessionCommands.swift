@@ -62,14 +62,16 @@ struct AnswerAction {
 
     static func perform(_ kind: Kind, id: String, globals: GlobalOptions, waiting: WaitOptions) async throws {
         try await globals.run { client, _ in
-            let entry: OutboxEntry =
+            let action: QueuedAction =
                 switch kind {
                 case .accept: try await client.accept(OfferID(id))
                 case .decline: try await client.decline(OfferID(id))
                 case .stop: try await client.stop(SessionID(id))
                 }
-            let (delivered, text) = try await waiting.outcome(of: entry, on: client, done: "Done.")
-            let now = try await client.outboxEntry(entry.id) ?? entry
+            let (delivered, text) = try await waiting.outcome(of: action, on: client, done: "Done.")
+            let now =
+                try await client.outboxEntry(action.id)
+                ?? OutboxEntry(id: action.id, action: action.action, enqueuedAt: action.enqueuedAt)
             var json = JSONOutput.outbox(now)
             json["delivered"] = delivered
             return Answer(json: json, text: text)

@@ -14,8 +14,8 @@ struct Read: AsyncParsableCommand {
         try await pg.globals.run { client, _ in
             let other = try await contact(peer, in: client)
             var text = "Nothing new to read."
-            if let entry = try await client.markRead(conversationWith: other.id) {
-                text = try await waiting.outcome(of: entry, on: client, done: "Read.").text
+            if let receipt = try await client.markRead(conversationWith: other.id) {
+                text = try await waiting.outcome(of: receipt, on: client, done: "Read.").text
             }
             // The unread count as this device now shows it (a queued receipt counts as read).
             let now = try await client.contacts().first { $0.id == other.id } ?? other
@@ -29,7 +29,8 @@ struct Watch: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Follow the account live, one line per event, until SIGINT or SIGTERM (exit 0).",
         discussion: """
-            Prints each message (new, sent, failed, read), offer (made, answered, expired), session (ready, \
+            Says "pg: watching" on stderr once it follows the account: everything that happens from \
+            then on is printed. Prints each message (new, sent, failed, read), offer (made, answered, expired), session (ready, \
             reminder, started, overtime, ended) and contact presence change as it happens. Beside pg-syncd \
             it follows the daemon's cache; without one it keeps the live connection itself. With --json, \
             one object a line: {"event": "message"|"offer"|"session"|"presence", "change": …, and the \
@@ -58,6 +59,8 @@ struct Watch: AsyncParsableCommand {
             defer { notices.cancel() }
             var names = try await Self.names(client)
             let events = try await client.events(reminderLead: .milliseconds(Int64(remind * 60_000)))
+            // From here on nothing is missed: a script may act once it reads this line.
+            FileHandle.standardError.write(Data("pg: watching; every change from now on is printed\n".utf8))
             for try await event in events {
                 if case .presence = event { names = try await Self.names(client) }
                 let line: String
@@ -101,7 +104,7 @@ struct Watch: AsyncParsableCommand {
     private static func announceConnection(_ client: PlusGuidanceClient) async {
         var wasOnline: Bool?
         do {
-            for try await status in client.observeStatus() {
+            for try await status in try await client.observeStatus() {
                 if case .offline(let reason) = status.phase, wasOnline != false {
                     wasOnline = false
                     FileHandle.standardError.write(Data("pg: waiting for the server (\(reason))…\n".utf8))

@@ -40,9 +40,15 @@ extension PlusGuidanceClient {
     /// two commits reports only the latest of them.
     public static let eventWindow = 100
 
-    /// What happens to the account from now on, as it happens, until the account signs out or
-    /// the task is cancelled: messages (new, sent, failed, read), offers and their answers or
-    /// expiry, sessions (ready, about to start, started, overtime, ended) and contacts' presence.
+    /// What happens to the account from the moment this returns, as it happens, until the
+    /// account signs out or the task is cancelled: messages (new, sent, failed, read), offers and
+    /// their answers or expiry, sessions (ready, about to start, started, overtime, ended) and
+    /// contacts' presence.
+    ///
+    /// Everything that happens after this returns is reported, however long the app waits
+    /// before it iterates (events wait in the sequence's buffer) and however busy the machine
+    /// is: the cache and the outbox are subscribed, and what they hold is read, before it
+    /// returns; what they held then is not news, but a reminder already due is reported first.
     ///
     /// It follows the account's cache and outbox, whichever process changes them: beside
     /// `pg-syncd` it reports what the daemon receives; with ``startLive()`` in the same process,
@@ -50,13 +56,25 @@ extension PlusGuidanceClient {
     /// the reconnection brings what happened meanwhile, and it is reported then. Time-driven
     /// changes (a start, overtime, a reminder `reminderLead` before a scheduled start) follow
     /// the server's clock, as the engine last measured it.
-    public func events(reminderLead: Duration = .seconds(300)) throws -> AsyncThrowingStream<AccountEvent, any Error> {
+    /// - Throws: ``PlusGuidanceClientError/Code/notSignedIn``, or what reading the cache throws.
+    public func events(
+        reminderLead: Duration = .seconds(300)
+    ) async throws
+        -> AsyncThrowingStream<AccountEvent, any Error>
+    {
         let account = try signedIn()
         let lead = reminderLead.timeInterval
         let clock = configuration.localClock
         let alarm = Alarm(clock: clock)
-        let snapshots = observe(account, [account.cache.changes(), account.outbox.changes(), alarm.ticks]) {
-            try await AccountEventTracker.Snapshot.read(account, now: await self.serverNow())
+        let snapshots: AsyncThrowingStream<AccountEventTracker.Snapshot, any Error>
+        do {
+            // The first snapshot (what is not news) is read before this returns.
+            snapshots = try await observe(account, [account.cache.changes(), account.outbox.changes(), alarm.ticks]) {
+                try await AccountEventTracker.Snapshot.read(account, now: await self.serverNow())
+            }
+        } catch {
+            alarm.cancel()
+            throw error
         }
         return AsyncThrowingStream { continuation in
             let task = Task {

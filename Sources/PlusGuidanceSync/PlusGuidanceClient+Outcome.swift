@@ -12,6 +12,11 @@ public enum ActionOutcome: Hashable, Sendable {
     /// Still waiting, with a stable reason: the server is unreachable (the code of the last
     /// attempt, such as `cannot_connect`), or `timed_out` when the bound passed first.
     case queued(reason: String)
+
+    /// Why it was refused, when it was.
+    public var refusal: OutboxFailure? {
+        if case .refused(let failure) = self { failure } else { nil }
+    }
 }
 
 extension PlusGuidanceClient {
@@ -51,8 +56,7 @@ extension PlusGuidanceClient {
     }
 
     /// The outcome the outbox shows now, or `nil` while an attempt may still come.
-    private static func knownOutcome(of key: IdempotencyKey, in outbox: any OutboxStore) async throws -> ActionOutcome?
-    {
+    static func knownOutcome(of key: IdempotencyKey, in outbox: any OutboxStore) async throws -> ActionOutcome? {
         guard let entry = try await outbox.entry(key) else { return .delivered }
         if entry.state == .failed {
             return .refused(entry.lastError ?? OutboxFailure(code: "refused", reason: "refused"))

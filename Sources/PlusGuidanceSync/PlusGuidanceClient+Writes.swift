@@ -5,19 +5,21 @@ import PlusGuidanceNetworking
 extension PlusGuidanceClient {
     // MARK: Writes
 
-    /// Queues a text to `peer` and tries to deliver it now. Returns the message as shown while
-    /// pending. Offline it stays queued and is delivered on the next sync (R8).
+    /// Queues a text to `peer` and tries to deliver it now (R8). The answer's
+    /// ``QueuedAction/message`` is the message as it is when this returns: `.sent` when this
+    /// process delivered it at once, `.pending` while it waits (offline it is delivered on the
+    /// next sync, or by `pg-syncd`), and ``QueuedAction/outcome(waitingUpTo:)`` waits for the
+    /// rest.
     /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact, the body errors
     ///   of ``MessageBody``.
-    public func send(_ text: String, to peer: UserID) async throws -> Message {
+    public func send(_ text: String, to peer: UserID) async throws -> QueuedAction {
         let account = try signedIn()
         let pair = try await account.cache.isContact(peer) ? CareRelation(user: account.user, peer: peer) : nil
         let message = try Message.text(
             id: MessageID(sender: account.user.id, nonce: Self.token()), from: account.user.id, to: peer, within: pair,
             body: text,
             at: await serverNow(), deliveryState: .pending)
-        _ = try await enqueue(.sendMessage(message), in: account)
-        return message
+        return try await enqueue(.sendMessage(message), in: account)
     }
 
     /// Queues the acceptance of an offer and tries to deliver it now; the server decides.
@@ -27,14 +29,14 @@ extension PlusGuidanceClient {
     /// offer. A queued accept carries the offer's expiry: once server time passes it, the entry
     /// fails with `offer_expired` and is not sent.
     /// - Throws: ``DomainError`` `not_offer_recipient`, `offer_already_answered`, `offer_expired`.
-    public func accept(_ offer: OfferID) async throws -> OutboxEntry {
+    public func accept(_ offer: OfferID) async throws -> QueuedAction {
         let account = try signedIn()
         let known = try await checkAnswerable(offer, accept: true, in: account)
         return try await enqueue(.acceptOffer(offer), in: account, deadline: known?.expiresAt)
     }
 
     /// Queues declining an offer; refused at once like ``accept(_:)``.
-    public func decline(_ offer: OfferID) async throws -> OutboxEntry {
+    public func decline(_ offer: OfferID) async throws -> QueuedAction {
         let account = try signedIn()
         _ = try await checkAnswerable(offer, accept: false, in: account)
         return try await enqueue(.declineOffer(offer), in: account)
@@ -43,7 +45,7 @@ extension PlusGuidanceClient {
     /// Queues stopping a session (R6: only its therapist can). A client, or a session the cache
     /// shows ended or another therapist's, is refused at once and nothing is queued.
     /// - Throws: ``DomainError`` `not_session_therapist`, `session_already_ended`.
-    public func stop(_ session: SessionID) async throws -> OutboxEntry {
+    public func stop(_ session: SessionID) async throws -> QueuedAction {
         let account = try signedIn()
         guard account.user.role == .therapist else { throw DomainError.notSessionTherapist }
         if var cached = try await account.cache.session(session) {
@@ -60,10 +62,10 @@ extension PlusGuidanceClient {
     /// texts, and merged with receipts of the same conversation still waiting (the latest wins,
     /// one receipt goes out). The unread count drops at once, offline too.
     ///
-    /// Returns the queued entry, or `nil` when there is nothing to mark: no message cached yet,
+    /// Returns the queued receipt, or `nil` when there is nothing to mark: no message cached yet,
     /// or the read position already covers the latest one.
     /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact.
-    public func markRead(conversationWith peer: UserID) async throws -> OutboxEntry? {
+    public func markRead(conversationWith peer: UserID) async throws -> QueuedAction? {
         let account = try signedIn()
         guard try await account.cache.isContact(peer) else { throw DomainError.notAParticipant }
         let conversation = CareRelation(user: account.user, peer: peer).conversationID
@@ -158,16 +160,29 @@ extension PlusGuidanceClient {
 
     /// Queues `action` durably, then attempts it at once when this process runs the engine:
     /// the sender goes in order, so an earlier message of its conversation that is due goes
-    /// first, and one that waits out a backoff holds this one back with it.
+    /// first, and one that waits out a backoff holds this one back with it. Answers with what
+    /// is known once that attempt is over.
     private func enqueue(
         _ action: OutboxAction, in account: SignedInAccount, deadline: Date? = nil,
         superseding superseded: [IdempotencyKey] = []
-    ) async throws -> OutboxEntry {
+    ) async throws -> QueuedAction {
         let entry = try await account.outbox.enqueue(
             OutboxEntry(
                 id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now(),
                 deadline: deadline), superseding: superseded)
         _ = try? await deliverIfEngine(account)
-        return try await account.outbox.entry(entry.id) ?? entry
+        let known = try await Self.knownOutcome(of: entry.id, in: account.outbox)
+        var message: Message?
+        if case .sendMessage(let queued) = action {
+            // The server's copy once delivered; the outbox's (pending, failed) before.
+            message = try await account.cache.message(queued.id)
+            if message == nil, let waiting = try await account.outbox.entry(entry.id)?.outgoingMessage {
+                message = waiting
+            }
+            message = message ?? queued
+        }
+        return QueuedAction(
+            id: entry.id, action: action, enqueuedAt: entry.enqueuedAt, knownOutcome: known, message: message,
+            client: self)
     }
 }

@@ -1,4 +1,6 @@
-import Foundation
+// Foundation is re-exported: the API speaks `URL`, `Date`, `Data` and `TimeInterval`, and an app
+// that writes `import PlusGuidanceSync` alone compiles.
+@_exported import Foundation
 @_exported import PlusGuidanceDomain
 @_exported import PlusGuidanceNetworking
 // Re-exported so that `import PlusGuidanceSync` alone reaches everything an app configures or

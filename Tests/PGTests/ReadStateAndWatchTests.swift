@@ -96,20 +96,15 @@ import Testing
             output.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
 
-        /// Returns once the watch follows the account: sends probe texts with `send` until one
-        /// is printed (one sent before the watch's first snapshot never is).
-        func following(_ send: (String) async throws -> ProcessOutcome) async throws {
-            for attempt in 0..<30 {
-                let probe = "probe \(attempt)"
-                let since = events.count
-                guard try await send(probe).status == 0 else { throw TestFailure("cannot send \(probe)") }
-                if (try? await waitFor(probe, since: since, within: .seconds(2), ReadStateAndWatchTests.message(probe)))
-                    != nil
-                {
-                    return
-                }
+        /// Returns once the watch follows the account: it says so on stderr, and everything
+        /// after that line is printed (no probe needed).
+        func following() async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if errorOutput.contains("pg: watching") { return }
+                try await Task.sleep(for: .milliseconds(20))
             }
-            throw TestFailure("the watch never printed a probe; stderr: \(errorOutput)")
+            throw TestFailure("the watch never said it was watching; stderr: \(errorOutput)")
         }
 
         /// Waits for an event that `matches`, printed after the first `since` events, and returns it.
@@ -327,9 +322,8 @@ import Testing
         // Alice's own watch keeps her connection (and her online, R2).
         let aliceWatch = try Watcher(alice, ["watch"])
         let watch = try Watcher(theo, ["--json", "watch"])
-        // What was there when the watch started is not news: it follows from its first
-        // snapshot on, which a probe text shows.
-        try await watch.following { try await alice.pg(["send", "therapist@example.com", $0]) }
+        // What was there when the watch started is not news; everything after its ready line is.
+        try await watch.following()
 
         #expect(try await alice.pg(["send", "therapist@example.com", "watch me"]).status == 0)
         let new = try await watch.waitFor("message", Self.message("watch me"))
@@ -411,6 +405,32 @@ import Testing
         #expect(watch.events.filter { Self.message("watch me")($0) && $0["change"] as? String == "new" }.count == 1)
     }
 
+    /// `pg watch` prints everything that happens after its ready line, on a busy machine: a
+    /// text sent the moment the line appears, each round a new watch process.
+    @Test func aWatchPrintsWhatHappensRightAfterItSaysItIsWatchingUnderLoad() async throws {
+        let server = try await ReferenceServerProcess.launch()
+        defer { server.stop() }
+        let theo = try await Device.make(server.url, "therapist@example.com", "therapist-pass")
+        let alice = try await Device.make(server.url, "alice@example.com", "alice-pass")
+        defer { [theo, alice].forEach { $0.remove() } }
+        let load = try (0..<3).map { _ in try ChildProcess("/bin/sh", ["-c", "while :; do :; done"]) }
+        defer {
+            for process in load {
+                process.signal(SIGKILL)
+                _ = process.wait()
+            }
+        }
+        for round in 1...10 {
+            let watch = try Watcher(alice, ["--json", "watch"])
+            try await watch.following()
+            #expect(try await theo.pg(["send", "alice@example.com", "round \(round)"]).status == 0)
+            let event = try await watch.waitFor("round \(round)", Self.message("round \(round)"))
+            #expect(event["change"] as? String == "new")
+            watch.process.signal(SIGTERM)
+            #expect(await watch.process.exitStatus(within: .seconds(30)) == 0)
+        }
+    }
+
     @Test func aScheduledSessionRemindsStartsAndRunsIntoOvertimeByTheServersClock() async throws {
         let server = try await ReferenceServerProcess.launch()
         defer { server.stop() }
@@ -420,7 +440,7 @@ import Testing
         let daemon = try ChildProcess(
             try binary("pg-syncd"), alice.base, environment: ["XDG_CONFIG_HOME": alice.folder + "/config"])
         let watch = try Watcher(alice, ["--json", "watch", "--remind", "5"])
-        try await Task.sleep(for: .seconds(1))
+        try await watch.following()
 
         let start = try await Self.serverNow(server.url).addingTimeInterval(600)
         let offer = try await theo.pg([

@@ -69,12 +69,12 @@ import Testing
         try await alice.syncNow()
         try await theo.startLive()
         defer { Task { await theo.stopLive() } }
-        let theoStatus = try await value(of: theo.observeStatus()) { $0.phase == .live }
+        let theoStatus = try await value(of: try await theo.observeStatus()) { $0.phase == .live }
         #expect(theoStatus.isOnline)
 
         let theirs = try await theo.observeMessages(with: "usr_alice")
         let mine = try await alice.observeMessages(with: "usr_therapist")
-        let status = alice.observeStatus()
+        let status = try await alice.observeStatus()
         #expect(try await value(of: mine) { _ in true }.isEmpty)
 
         proxy.refuseConnections(true)
@@ -119,7 +119,7 @@ import Testing
 
         try await theo.startLive()
         defer { Task { await theo.stopLive() } }
-        let status = theo.observeStatus()
+        let status = try await theo.observeStatus()
         let messages = try await theo.observeMessages(with: "usr_alice")
         _ = try await value(of: status) { $0.phase == .live }
 
@@ -149,8 +149,8 @@ import Testing
         let alice = try await signedIn(server, folder, name: "alice")
         var offers = try await alice.observeOffers().makeAsyncIterator()
         #expect(try await offers.next() == [])
-        let status = alice.observeStatus()
-        let user = alice.observeCurrentUser()
+        let status = try await alice.observeStatus()
+        let user = try await alice.observeCurrentUser()
         #expect(try await value(of: user) { _ in true }?.id == "usr_alice")
         try await alice.signOut()
         _ = try await value(of: user) { $0 == nil }  // throws unless sign-out is observed

@@ -83,7 +83,9 @@ import Testing
         func perform(_ command: Command) async throws {
             switch command {
             case .send:
-                written.append(try await client.send("text \(written.count)", to: ServerModel.therapist.id).id)
+                written.append(
+                    try #require(try await client.send("text \(written.count)", to: ServerModel.therapist.id).message)
+                        .id)
             case .therapistSends: try await model.therapistSends("from the therapist")
             case .therapistOffers: _ = try await model.therapistOffers()
             case .accept(let n), .decline(let n):

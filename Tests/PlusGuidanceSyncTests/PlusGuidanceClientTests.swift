@@ -180,8 +180,8 @@ import Testing
         try await TestClock.advance(server.url, by: 3_601)
 
         let entry = try await alice.accept(offer.id)
-        #expect(entry.state == .failed)
-        #expect(entry.lastError?.code == "offer_expired")
+        #expect(entry.knownOutcome.flatMap(\.refusal)?.code == "offer_expired")
+        #expect(try await entry.outcome(waitingUpTo: .seconds(1)).refusal?.code == "offer_expired")
         try await alice.syncNow()
         #expect(try await alice.offers().first?.state == .expired)
         #expect(try await alice.status().failedOutbox == 1)
@@ -305,7 +305,7 @@ import Testing
         defer { Task { await rebooted.close() } }
         #expect(await rebooted.knownServerTime() == nil)
         let entry = try await rebooted.accept(offer.id)
-        #expect(entry.state == .pending)
+        #expect(entry.knownOutcome.flatMap(\.refusal) == nil)
         #expect(try await rebooted.outbox().map(\.state) == [.pending])
         #expect(try await rebooted.status().failedOutbox == 0)
     }

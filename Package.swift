@@ -63,9 +63,9 @@ let package = Package(
             dependencies: [
                 "PlusGuidanceDomain", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                // AES-256-GCM for the data at rest: swift-crypto for keys and their wrapping,
-                // libcrypto for the per-row seal (one key schedule for every row).
-                .product(name: "Crypto", package: "swift-crypto"), "CLibCrypto", "CSQLiteOptions",
+                // The system's libcrypto for everything at rest: the per-row AES-256-GCM seal (one
+                // key schedule for every row), key wrapping, key ids, random keys.
+                "CLibCrypto", "CSQLiteOptions",
             ]
         ),
         // SQLite options Swift cannot set itself (variadic sqlite3_db_config).

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The two data keys of an account folder, unwrapped: the cache's (which also seals the
@@ -19,7 +18,7 @@ struct AccountDataKeys {
         // A new key-encryption key may be made only while nothing of the profile is sealed; an
         // account with its own data keys settles that without listing the profile's others.
         let sealed = cacheFile.exists || outboxFile.exists || profileHasDataKeys(profile)
-        let kek = SymmetricKey(data: try provider.keyEncryptionKey(creatingIfMissing: !sealed))
+        let kek = KeyMaterial(try provider.keyEncryptionKey(creatingIfMissing: !sealed))
         let legacy =
             !cacheFile.exists && !outboxFile.exists
             && ["cache.sqlite", "outbox.sqlite", "tokens.json"].contains(where: exists)
@@ -56,8 +55,8 @@ struct AccountDataKeys {
     static func rewrap(
         profile: String, from old: any KeyProvider, to new: [UInt8], beforeDroppingOld install: () throws -> Void
     ) throws -> Int {
-        let oldKey = SymmetricKey(data: try old.keyEncryptionKey(creatingIfMissing: false))
-        let newKey = SymmetricKey(data: new)
+        let oldKey = KeyMaterial(try old.keyEncryptionKey(creatingIfMissing: false))
+        let newKey = KeyMaterial(new)
         let accounts = profile + "/accounts"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: accounts)) ?? []).sorted().flatMap {
             account in

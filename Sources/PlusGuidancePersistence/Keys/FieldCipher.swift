@@ -1,19 +1,19 @@
 import CLibCrypto
-import Crypto
 import Foundation
 
 /// Seals the secret fields of a store's rows (message bodies, outbox actions, tokens) with
 /// AES-256-GCM under one data key; ids, times and states stay in clear so the indexes work.
 ///
 /// A sealed value is `0x01 ‖ nonce (12, random) ‖ ciphertext ‖ tag (16)`: standard AES-256-GCM,
-/// which swift-crypto's `AES.GCM` opens too (a test checks both ways). It is authenticated with
+/// which any AES-GCM implementation opens (a test checks both ways against swift-crypto's). It is authenticated with
 /// the table and the row's key as associated data: a value copied into another row, or another
 /// table, fails to open, so rows cannot be swapped.
 ///
-/// The per-row work goes through libcrypto with the key schedule set up once per cipher: through
-/// swift-crypto's API every call sets up a new context and costs 4 to 7 µs here, which made a
-/// first sync 1.6 times slower (Benchmarks/EncryptionBenchmark); this way it is well under a
-/// microsecond. Keys are made and wrapped with swift-crypto (``WrappedKeyFile``).
+/// Everything goes through the system's libcrypto (OpenSSL), the one crypto library of the SDK.
+/// The per-row work sets the key schedule up once per cipher: a new context per call (what
+/// swift-crypto's API does) cost 4 to 7 µs here and made a first sync 1.6 times slower
+/// (Benchmarks/EncryptionBenchmark); this way it is well under a microsecond. Keys are made and
+/// wrapped with the same library (``WrappedKeyFile``).
 public final class FieldCipher: @unchecked Sendable {
     // @unchecked: the two contexts are made under `lock` and then only used under their own
     // locks; `key` is immutable.
@@ -26,7 +26,7 @@ public final class FieldCipher: @unchecked Sendable {
     private var openingContext: GCMContext?
 
     /// A cipher with `key` (32 bytes).
-    convenience init(key: SymmetricKey) { self.init(keyBytes: key.withUnsafeBytes { Array($0) }) }
+    convenience init(key: KeyMaterial) { self.init(keyBytes: key.bytes) }
 
     private init() { key = nil }
 
@@ -53,7 +53,11 @@ public final class FieldCipher: @unchecked Sendable {
     }
 
     /// A cipher with a new random key, for tests and tools whose data does not outlive them.
-    public static func ephemeral() -> FieldCipher { FieldCipher(key: SymmetricKey(size: .bits256)) }
+    public static func ephemeral() -> FieldCipher {
+        // A generator that fails has no key to give: nothing could be sealed safely.
+        guard let key = try? KeyMaterial.random() else { fatalError("libcrypto's random generator failed") }
+        return FieldCipher(key: key)
+    }
 
     /// No encryption at all: the baseline of the encryption benchmarks, never for user data.
     package static let unencrypted = FieldCipher()
@@ -144,20 +148,21 @@ public final class FieldCipher: @unchecked Sendable {
         }
     }
 
-    fileprivate static func failure(_ table: String) -> PersistenceError {
+    static func failure(_ table: String) -> PersistenceError {
         PersistenceError.undecodable(table, column: "sealed value (it does not authenticate)")
     }
 }
 
 /// One AES-256-GCM context of libcrypto, keyed once, used under a lock: each call only sets a
 /// new nonce.
-private final class GCMContext: @unchecked Sendable {
+final class GCMContext: @unchecked Sendable {
     // @unchecked: `context` is only used under `lock`.
     private let lock = NSLock()
     private let context: OpaquePointer
 
+    /// `nil` unless `key` is 32 bytes (AES-256), or when libcrypto cannot set the context up.
     init?(key: [UInt8], encrypting: Bool) {
-        guard let context = EVP_CIPHER_CTX_new() else { return nil }
+        guard key.count == 32, let context = EVP_CIPHER_CTX_new() else { return nil }
         self.context = context
         let ok = key.withUnsafeBufferPointer { key in
             encrypting
@@ -228,95 +233,5 @@ private final class GCMContext: @unchecked Sendable {
                     }) == 1
             else { throw FieldCipher.failure(table) }
         }
-    }
-}
-
-/// One data key of an account, in a small file of its folder, wrapped (AES-256-GCM) by the
-/// key-encryption key of the profile's ``KeyProvider``:
-///
-/// ```
-/// {"version":1,"wraps":{"<key-encryption key id>":"<base64 sealed data key>"}}
-/// ```
-///
-/// The id is derived from the key-encryption key (HMAC-SHA256, 8 bytes), so a wrong key is told
-/// apart from a damaged file. A rotation adds the new key's wrap before it drops the old one:
-/// a crash in between leaves a file both keys open. Destroying the file (overwritten, synced,
-/// removed) destroys the data key: what it sealed cannot be read any more (crypto-shred).
-struct WrappedKeyFile {
-    let path: String
-    let purpose: String
-
-    private struct Contents: Codable {
-        var version = 1
-        var wraps: [String: String]
-    }
-
-    static func keyID(_ kek: SymmetricKey) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("plusguidance key id".utf8), using: kek)
-        return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
-    }
-
-    var exists: Bool { FileManager.default.fileExists(atPath: path) }
-
-    /// The data key, unwrapped with `kek`; a new one, written durably, when the file is missing.
-    func load(with kek: SymmetricKey, provider: any KeyProvider, create: Bool) throws -> SymmetricKey {
-        guard exists else {
-            guard create else { throw PersistenceError.keyUnavailable(key: path, reason: "the data key is gone") }
-            let key = SymmetricKey(size: .bits256)
-            try write(Contents(wraps: [Self.keyID(kek): try wrap(key, with: kek)]))
-            return key
-        }
-        let contents = try read()
-        guard let wrapped = contents.wraps[Self.keyID(kek)], let key = try? unwrap(wrapped, with: kek) else {
-            throw PersistenceError.keyUnavailable(
-                key: provider.keyDescription, reason: "it is not the key this profile was encrypted with")
-        }
-        return key
-    }
-
-    /// Adds a wrap of the data key under `new`, keeping the others.
-    func addWrap(from old: SymmetricKey, to new: SymmetricKey, provider: any KeyProvider) throws {
-        var contents = try read()
-        let key = try load(with: old, provider: provider, create: false)
-        contents.wraps[Self.keyID(new)] = try wrap(key, with: new)
-        try write(contents)
-    }
-
-    /// Keeps only the wrap under `kek`.
-    func keepOnlyWrap(of kek: SymmetricKey) throws {
-        var contents = try read()
-        let id = Self.keyID(kek)
-        contents.wraps = contents.wraps.filter { $0.key == id }
-        guard !contents.wraps.isEmpty else { return }
-        try write(contents)
-    }
-
-    /// Destroys the data key: overwrites the file, syncs, removes it.
-    func destroy() { SecureFiles.shred(path) }
-
-    private func read() throws -> Contents {
-        guard let data = FileManager.default.contents(atPath: path),
-            let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.version == 1
-        else {
-            throw PersistenceError.keyUnavailable(key: path, reason: "the wrapped data key is unreadable")
-        }
-        return contents
-    }
-
-    private func write(_ contents: Contents) throws {
-        try SecureFiles.writeAtomically(try JSONEncoder().encode(contents), to: path)
-    }
-
-    private func associatedData() -> Data { Data("plusguidance data key v1\0\(purpose)".utf8) }
-
-    private func wrap(_ key: SymmetricKey, with kek: SymmetricKey) throws -> String {
-        let bytes = key.withUnsafeBytes { Data($0) }
-        return try AES.GCM.seal(bytes, using: kek, authenticating: associatedData()).combined!.base64EncodedString()
-    }
-
-    private func unwrap(_ wrapped: String, with kek: SymmetricKey) throws -> SymmetricKey {
-        guard let data = Data(base64Encoded: wrapped) else { throw CryptoKitError.incorrectParameterSize }
-        let box = try AES.GCM.SealedBox(combined: data)
-        return SymmetricKey(data: try AES.GCM.open(box, using: kek, authenticating: associatedData()))
     }
 }

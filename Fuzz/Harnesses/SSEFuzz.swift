@@ -2,7 +2,7 @@
 // the oracle is split invariance: the bytes fed whole and fed in the pieces the input's first
 // byte chooses give the same events, or both overflow. No input traps. Built by scripts/fuzz.
 import Foundation
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 private func parse(_ chunks: [Data]) -> [ServerSentEventItem]? {
     var parser = ServerSentEventParser(lastEventID: "resume")

@@ -4,8 +4,8 @@
 // Julian before).
 // Built by scripts/fuzz.
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 private let foundation: ISO8601DateFormatter = {
     let formatter = ISO8601DateFormatter()

@@ -7,8 +7,8 @@
 // SDK runs on a cached value (a session's end and countdown, an offer's expiry check) traps,
 // whatever the clock says. Built and run by scripts/fuzz.
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 private let decoder = JSONDecoder()
 private let encoder: JSONEncoder = {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 #if canImport(Glibc)
     import Glibc
@@ -97,7 +97,7 @@ public final class AccountStorage: Sendable {
     ///   - profile: the profile folder (created 0700 when missing).
     ///   - account: a stable name for the account, such as its user id; characters other than
     ///     letters, digits, `.`, `-` and `_` are replaced so it is always one safe path component.
-    ///   - keys: where the key-encryption key comes from (``KeySource/provider(keyFile:environment:)``
+    ///   - keys: where the key-encryption key comes from (``KeySource/provider(keyFile:keyFileOrigin:environment:)``
     ///     by default).
     ///   - cacheIntegrityCheck: when the cache's quick check runs; see ``IntegrityCheck``.
     /// - Throws: ``PersistenceError`` (`key_unavailable`, `newer_schema`, `corrupt_outbox`,

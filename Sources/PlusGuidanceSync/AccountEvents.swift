@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Something that happened to the signed-in account, as ``PlusGuidanceClient/events(reminderLead:)``
 /// reports it: what a person following the account live wants to hear of.

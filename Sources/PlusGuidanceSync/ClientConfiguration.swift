@@ -1,13 +1,17 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 
 /// How a ``PlusGuidanceClient`` connects and where it keeps its data.
 public struct ClientConfiguration: Sendable {
     /// The API's base URL, e.g. `https://api.plusguidance.example`.
     public var serverURL: URL
-    /// The profile folder (created 0700); one subfolder per account.
+    /// The profile folder (created 0700). A profile holds **one account at a time**: opening it
+    /// restores the account signed in last, and ``PlusGuidanceClient/signIn(email:password:)``
+    /// to another account replaces it (the first account's files, undelivered outbox included,
+    /// stay in their own subfolder, and signing in to it again returns to them). Give each
+    /// account an app follows at once a profile of its own.
     public var profile: String
     public var http = HTTPClientConfiguration()
     public var retry = RetryPolicy()
@@ -25,8 +29,10 @@ public struct ClientConfiguration: Sendable {
     /// sends a heartbeat every 15 s; the default allows three to go missing.
     public var liveHeartbeatTimeout: TimeInterval = 45
     /// Where the key-encryption key of the profile comes from (it wraps the accounts' data
-    /// keys; see ``PlusGuidancePersistence/KeySource``): `--key-file`/`PG_KEY_FILE`, a systemd
-    /// credential, or `~/.config/plusguidance/key`. An app may bring its own ``KeyProvider``.
+    /// keys; see ``PlusGuidancePersistence/KeySource``). By default: the file `PG_KEY_FILE`
+    /// names, else a systemd credential, else `~/.config/plusguidance/key` (created on first
+    /// use). An app with a key file of its own passes
+    /// `KeySource.provider(keyFile: path)`, or brings its own ``KeyProvider`` (a keyring, a TPM).
     public var keys: any KeyProvider = KeySource.provider()
     /// Sign out after this long without user activity (a read or a write through the SDK, a
     /// `pg` command on the profile; not the engine's own syncing), keeping the outbox: for

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The lifecycle of the live event stream, as a plain struct: its methods take what happened
 /// and return the ``Action``s the driver performs. No I/O, no clock reads.

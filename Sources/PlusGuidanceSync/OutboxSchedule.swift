@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Decides which outbox entries a delivery round attempts (R8: messages go out exactly once
 /// and in order per conversation; nothing is dropped).

@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 
 extension PlusGuidanceClient {
     /// Delivers the outbox (entries waiting for a retry time included) and pulls the feed to
@@ -61,6 +61,10 @@ extension PlusGuidanceClient {
     /// ``stopLive()``: reconnects with backoff after the last event id, detects a dead stream by
     /// missed heartbeats, and catches up from the feed after every (re)connection. While live,
     /// the outbox sender delivers what this process or another queues as soon as it is queued.
+    ///
+    /// It returns once the connection is being opened, **not once it is live**: the phase goes
+    /// `.connecting`, then `.live` (``observeStatus()`` tells when; a client is online for the
+    /// therapist, R1, from then on). Offline it keeps trying in the background.
     ///
     /// When another process holds the engine (a `pg` command's sync or status probe, or another
     /// daemon), it goes live as soon as that process lets go: it tries again every second until

@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 extension PlusGuidanceClient {
     // MARK: Writes
@@ -109,9 +109,10 @@ extension PlusGuidanceClient {
 
     /// Offers an Instant Session now. Needs the server and the client online: offline it fails
     /// at once and nothing is queued (R8).
-    /// - Throws: ``PlusGuidanceClientError/Code/offline``, or the Domain's refusal
-    ///   (`client_offline`, `not_your_client`, `invalid_duration`…) as
-    ///   ``PlusGuidanceAPIError/rejected(_:status:)``.
+    /// - Throws: ``PlusGuidanceDomain/DomainError`` for what is refused locally before any
+    ///   request (`invalid_duration`, `start_in_past`) or by the server (`client_offline`,
+    ///   `not_your_client`); ``PlusGuidanceClientError/Code/offline`` when the server cannot be
+    ///   reached; ``PlusGuidanceNetworking/PlusGuidanceAPIError`` for other transport failures.
     public func createOffer(to client: UserID, options: OfferOptions) async throws -> SessionOffer {
         let account = try signedIn()
         try options.validate(at: await serverNow())
@@ -130,6 +131,9 @@ extension PlusGuidanceClient {
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.offlineReason)
             throw PlusGuidanceClientError(.offline, reason: "creating an offer needs a connection to the server")
+        } catch let error as PlusGuidanceAPIError where error.kind == .rejected && error.domainError != nil {
+            // A rule is a DomainError whichever side judged it, as accept and stop refuse.
+            throw error.domainError!
         }
     }
 

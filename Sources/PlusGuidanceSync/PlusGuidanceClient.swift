@@ -2,6 +2,7 @@
 // that writes `import PlusGuidanceSync` alone compiles.
 @_exported import Foundation
 @_exported import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 @_exported import PlusGuidanceNetworking
 // Re-exported so that `import PlusGuidanceSync` alone reaches everything an app configures or
 // matches: key providers, `PersistenceError`, the integrity-check policy, key rotation.
@@ -95,7 +96,7 @@ public actor PlusGuidanceClient {
 
     /// Opens the profile with another transport than the HTTP API (the package's tests drive
     /// the engine against an in-memory server model this way).
-    package static func open(
+    @_spi(PlusGuidanceTools) public static func open(
         _ configuration: ClientConfiguration, transport: @escaping SyncTransportFactory
     ) async throws -> PlusGuidanceClient {
         let client = PlusGuidanceClient(configuration: configuration, transport: transport)
@@ -132,8 +133,12 @@ public actor PlusGuidanceClient {
     /// The signed-in user, `nil` when signed out.
     public var currentUser: User? { account?.user }
 
-    /// Signs in, opening (or creating) the account's cache. Tokens are stored 0600 in the
+    /// Signs in, opening (or creating) the account's cache. Tokens are stored sealed in the
     /// account's folder before any use.
+    ///
+    /// A profile holds one account at a time: signed in to another account, the profile's
+    /// current one is replaced (its observations end; its files and undelivered outbox stay,
+    /// for its next sign-in), and the profile opens on this one from now on.
     /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
     public func signIn(email: String, password: String) async throws -> User {
         let signedIn = try await AccountSession.signIn(

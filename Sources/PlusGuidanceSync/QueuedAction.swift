@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// What every write returns (``PlusGuidanceClient/send(_:to:)``, ``PlusGuidanceClient/accept(_:)``,
 /// ``PlusGuidanceClient/decline(_:)``, ``PlusGuidanceClient/stop(_:)``,

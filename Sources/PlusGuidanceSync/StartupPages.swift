@@ -20,11 +20,11 @@ import Foundation
 /// whose pages were ever copied on write (`Anonymous: 0 kB` in `/proc/self/smaps`: no text
 /// relocation, no debugger breakpoint): every page then comes back exactly as the file has it.
 /// Writable and read-only data mappings (relocated data, RELRO, the heap) are never touched.
-package enum StartupPages {
+@_spi(PlusGuidanceTools) public enum StartupPages {
     /// Drops the resident pages of those mappings; returns how many bytes were advised (0 where
     /// `/proc/self/smaps` cannot be read).
     @discardableResult
-    package static func release() -> Int {
+    @_spi(PlusGuidanceTools) public static func release() -> Int {
         guard let smaps = procFile("/proc/self/smaps") else { return 0 }
         var advised = 0
         var candidate: (start: UInt, end: UInt)?

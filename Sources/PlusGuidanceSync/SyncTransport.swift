@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 /// What the sync engine needs from the server: the operations of the API contract that
 /// ``PlusGuidanceClient`` uses, in Domain values, failing with ``PlusGuidanceAPIError``.
@@ -8,7 +8,7 @@ import PlusGuidanceNetworking
 /// ``PlusGuidanceAPI`` (libcurl, the real server) is the one transport apps use. The seam exists
 /// so the engine can be driven, in the package's own tests, against an in-memory model of the
 /// server that injects faults at exact points (the model-based test of outbox and pull).
-package protocol SyncTransport: Sendable {
+public protocol SyncTransport: Sendable {
     /// The server's time as estimated from the answers seen so far (R12).
     var serverTimeEstimate: ServerTimeEstimate? { get async }
 
@@ -38,12 +38,12 @@ extension PlusGuidanceAPI: SyncTransport {}
 
 extension SyncTransport {
     /// Transports without a clock estimate of their own ignore it.
-    package func recordServerTime(_ now: Date) async {}
+    public func recordServerTime(_ now: Date) async {}
 
     /// A batch as single requests, one after another, with the batch endpoint's outcomes: for
     /// transports without one (the in-memory server model). A failure that is not a refusal
     /// throws, leaving the fate of the actions before it unknown, as a lost batch answer does.
-    package func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome] {
+    public func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome] {
         var outcomes: [PushOutcome] = []
         var refused: Set<ConversationID> = []
         for (action, key) in actions {
@@ -62,7 +62,7 @@ extension SyncTransport {
     }
 
     /// Sends one action; returns the changes the server's answer carries, for the cache.
-    package func perform(_ action: OutboxAction, key: IdempotencyKey) async throws -> [Change] {
+    public func perform(_ action: OutboxAction, key: IdempotencyKey) async throws -> [Change] {
         switch action {
         case .sendMessage(let message): return [.message(try await send(message, idempotencyKey: key))]
         case .acceptOffer(let id):
@@ -79,11 +79,11 @@ extension SyncTransport {
 /// What a transport needs to authenticate one account: the tokens saved for it (`nil` before
 /// sign-in), the function that persists new tokens before they are used (sign-in, sign-out), and
 /// the coordinator that shares refreshes with the other processes on the profile.
-package struct TransportCredentials: Sendable {
-    package var tokens: APITokens?
-    package var save: @Sendable (APITokens?) async throws -> Void
-    package var coordinateRefresh: RefreshCoordinator
+@_spi(PlusGuidanceTools) public struct TransportCredentials: Sendable {
+    @_spi(PlusGuidanceTools) public var tokens: APITokens?
+    @_spi(PlusGuidanceTools) public var save: @Sendable (APITokens?) async throws -> Void
+    @_spi(PlusGuidanceTools) public var coordinateRefresh: RefreshCoordinator
 }
 
 /// Makes the transport of one account.
-package typealias SyncTransportFactory = @Sendable (TransportCredentials) -> any SyncTransport
+@_spi(PlusGuidanceTools) public typealias SyncTransportFactory = @Sendable (TransportCredentials) -> any SyncTransport

@@ -1,14 +1,14 @@
 import Foundation
 
 /// An `application/problem+json` document (RFC 9457) with the API's stable `code` member.
-package struct ProblemWire: Codable, Sendable, Equatable {
-    package var type: String?
-    package var title: String?
-    package var status: Int?
-    package var detail: String?
-    package var code: String?
+@_spi(PlusGuidanceTools) public struct ProblemWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var type: String?
+    @_spi(PlusGuidanceTools) public var title: String?
+    @_spi(PlusGuidanceTools) public var status: Int?
+    @_spi(PlusGuidanceTools) public var detail: String?
+    @_spi(PlusGuidanceTools) public var code: String?
 
-    package init(type: String?, title: String?, status: Int?, detail: String?, code: String?) {
+    @_spi(PlusGuidanceTools) public init(type: String?, title: String?, status: Int?, detail: String?, code: String?) {
         self.type = type
         self.title = title
         self.status = status
@@ -18,23 +18,23 @@ package struct ProblemWire: Codable, Sendable, Equatable {
 }
 
 /// The answer to `POST /v1/batch`: one result per action, in order.
-package struct BatchAnswerWire: Codable, Sendable {
-    package var results: [BatchResultWire]
+@_spi(PlusGuidanceTools) public struct BatchAnswerWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var results: [BatchResultWire]
 }
 
-package struct BatchResultWire: Codable, Sendable {
-    package var key: String
+@_spi(PlusGuidanceTools) public struct BatchResultWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var key: String
     /// The status the action's own request would have answered; absent when skipped.
-    package var status: Int?
-    package var replayed: Bool?
+    @_spi(PlusGuidanceTools) public var status: Int?
+    @_spi(PlusGuidanceTools) public var replayed: Bool?
     /// `true` for an action not attempted, behind a refused message of its conversation.
-    package var skipped: Bool?
-    package var body: BatchBodyWire?
+    @_spi(PlusGuidanceTools) public var skipped: Bool?
+    @_spi(PlusGuidanceTools) public var body: BatchBodyWire?
 }
 
 /// A batch result's body: what the action's own request would have answered, told apart by its
 /// members.
-package enum BatchBodyWire: Codable, Sendable {
+@_spi(PlusGuidanceTools) public enum BatchBodyWire: Codable, Sendable {
     case message(MessageWire)
     case answer(AnswerWire)
     case session(SessionWire)
@@ -48,7 +48,7 @@ package enum BatchBodyWire: Codable, Sendable {
         init?(intValue: Int) { nil }
     }
 
-    package init(from decoder: any Decoder) throws {
+    @_spi(PlusGuidanceTools) public init(from decoder: any Decoder) throws {
         let members = try decoder.container(keyedBy: Member.self)
         if members.contains(Member(stringValue: "readerId")) {
             self = .read(try ReadPositionWire(from: decoder))
@@ -63,7 +63,7 @@ package enum BatchBodyWire: Codable, Sendable {
         }
     }
 
-    package func encode(to encoder: any Encoder) throws {
+    @_spi(PlusGuidanceTools) public func encode(to encoder: any Encoder) throws {
         switch self {
         case .message(let value): try value.encode(to: encoder)
         case .answer(let value): try value.encode(to: encoder)

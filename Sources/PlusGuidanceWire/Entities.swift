@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 // The JSON shapes of Documentation/openapi.yaml, written once: the reference server encodes
 // them and the SDK decodes them. Keys are camelCase with `Id` suffixes; times are RFC 3339
@@ -8,15 +8,15 @@ import PlusGuidanceDomain
 //
 // Decoding is strict about what the contract requires and tolerant of members it does not know.
 
-package struct UserWire: Codable, Sendable, Equatable {
-    package var id: String
-    package var email: String
-    package var name: String
-    package var role: String
+@_spi(PlusGuidanceTools) public struct UserWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var id: String
+    @_spi(PlusGuidanceTools) public var email: String
+    @_spi(PlusGuidanceTools) public var name: String
+    @_spi(PlusGuidanceTools) public var role: String
 }
 
 extension UserWire {
-    package init(_ user: User) {
+    @_spi(PlusGuidanceTools) public init(_ user: User) {
         id = user.id.rawValue
         email = user.email
         name = user.name
@@ -24,15 +24,15 @@ extension UserWire {
     }
 }
 
-package struct ContactWire: Codable, Sendable {
-    package var id: String
-    package var email: String
-    package var name: String
-    package var role: String
-    package var online: Bool
-    package var lastSeenAt: String?
+@_spi(PlusGuidanceTools) public struct ContactWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var id: String
+    @_spi(PlusGuidanceTools) public var email: String
+    @_spi(PlusGuidanceTools) public var name: String
+    @_spi(PlusGuidanceTools) public var role: String
+    @_spi(PlusGuidanceTools) public var online: Bool
+    @_spi(PlusGuidanceTools) public var lastSeenAt: String?
 
-    package init(_ user: User, online: Bool, lastSeenAt: Date?) {
+    @_spi(PlusGuidanceTools) public init(_ user: User, online: Bool, lastSeenAt: Date?) {
         id = user.id.rawValue
         email = user.email
         name = user.name
@@ -42,22 +42,22 @@ package struct ContactWire: Codable, Sendable {
     }
 }
 
-package struct MessageWire: Codable, Sendable, Equatable {
-    package var id: String
-    package var conversationId: String
-    package var senderId: String
-    package var recipientId: String
-    package var kind: String
-    package var body: String
-    package var createdAt: String
-    package var offerId: String?
-    package var sessionId: String?
+@_spi(PlusGuidanceTools) public struct MessageWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var id: String
+    @_spi(PlusGuidanceTools) public var conversationId: String
+    @_spi(PlusGuidanceTools) public var senderId: String
+    @_spi(PlusGuidanceTools) public var recipientId: String
+    @_spi(PlusGuidanceTools) public var kind: String
+    @_spi(PlusGuidanceTools) public var body: String
+    @_spi(PlusGuidanceTools) public var createdAt: String
+    @_spi(PlusGuidanceTools) public var offerId: String?
+    @_spi(PlusGuidanceTools) public var sessionId: String?
     /// When the recipient read it; absent or null while unread.
-    package var readAt: String?
+    @_spi(PlusGuidanceTools) public var readAt: String?
 }
 
 extension MessageWire {
-    package init(_ m: Message) {
+    @_spi(PlusGuidanceTools) public init(_ m: Message) {
         id = m.id.rawValue
         conversationId = m.conversationID.rawValue
         senderId = m.senderID.rawValue
@@ -72,17 +72,17 @@ extension MessageWire {
 }
 
 /// A person's read position in a conversation (R11).
-package struct ReadPositionWire: Codable, Sendable, Equatable {
-    package var conversationId: String
-    package var readerId: String
-    package var messageId: String
+@_spi(PlusGuidanceTools) public struct ReadPositionWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var conversationId: String
+    @_spi(PlusGuidanceTools) public var readerId: String
+    @_spi(PlusGuidanceTools) public var messageId: String
     /// The read message's creation time: every message created at or before it is read.
-    package var upTo: String
-    package var readAt: String
+    @_spi(PlusGuidanceTools) public var upTo: String
+    @_spi(PlusGuidanceTools) public var readAt: String
 }
 
 extension ReadPositionWire {
-    package init(_ p: ReadPosition) {
+    @_spi(PlusGuidanceTools) public init(_ p: ReadPosition) {
         conversationId = p.conversationID.rawValue
         readerId = p.readerID.rawValue
         messageId = p.messageID.rawValue
@@ -91,28 +91,28 @@ extension ReadPositionWire {
     }
 
     /// The feed entry id of a read position: one per reader per conversation.
-    package static func entityID(_ conversation: ConversationID, _ reader: UserID) -> String {
+    @_spi(PlusGuidanceTools) public static func entityID(_ conversation: ConversationID, _ reader: UserID) -> String {
         "\(conversation.rawValue)/\(reader.rawValue)"
     }
 }
 
-package struct OfferWire: Codable, Sendable, Equatable {
-    package var id: String
-    package var therapistId: String
-    package var clientId: String
-    package var type: String
-    package var startsAt: String?
-    package var durationMinutes: Int
-    package var requiresConfirmation: Bool
-    package var state: String
-    package var createdAt: String
-    package var expiresAt: String
-    package var closedAt: String?
-    package var sessionId: String?
+@_spi(PlusGuidanceTools) public struct OfferWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var id: String
+    @_spi(PlusGuidanceTools) public var therapistId: String
+    @_spi(PlusGuidanceTools) public var clientId: String
+    @_spi(PlusGuidanceTools) public var type: String
+    @_spi(PlusGuidanceTools) public var startsAt: String?
+    @_spi(PlusGuidanceTools) public var durationMinutes: Int
+    @_spi(PlusGuidanceTools) public var requiresConfirmation: Bool
+    @_spi(PlusGuidanceTools) public var state: String
+    @_spi(PlusGuidanceTools) public var createdAt: String
+    @_spi(PlusGuidanceTools) public var expiresAt: String
+    @_spi(PlusGuidanceTools) public var closedAt: String?
+    @_spi(PlusGuidanceTools) public var sessionId: String?
 }
 
 extension OfferWire {
-    package init(_ o: SessionOffer) {
+    @_spi(PlusGuidanceTools) public init(_ o: SessionOffer) {
         id = o.id.rawValue
         therapistId = o.therapistID.rawValue
         clientId = o.clientID.rawValue
@@ -128,26 +128,26 @@ extension OfferWire {
     }
 }
 
-package struct SessionWire: Codable, Sendable, Equatable {
-    package var id: String
-    package var offerId: String
-    package var therapistId: String
-    package var clientId: String
-    package var type: String
-    package var startsAt: String
-    package var durationMinutes: Int
-    package var endedAt: String?
-    package var endedBy: String?
+@_spi(PlusGuidanceTools) public struct SessionWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var id: String
+    @_spi(PlusGuidanceTools) public var offerId: String
+    @_spi(PlusGuidanceTools) public var therapistId: String
+    @_spi(PlusGuidanceTools) public var clientId: String
+    @_spi(PlusGuidanceTools) public var type: String
+    @_spi(PlusGuidanceTools) public var startsAt: String
+    @_spi(PlusGuidanceTools) public var durationMinutes: Int
+    @_spi(PlusGuidanceTools) public var endedAt: String?
+    @_spi(PlusGuidanceTools) public var endedBy: String?
     /// Derived at the time of the answer (server clock), for display; clients recompute them
     /// from the members above and so do not need them. The server always writes them.
-    package var state: String?
-    package var remainingSeconds: Int?
-    package var overtimeSeconds: Int?
-    package var attendPath: String?
+    @_spi(PlusGuidanceTools) public var state: String?
+    @_spi(PlusGuidanceTools) public var remainingSeconds: Int?
+    @_spi(PlusGuidanceTools) public var overtimeSeconds: Int?
+    @_spi(PlusGuidanceTools) public var attendPath: String?
 }
 
 extension SessionWire {
-    package init(_ s: Session, at now: Date) {
+    @_spi(PlusGuidanceTools) public init(_ s: Session, at now: Date) {
         let countdown = s.countdown(at: now)
         id = s.id.rawValue
         offerId = s.offerID.rawValue
@@ -166,18 +166,18 @@ extension SessionWire {
 }
 
 /// One entry of the change feed and of the event stream.
-package struct ChangeWire: Codable, Sendable, Equatable {
+@_spi(PlusGuidanceTools) public struct ChangeWire: Codable, Sendable, Equatable {
     /// `user`, `message`, `offer`, `session` or `read`.
-    package var entity: String
-    package var id: String
+    @_spi(PlusGuidanceTools) public var entity: String
+    @_spi(PlusGuidanceTools) public var id: String
     /// `upsert` or `delete`.
-    package var op: String
-    package var user: UserWire?
-    package var message: MessageWire?
-    package var offer: OfferWire?
-    package var session: SessionWire?
-    package var read: ReadPositionWire?
-    package init(_ change: Change, at now: Date) {
+    @_spi(PlusGuidanceTools) public var op: String
+    @_spi(PlusGuidanceTools) public var user: UserWire?
+    @_spi(PlusGuidanceTools) public var message: MessageWire?
+    @_spi(PlusGuidanceTools) public var offer: OfferWire?
+    @_spi(PlusGuidanceTools) public var session: SessionWire?
+    @_spi(PlusGuidanceTools) public var read: ReadPositionWire?
+    @_spi(PlusGuidanceTools) public init(_ change: Change, at now: Date) {
         switch change {
         case .user(let value): self.init(entity: "user", id: value.id.rawValue, op: "upsert", user: UserWire(value))
         case .message(let value):
@@ -201,7 +201,7 @@ package struct ChangeWire: Codable, Sendable, Equatable {
         }
     }
 
-    package init(
+    @_spi(PlusGuidanceTools) public init(
         entity: String, id: String, op: String, user: UserWire? = nil, message: MessageWire? = nil,
         offer: OfferWire? = nil, session: SessionWire? = nil, read: ReadPositionWire? = nil
     ) {
@@ -217,12 +217,12 @@ package struct ChangeWire: Codable, Sendable, Equatable {
 }
 
 /// A page of `GET /v1/changes`.
-package struct FeedPageWire: Codable, Sendable, Equatable {
-    package var changes: [ChangeWire]
-    package var cursor: String
-    package var hasMore: Bool
-    package var remaining: Int?
-    package init(changes: [ChangeWire], cursor: String, hasMore: Bool, remaining: Int?) {
+@_spi(PlusGuidanceTools) public struct FeedPageWire: Codable, Sendable, Equatable {
+    @_spi(PlusGuidanceTools) public var changes: [ChangeWire]
+    @_spi(PlusGuidanceTools) public var cursor: String
+    @_spi(PlusGuidanceTools) public var hasMore: Bool
+    @_spi(PlusGuidanceTools) public var remaining: Int?
+    @_spi(PlusGuidanceTools) public init(changes: [ChangeWire], cursor: String, hasMore: Bool, remaining: Int?) {
         self.changes = changes
         self.cursor = cursor
         self.hasMore = hasMore
@@ -231,25 +231,27 @@ package struct FeedPageWire: Codable, Sendable, Equatable {
 }
 
 /// A live `presence` event's data.
-package struct PresenceWire: Codable, Sendable {
-    package var userId: String
-    package var online: Bool
+@_spi(PlusGuidanceTools) public struct PresenceWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var userId: String
+    @_spi(PlusGuidanceTools) public var online: Bool
 
-    package init(userId: String, online: Bool) {
+    @_spi(PlusGuidanceTools) public init(userId: String, online: Bool) {
         self.userId = userId
         self.online = online
     }
 }
 
-package struct TokensWire: Codable, Sendable {
-    package var accessToken: String
-    package var refreshToken: String
-    package var tokenType: String? = "Bearer"
-    package var expiresIn: Int
-    package var refreshExpiresIn: Int
-    package var user: UserWire
+@_spi(PlusGuidanceTools) public struct TokensWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var accessToken: String
+    @_spi(PlusGuidanceTools) public var refreshToken: String
+    @_spi(PlusGuidanceTools) public var tokenType: String? = "Bearer"
+    @_spi(PlusGuidanceTools) public var expiresIn: Int
+    @_spi(PlusGuidanceTools) public var refreshExpiresIn: Int
+    @_spi(PlusGuidanceTools) public var user: UserWire
 
-    package init(accessToken: String, refreshToken: String, expiresIn: Int, refreshExpiresIn: Int, user: UserWire) {
+    @_spi(PlusGuidanceTools) public init(
+        accessToken: String, refreshToken: String, expiresIn: Int, refreshExpiresIn: Int, user: UserWire
+    ) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.expiresIn = expiresIn
@@ -258,38 +260,38 @@ package struct TokensWire: Codable, Sendable {
     }
 }
 
-package struct MessagesPageWire: Codable, Sendable {
-    package var messages: [MessageWire]
-    package var hasMore: Bool
+@_spi(PlusGuidanceTools) public struct MessagesPageWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var messages: [MessageWire]
+    @_spi(PlusGuidanceTools) public var hasMore: Bool
 
-    package init(messages: [MessageWire], hasMore: Bool) {
+    @_spi(PlusGuidanceTools) public init(messages: [MessageWire], hasMore: Bool) {
         self.messages = messages
         self.hasMore = hasMore
     }
 }
 
 /// The answer to accepting or declining an offer.
-package struct AnswerWire: Codable, Sendable {
-    package var offer: OfferWire
-    package var session: SessionWire?
+@_spi(PlusGuidanceTools) public struct AnswerWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var offer: OfferWire
+    @_spi(PlusGuidanceTools) public var session: SessionWire?
 
-    package init(offer: OfferWire, session: SessionWire?) {
+    @_spi(PlusGuidanceTools) public init(offer: OfferWire, session: SessionWire?) {
         self.offer = offer
         self.session = session
     }
 }
 
-package struct ContactsWire: Codable, Sendable {
-    package var contacts: [ContactWire]
-    package init(contacts: [ContactWire]) { self.contacts = contacts }
+@_spi(PlusGuidanceTools) public struct ContactsWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var contacts: [ContactWire]
+    @_spi(PlusGuidanceTools) public init(contacts: [ContactWire]) { self.contacts = contacts }
 }
 
-package struct OffersWire: Codable, Sendable {
-    package var offers: [OfferWire]
-    package init(offers: [OfferWire]) { self.offers = offers }
+@_spi(PlusGuidanceTools) public struct OffersWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var offers: [OfferWire]
+    @_spi(PlusGuidanceTools) public init(offers: [OfferWire]) { self.offers = offers }
 }
 
-package struct SessionsWire: Codable, Sendable {
-    package var sessions: [SessionWire]
-    package init(sessions: [SessionWire]) { self.sessions = sessions }
+@_spi(PlusGuidanceTools) public struct SessionsWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var sessions: [SessionWire]
+    @_spi(PlusGuidanceTools) public init(sessions: [SessionWire]) { self.sessions = sessions }
 }

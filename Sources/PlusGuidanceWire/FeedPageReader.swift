@@ -11,9 +11,9 @@ import Foundation
 /// exactly as `JSONDecoder` would: the same grammar, members it does not know skipped (and still
 /// checked), `null` for an absent optional member, a required member missing or `null` refused.
 /// The wire tests and the fuzzer compare the two on the same bytes.
-package enum FeedPageReader {
+@_spi(PlusGuidanceTools) public enum FeedPageReader {
     /// The page in `body`, or `nil` when `JSONDecoder` must decide.
-    package static func read(_ body: Data) -> FeedPageWire? {
+    @_spi(PlusGuidanceTools) public static func read(_ body: Data) -> FeedPageWire? {
         body.withUnsafeBytes { raw -> FeedPageWire? in
             var reader = JSONBytes(raw.bindMemory(to: UInt8.self))
             return try? reader.feedPage()

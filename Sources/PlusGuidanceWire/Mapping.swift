@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 // Wire shapes to Domain values, checked against ``WireContract``: a value that does not map
 // fails the whole answer (or feed page) with a ``WireError``, never a crash, and never reaches
@@ -8,7 +8,7 @@ import PlusGuidanceDomain
 private typealias C = WireContract
 
 extension UserWire {
-    package func domain() throws(WireError) -> User {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> User {
         User(
             id: UserID(try C.identifier(id, "user id")), email: try C.identifier(email, "email"),
             name: try C.identifier(name, "name"), role: try C.value(role, "role"))
@@ -16,7 +16,7 @@ extension UserWire {
 }
 
 extension ContactWire {
-    package func domain() throws(WireError) -> Contact {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> Contact {
         let user = try UserWire(id: id, email: email, name: name, role: role).domain()
         let lastSeen: Date? =
             switch lastSeenAt {
@@ -28,7 +28,7 @@ extension ContactWire {
 }
 
 extension MessageWire {
-    package func domain() throws(WireError) -> Message {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> Message {
         guard let conversation = ConversationID(rawValue: conversationId) else {
             throw WireError("malformed conversationId")
         }
@@ -48,7 +48,7 @@ extension MessageWire {
 }
 
 extension ReadPositionWire {
-    package func domain() throws(WireError) -> ReadPosition {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> ReadPosition {
         guard let conversation = ConversationID(rawValue: conversationId) else {
             throw WireError("malformed conversationId")
         }
@@ -64,7 +64,7 @@ extension ReadPositionWire {
 }
 
 extension OfferWire {
-    package func domain() throws(WireError) -> SessionOffer {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> SessionOffer {
         SessionOffer(
             id: OfferID(try C.identifier(id, "offer id")),
             therapistID: UserID(try C.identifier(therapistId, "therapistId")),
@@ -81,7 +81,7 @@ extension OfferWire {
 }
 
 extension SessionWire {
-    package func domain() throws(WireError) -> Session {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> Session {
         Session(
             id: SessionID(try C.identifier(id, "session id")), offerID: OfferID(try C.identifier(offerId, "offerId")),
             therapistID: UserID(try C.identifier(therapistId, "therapistId")),
@@ -94,7 +94,7 @@ extension SessionWire {
 }
 
 extension ChangeWire {
-    package func domain() throws(WireError) -> Change {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> Change {
         let id = try C.identifier(id, "change id")
         switch (op, entity) {
         case ("delete", "user"): return .deleted(.user(UserID(id)))
@@ -123,7 +123,7 @@ extension ChangeWire {
 }
 
 extension FeedPageWire {
-    package func domain() throws(WireError) -> ChangePage {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> ChangePage {
         var mapped: [Change] = []
         mapped.reserveCapacity(changes.count)
         for change in changes { mapped.append(try change.domain()) }
@@ -137,7 +137,9 @@ extension FeedPageWire {
 
 extension TokensWire {
     /// The tokens, checked, and the signed-in user.
-    package func domain() throws(WireError) -> (accessToken: String, refreshToken: String, user: User) {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> (
+        accessToken: String, refreshToken: String, user: User
+    ) {
         _ = try C.check(expiresIn, in: C.tokenLifetimeSeconds, "expiresIn")
         _ = try C.check(refreshExpiresIn, in: C.tokenLifetimeSeconds, "refreshExpiresIn")
         return (
@@ -148,20 +150,22 @@ extension TokensWire {
 }
 
 extension AnswerWire {
-    package func domain() throws(WireError) -> (SessionOffer, Session?) {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> (SessionOffer, Session?) {
         (try offer.domain(), try optional(session) { wire throws(WireError) in try wire.domain() })
     }
 }
 
 extension PresenceWire {
-    package func domain() throws(WireError) -> (UserID, online: Bool) {
+    @_spi(PlusGuidanceTools) public func domain() throws(WireError) -> (UserID, online: Bool) {
         (UserID(try C.identifier(userId, "userId")), online)
     }
 }
 
 extension Array {
     /// Maps every element, failing on the first that does not map.
-    package func domain<T>(_ transform: (Element) throws(WireError) -> T) throws(WireError) -> [T] {
+    @_spi(PlusGuidanceTools) public func domain<T>(
+        _ transform: (Element) throws(WireError) -> T
+    ) throws(WireError) -> [T] {
         var mapped: [T] = []
         mapped.reserveCapacity(count)
         for element in self { mapped.append(try transform(element)) }

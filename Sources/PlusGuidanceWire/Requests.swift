@@ -1,47 +1,47 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 // The request bodies of Documentation/openapi.yaml: the SDK encodes them, the server decodes them.
 // Members a client may leave out are optional here; the server applies the contract's defaults.
 
-package struct LoginRequest: Codable, Sendable {
-    package var email: String
-    package var password: String
+@_spi(PlusGuidanceTools) public struct LoginRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var email: String
+    @_spi(PlusGuidanceTools) public var password: String
 
-    package init(email: String, password: String) {
+    @_spi(PlusGuidanceTools) public init(email: String, password: String) {
         self.email = email
         self.password = password
     }
 }
 
-package struct RefreshRequest: Codable, Sendable {
-    package var refreshToken: String
-    package init(refreshToken: String) { self.refreshToken = refreshToken }
+@_spi(PlusGuidanceTools) public struct RefreshRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var refreshToken: String
+    @_spi(PlusGuidanceTools) public init(refreshToken: String) { self.refreshToken = refreshToken }
 }
 
-package struct SendMessageRequest: Codable, Sendable {
+@_spi(PlusGuidanceTools) public struct SendMessageRequest: Codable, Sendable {
     /// The id the sender chose (``MessageID/init(sender:nonce:)``), so that the message keeps it
     /// from the outbox to the feed. Left out for an id outside the sender's namespace (queued by
     /// an SDK before 0.5): the server then assigns one, and the local echo goes with the entry.
-    package var id: String?
-    package var body: String
+    @_spi(PlusGuidanceTools) public var id: String?
+    @_spi(PlusGuidanceTools) public var body: String
 
-    package init(_ message: Message) {
+    @_spi(PlusGuidanceTools) public init(_ message: Message) {
         id = message.id.isChosen(by: message.senderID) ? message.id.rawValue : nil
         body = message.body
     }
 }
 
-package struct CreateOfferRequest: Codable, Sendable {
-    package var clientId: String
-    package var type: String
-    package var durationMinutes: Int
+@_spi(PlusGuidanceTools) public struct CreateOfferRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var clientId: String
+    @_spi(PlusGuidanceTools) public var type: String
+    @_spi(PlusGuidanceTools) public var durationMinutes: Int
     /// `true` when left out.
-    package var requiresConfirmation: Bool?
+    @_spi(PlusGuidanceTools) public var requiresConfirmation: Bool?
     /// Left out for an offer that starts when accepted.
-    package var startsAt: String?
+    @_spi(PlusGuidanceTools) public var startsAt: String?
 
-    package init(client: UserID, options: OfferOptions) {
+    @_spi(PlusGuidanceTools) public init(client: UserID, options: OfferOptions) {
         clientId = client.rawValue
         type = options.type.rawValue
         durationMinutes = options.durationMinutes
@@ -51,28 +51,28 @@ package struct CreateOfferRequest: Codable, Sendable {
 }
 
 /// `POST /v1/conversations/{peer}/read`: the caller read the conversation up to `messageId`.
-package struct MarkReadRequest: Codable, Sendable {
-    package var messageId: String
-    package init(messageId: String) { self.messageId = messageId }
+@_spi(PlusGuidanceTools) public struct MarkReadRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var messageId: String
+    @_spi(PlusGuidanceTools) public init(messageId: String) { self.messageId = messageId }
 }
 
 /// `POST /v1/batch`: queued actions in order, each under its own idempotency key.
-package struct BatchRequest: Codable, Sendable {
-    package var actions: [BatchAction]
-    package init(actions: [BatchAction]) { self.actions = actions }
+@_spi(PlusGuidanceTools) public struct BatchRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var actions: [BatchAction]
+    @_spi(PlusGuidanceTools) public init(actions: [BatchAction]) { self.actions = actions }
 }
 
-package struct BatchAction: Codable, Sendable {
-    package var key: String
+@_spi(PlusGuidanceTools) public struct BatchAction: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var key: String
     /// `send_message`, `accept_offer`, `decline_offer`, `stop_session` or `mark_read`.
-    package var op: String
-    package var peer: String?
-    package var id: String?
-    package var body: String?
-    package var offer: String?
-    package var session: String?
+    @_spi(PlusGuidanceTools) public var op: String
+    @_spi(PlusGuidanceTools) public var peer: String?
+    @_spi(PlusGuidanceTools) public var id: String?
+    @_spi(PlusGuidanceTools) public var body: String?
+    @_spi(PlusGuidanceTools) public var offer: String?
+    @_spi(PlusGuidanceTools) public var session: String?
 
-    package init(key: String, _ action: OutboxAction) {
+    @_spi(PlusGuidanceTools) public init(key: String, _ action: OutboxAction) {
         self.key = key
         switch action {
         case .sendMessage(let message):
@@ -102,13 +102,13 @@ package struct BatchAction: Codable, Sendable {
 }
 
 /// `POST /v1/test/clock/advance` of a server started with `--test-clock`.
-package struct AdvanceClockRequest: Codable, Sendable {
-    package var seconds: Double
-    package init(seconds: Double) { self.seconds = seconds }
+@_spi(PlusGuidanceTools) public struct AdvanceClockRequest: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var seconds: Double
+    @_spi(PlusGuidanceTools) public init(seconds: Double) { self.seconds = seconds }
 }
 
 /// The test clock's answer.
-package struct ClockWire: Codable, Sendable {
-    package var now: String
-    package init(now: Date) { self.now = RFC3339.string(now) }
+@_spi(PlusGuidanceTools) public struct ClockWire: Codable, Sendable {
+    @_spi(PlusGuidanceTools) public var now: String
+    @_spi(PlusGuidanceTools) public init(now: Date) { self.now = RFC3339.string(now) }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The seed accounts of BRIEF.md, as Domain values.
 enum Seed {

@@ -1,4 +1,4 @@
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 import PlusGuidanceTesting
 import Testing
 

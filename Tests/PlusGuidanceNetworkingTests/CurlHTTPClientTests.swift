@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 import Testing
 
 /// The libcurl client against real servers on loopback.

@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 import Testing
 
 /// The estimator on an injected boot clock (a ``ManualWallClock`` read as elapsed time): the

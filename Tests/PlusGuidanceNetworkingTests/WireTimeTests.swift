@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 import Testing
 
 @Suite struct WireTimeTests {

@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 import PlusGuidanceTesting
 import Testing
 
-@testable import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) @testable import PlusGuidancePersistence
 
 /// The change notifier behind every observation: one per database per process, told of every
 /// commit by inotify, with the tables it changed.

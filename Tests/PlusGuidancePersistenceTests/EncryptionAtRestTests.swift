@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import GRDB
-import PlusGuidanceDomain
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 import PlusGuidanceTesting
 import Testing
 

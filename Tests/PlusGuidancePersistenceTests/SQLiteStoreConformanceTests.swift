@@ -1,5 +1,5 @@
-import PlusGuidanceDomain
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 import PlusGuidanceTesting
 import Testing
 

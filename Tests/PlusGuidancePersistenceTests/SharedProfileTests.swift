@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 import PlusGuidanceTesting
 import Testing
 

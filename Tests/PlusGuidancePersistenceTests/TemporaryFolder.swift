@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 import PlusGuidanceTesting
 
 /// The data key of the stores these tests open directly (one per test process, so a store

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) @testable import PlusGuidancePersistence
 
 /// The cache's WAL is checkpointed on a thread beside the writer (WALCheckpointer), which
 /// replaces SQLite's checkpoint in the commit: it must still happen, and keep the WAL bounded.

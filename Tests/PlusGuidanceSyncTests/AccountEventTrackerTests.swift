@@ -1,9 +1,9 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 import PlusGuidanceTesting
 import Testing
 
-@testable import PlusGuidanceSync
+@_spi(PlusGuidanceTools) @testable import PlusGuidanceSync
 
 /// The event tracker behind `PlusGuidanceClient.events(reminderLead:)`, fed snapshots by hand.
 @Suite struct AccountEventTrackerTests {

@@ -1,8 +1,8 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
-import PlusGuidanceSync
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceSync
 import PlusGuidanceTesting
 import Testing
 

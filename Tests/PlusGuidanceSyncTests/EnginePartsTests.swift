@@ -1,10 +1,10 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 import PlusGuidanceTesting
 import Testing
 
-@testable import PlusGuidanceSync
+@_spi(PlusGuidanceTools) @testable import PlusGuidanceSync
 
 /// The engine's parts alone: in-memory stores, the in-memory server model, a manual clock, no
 /// sockets.

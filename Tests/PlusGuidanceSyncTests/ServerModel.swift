@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidanceSync
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceSync
 import PlusGuidanceTesting
 
 /// An in-memory model of the PlusGuidance server for one pair (the therapist and Alice): the

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import PlusGuidanceSync
+@_spi(PlusGuidanceTools) @testable import PlusGuidanceSync
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 import PlusGuidanceTesting
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 import Testing
 
 /// The feed's fast reader against `JSONDecoder`, the authority, on the same bytes: it reads what

@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 import PlusGuidanceTesting
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 import Testing
 
 /// The contract's JSON shapes, written once: what the server encodes from a Domain value maps

@@ -143,7 +143,7 @@ public enum RFC3339 {
     /// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ` with every field in range, the
     /// shape the API writes; `nil` for anything else, which ``date(_:)`` then reads with
     /// ``DateTimeParts``. Both give the same `Date` where both read a time.
-    package static func fastDate(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+    @_spi(PlusGuidanceTools) public static func fastDate(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count == 20 || bytes.count == 24, bytes[bytes.count - 1] == UInt8(ascii: "Z"),
             bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
@@ -165,7 +165,9 @@ public enum RFC3339 {
 
     /// The decimal number in `count` ASCII digits of `bytes` from `offset`; `nil` past the end or
     /// for any other byte.
-    package static func digits(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, _ count: Int) -> Int64? {
+    @_spi(PlusGuidanceTools) public static func digits(
+        _ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, _ count: Int
+    ) -> Int64? {
         guard offset >= 0, offset + count <= bytes.count else { return nil }
         var value: Int64 = 0
         for index in offset..<offset + count {
@@ -176,7 +178,7 @@ public enum RFC3339 {
         return value
     }
 
-    package static func daysIn(month: Int64, year: Int64) -> Int64 {
+    @_spi(PlusGuidanceTools) public static func daysIn(month: Int64, year: Int64) -> Int64 {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -185,7 +187,7 @@ public enum RFC3339 {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    package static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+    @_spi(PlusGuidanceTools) public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -195,7 +197,7 @@ public enum RFC3339 {
     }
 
     /// The proleptic Gregorian date of a day since 1970-01-01 (`civil_from_days`).
-    package static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    @_spi(PlusGuidanceTools) public static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

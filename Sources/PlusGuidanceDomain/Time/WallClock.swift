@@ -22,7 +22,7 @@ public protocol WallClock: Sendable {
 
 extension Duration {
     /// The duration in seconds, as `Date` arithmetic takes it.
-    package var timeInterval: TimeInterval {
+    @_spi(PlusGuidanceTools) public var timeInterval: TimeInterval {
         TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
     }
 }

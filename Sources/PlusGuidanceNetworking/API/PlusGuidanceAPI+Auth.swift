@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 // Signing in and out, the signed-in user and their contacts.
 extension PlusGuidanceAPI {

@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 /// What became of one action of a batch (``PlusGuidanceAPI/push(_:)``).
 public enum PushOutcome: Sendable, Equatable {

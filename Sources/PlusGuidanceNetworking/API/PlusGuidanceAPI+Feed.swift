@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 // The change feed: cursor pages, checked against the contract.
 extension PlusGuidanceAPI {
@@ -26,7 +26,7 @@ extension PlusGuidanceAPI {
     ///
     /// ``PlusGuidanceWire/FeedPageReader`` reads the page when it can; it leaves anything it is
     /// not certain of to `JSONDecoder`, so both paths accept and refuse the same pages.
-    package static func changePage(from body: Data) throws(PlusGuidanceAPIError) -> ChangePage {
+    @_spi(PlusGuidanceTools) public static func changePage(from body: Data) throws(PlusGuidanceAPIError) -> ChangePage {
         let page: (FeedPageWire) throws(WireError) -> ChangePage = { wire throws(WireError) in try wire.domain() }
         guard let read = FeedPageReader.read(body) else { return try decode(FeedPageWire.self, from: body, page) }
         do {

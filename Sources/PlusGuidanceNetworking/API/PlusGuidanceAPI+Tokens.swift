@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 /// Token refresh: one at a time per client (single flight), shared across the processes of a
 /// profile through the ``RefreshCoordinator`` when there is one; a refresh without a verdict

@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 /// Shares token refreshes among every holder of the same tokens (the processes on a profile):
 /// given the pair a call found stale, returns the pair to use. It runs `refresh` only when

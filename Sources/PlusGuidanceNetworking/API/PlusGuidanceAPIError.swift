@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Why a call of ``PlusGuidanceAPI`` failed, sorted by what the caller should do about it.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 // The JSON shapes themselves are written once, in `PlusGuidanceWire`, for the SDK and the
 // reference server; the API client decodes them and maps them to Domain values there, checked

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Parses and formats HTTP dates (RFC 9110 §5.6.7), as carried by the `Date` and `Retry-After`
 /// headers.

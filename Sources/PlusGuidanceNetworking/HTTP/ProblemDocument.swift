@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// An `application/problem+json` error answer (RFC 9457), as every PlusGuidance API error is.
 ///

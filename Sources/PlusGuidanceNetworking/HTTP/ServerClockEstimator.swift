@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Estimates the server's clock from the times its answers carry (`Server-Time` to the
 /// millisecond, else `Date` to the second), so countdowns, overtime and offer expiry follow

@@ -1,6 +1,6 @@
 import CBootClock
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// This machine's ``ElapsedClock``: Linux `CLOCK_BOOTTIME`, read by system call, and the boot
 /// it counts from (`/proc/sys/kernel/random/boot_id`, new at every boot).

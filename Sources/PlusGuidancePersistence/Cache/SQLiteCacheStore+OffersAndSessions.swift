@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 extension SQLiteCacheStore {
     public func offers() async throws -> [SessionOffer] {
@@ -39,7 +39,7 @@ extension SQLiteCacheStore {
 
     /// Sessions that have not ended. A stored session ends only by Stop, so this does not depend
     /// on the time; the time-dependent part of a session is its countdown.
-    package static func upcomingSessions(_ db: Database) throws -> [Session] {
+    @_spi(PlusGuidanceTools) public static func upcomingSessions(_ db: Database) throws -> [Session] {
         try CacheRows.all(
             db.cachedStatement(
                 sql: "SELECT \(CacheRows.sessionColumns) FROM session WHERE endedAt IS NULL ORDER BY startsAt, id"),

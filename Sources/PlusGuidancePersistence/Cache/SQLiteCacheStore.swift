@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The ``PlusGuidanceDomain/CacheStore`` of one account in a SQLite file (GRDB `DatabasePool`,
 /// WAL mode), shared safely with other processes on the same profile.
@@ -11,9 +11,9 @@ public final class SQLiteCacheStore: CacheStore {
     /// The GRDB database, for observation and benchmarks: a `DatabasePool`, or one read-only
     /// `DatabaseQueue` for ``AccountStorage/Access/readOnly``. Writes must keep the cache's
     /// invariants; prefer the store's methods.
-    package let database: any DatabaseWriter
+    @_spi(PlusGuidanceTools) public let database: any DatabaseWriter
     /// Seals the message bodies.
-    package let cipher: FieldCipher
+    @_spi(PlusGuidanceTools) public let cipher: FieldCipher
     /// Bumps the change markers after each commit of ``database``, told directly of the rows
     /// written past GRDB (``CacheRows/MessageUpsert``); `nil` for a read-only store.
     let marker: ChangeMarker?
@@ -255,7 +255,7 @@ public final class SQLiteCacheStore: CacheStore {
         return messages
     }
 
-    package static func messages(
+    @_spi(PlusGuidanceTools) public static func messages(
         in conversation: ConversationID, limit: Int, before: MessageID?, db: Database, _ cipher: FieldCipher,
         skipping skipped: UnreadableRows.Skipped? = nil
     ) throws
@@ -345,9 +345,9 @@ extension SQLiteCacheStore {
 /// hold the cache read-only. The next pull, in whichever process runs the engine, deletes them
 /// and starts the feed over from its beginning, which brings them back as the server has them
 /// (``SQLiteCacheStore/dropUnreadableRows()``).
-package final class UnreadableRows: Sendable {
+@_spi(PlusGuidanceTools) public final class UnreadableRows: Sendable {
     /// The ids one read skipped.
-    package final class Skipped: @unchecked Sendable {
+    @_spi(PlusGuidanceTools) public final class Skipped: @unchecked Sendable {
         // @unchecked: filled by the one read that owns it, then read after it returned.
         var ids: [String] = []
     }

@@ -31,7 +31,7 @@ public final class FieldCipher: @unchecked Sendable {
     private init() { key = nil }
 
     /// A cipher with `keyBytes` (32 bytes): for tests and tools that share a key between processes.
-    package init(keyBytes: [UInt8]) { key = keyBytes }
+    @_spi(PlusGuidanceTools) public init(keyBytes: [UInt8]) { key = keyBytes }
 
     /// The context that seals, made on first use: a command that only reads never makes one,
     /// and a key whose rows are never read makes neither (each costs libcrypto's algorithm
@@ -60,7 +60,7 @@ public final class FieldCipher: @unchecked Sendable {
     }
 
     /// No encryption at all: the baseline of the encryption benchmarks, never for user data.
-    package static let unencrypted = FieldCipher()
+    @_spi(PlusGuidanceTools) public static let unencrypted = FieldCipher()
 
     func seal(_ plaintext: Data, table: String, row: String) throws -> Data {
         guard let sealing = try sealing else { return plaintext }
@@ -100,13 +100,13 @@ public final class FieldCipher: @unchecked Sendable {
         return plaintext
     }
 
-    package func sealString(_ text: String, table: String, row: String) throws -> Data {
+    @_spi(PlusGuidanceTools) public func sealString(_ text: String, table: String, row: String) throws -> Data {
         try seal(Data(text.utf8), table: table, row: row)
     }
 
     /// Opens straight into the string's storage (no intermediate buffer: a query opens one
     /// value per row).
-    package func openString(_ sealed: Data, table: String, row: String) throws -> String {
+    @_spi(PlusGuidanceTools) public func openString(_ sealed: Data, table: String, row: String) throws -> String {
         guard let opening = try opening else { return String(decoding: sealed, as: UTF8.self) }
         let count = sealed.count - 1 - Self.nonceSize - Self.tagSize
         guard count >= 0, sealed.first == Self.version else {
@@ -126,7 +126,7 @@ public final class FieldCipher: @unchecked Sendable {
     }
 
     /// The key, for the test that checks the format against swift-crypto's `AES.GCM`.
-    package var keyBytesForTesting: [UInt8]? { key }
+    @_spi(PlusGuidanceTools) public var keyBytesForTesting: [UInt8]? { key }
 
     /// `table ‖ 0x00 ‖ row`, built on the stack.
     private static func withAssociatedData<T>(

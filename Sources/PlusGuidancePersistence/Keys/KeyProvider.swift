@@ -12,7 +12,7 @@ import Foundation
 /// keys, kept outside the profile so that a copied profile, a backup or a stolen disk holds
 /// nothing readable.
 ///
-/// The SDK ships ``FileKeyProvider`` and picks one with ``KeySource/provider(keyFile:environment:)``;
+/// The SDK ships ``FileKeyProvider`` and picks one with ``KeySource/provider(keyFile:keyFileOrigin:environment:)``;
 /// an app brings its own (the desktop's Secret Service, an HSM) by conforming to this protocol.
 public protocol KeyProvider: Sendable {
     /// Names the key in errors: a path or a credential name, never the key itself.
@@ -118,7 +118,7 @@ public struct FileKeyProvider: KeyProvider {
 }
 
 /// The key-encryption key `pg`, `pg-syncd` and apps use, the first of:
-/// 1. `keyFile` (`pg --key-file PATH`), else `PG_KEY_FILE`: created on first use;
+/// 1. `keyFile` (an app's own path; `pg --key-file PATH`), else `PG_KEY_FILE`: created on first use;
 /// 2. `$CREDENTIALS_DIRECTORY/plusguidance.key`, a systemd credential (`LoadCredentialEncrypted=`,
 ///    which can bind the key to the machine's TPM): never created;
 /// 3. `$XDG_CONFIG_HOME/plusguidance/key`, else `~/.config/plusguidance/key`: created on first use.
@@ -126,10 +126,14 @@ public enum KeySource {
     /// The name of the systemd credential (`LoadCredentialEncrypted=plusguidance.key:…`).
     public static let credentialName = "plusguidance.key"
 
+    /// - Parameters:
+    ///   - keyFile: the app's own key file, if it has one.
+    ///   - keyFileOrigin: how errors name `keyFile` (`pg` says `--key-file`).
     public static func provider(
-        keyFile: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+        keyFile: String? = nil, keyFileOrigin: String = "key file",
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> FileKeyProvider {
-        if let keyFile, !keyFile.isEmpty { return FileKeyProvider(path: keyFile, origin: "--key-file") }
+        if let keyFile, !keyFile.isEmpty { return FileKeyProvider(path: keyFile, origin: keyFileOrigin) }
         if let keyFile = environment["PG_KEY_FILE"], !keyFile.isEmpty {
             return FileKeyProvider(path: keyFile, origin: "PG_KEY_FILE")
         }

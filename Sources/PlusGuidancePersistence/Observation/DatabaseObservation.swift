@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Async sequences of query results that emit whenever the data changes, whoever changed it.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The ``PlusGuidanceDomain/OutboxStore`` of one account, in its own SQLite file next to the cache.
 ///
@@ -10,7 +10,7 @@ import PlusGuidanceDomain
 /// power loss.
 public final class SQLiteOutboxStore: OutboxStore {
     /// A `DatabasePool`, or one read-only `DatabaseQueue` for ``AccountStorage/Access/readOnly``.
-    package let database: any DatabaseWriter
+    @_spi(PlusGuidanceTools) public let database: any DatabaseWriter
     /// Decoded actions by key: an entry's action never changes, and opening and decoding it is
     /// most of the cost of reading a long outbox. Holds the cipher of the outbox's data key.
     let actions: ActionCache

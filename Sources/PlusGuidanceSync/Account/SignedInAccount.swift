@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 
 /// One signed-in account of a ``PlusGuidanceClient``: its user, its files, its transport, and the
 /// engine parts that work on them (the outbox sender and the feed puller).

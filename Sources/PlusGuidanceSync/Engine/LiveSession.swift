@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 /// Keeps the event stream of one account open: drives ``LiveConnectionMachine`` with what the
 /// stream does and with its wake-ups, slept on the injected clock.
@@ -17,9 +17,9 @@ import PlusGuidanceNetworking
 ///   for (``LiveConnectionMachine/Action/wake(at:)``); there is no periodic tick.
 ///
 /// Package access for the fleet benchmark, which runs a thousand of them against one server.
-package struct LiveSession: Sendable {
+@_spi(PlusGuidanceTools) public struct LiveSession: Sendable {
     /// What the session tells its owner.
-    package struct Hooks: Sendable {
+    @_spi(PlusGuidanceTools) public struct Hooks: Sendable {
         /// A connection attempt starts.
         var connecting: @Sendable () async -> Void
         /// The stream was lost; a reconnection is planned.
@@ -30,7 +30,7 @@ package struct LiveSession: Sendable {
         /// An event arrived.
         var event: @Sendable (LiveEvent) async -> Void
 
-        package init(
+        @_spi(PlusGuidanceTools) public init(
             connecting: @escaping @Sendable () async -> Void, disconnected: @escaping @Sendable () async -> Void,
             catchUp: @escaping @Sendable () async -> Bool, event: @escaping @Sendable (LiveEvent) async -> Void
         ) {
@@ -50,7 +50,7 @@ package struct LiveSession: Sendable {
     private let signals: AsyncStream<Signal>
     private let signal: AsyncStream<Signal>.Continuation
 
-    package init(
+    @_spi(PlusGuidanceTools) public init(
         transport: any SyncTransport, clock: any WallClock, heartbeatTimeout: TimeInterval, cursor: FeedCursor?,
         hooks: Hooks
     ) {
@@ -76,7 +76,7 @@ package struct LiveSession: Sendable {
     }
 
     /// Runs until the task is cancelled; once per session.
-    package func run() async {
+    @_spi(PlusGuidanceTools) public func run() async {
         var machine = LiveConnectionMachine(cursor: cursor)
         machine.heartbeatTimeout = heartbeatTimeout
         machine.random = random

@@ -1,7 +1,7 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
-import PlusGuidancePersistence
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 
 /// What the sender records when an attempt does not end in the server's answer: an unknown
 /// outcome (replayed with its key), a disk that refused the bookkeeping, and the failures it

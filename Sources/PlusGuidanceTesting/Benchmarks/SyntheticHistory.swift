@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The history the persistence benchmarks ingest: one therapist and `conversations` clients,
 /// messages a quarter of a second apart, round-robin over the conversations, two in three from

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The behaviour every ``CacheStore`` must have, run against the in-memory store and the SQLite
 /// store alike (as matrix-rust-sdk runs one integration suite against each state store).

@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// Ready-made Domain values for tests: the seed accounts of the reference server's `--seed demo`
 /// and helpers to build messages, offers and sessions around them.

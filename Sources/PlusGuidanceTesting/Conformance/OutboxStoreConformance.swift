@@ -1,5 +1,5 @@
 import Foundation
-import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
 /// The behaviour every ``OutboxStore`` must have (R8: nothing the user did is lost or duplicated).
 public enum OutboxStoreConformance {

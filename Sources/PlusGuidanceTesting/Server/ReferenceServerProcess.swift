@@ -53,9 +53,19 @@ public final class ReferenceServerProcess: Sendable {
         if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
             // An .xctest bundle on macOS nests the executable two levels deeper.
+            let configuration = folder.lastPathComponent
             for _ in 0..<4 {
                 candidates.append(folder.appendingPathComponent(name).path)
                 folder.deleteLastPathComponent()
+            }
+            // The SDK's own tests (the repository's root package) run the commands and the
+            // server that the package in Tools/ builds: `<root>/Tools/.build/<configuration>/`.
+            var root = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            for _ in 0..<5 {
+                for build in [configuration, "debug", "release"] {
+                    candidates.append(root.appendingPathComponent("Tools/.build/\(build)/\(name)").path)
+                }
+                root.deleteLastPathComponent()
             }
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""

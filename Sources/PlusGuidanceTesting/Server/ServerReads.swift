@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceDomain
-import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceDomain
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 extension PlusGuidanceAPI {
     /// The bodies of every text in the conversation with `peer`, oldest first, read page by

@@ -1,6 +1,6 @@
 import Foundation
-import PlusGuidanceNetworking
-import PlusGuidanceWire
+@_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidanceWire
 
 /// The test clock of a `pg-server --test-clock` (not part of the product API: test servers
 /// only). The server's clock runs with real time plus what was advanced.

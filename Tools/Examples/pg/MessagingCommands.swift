@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+@_spi(PlusGuidanceTools) import PlusGuidanceSync
+
+struct Clients: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients", abstract: "Your clients (or your therapist), from the cache.")
+    @ParentCommand var pg: PG
+
+    func run() async throws {
+        try await pg.globals.run(onlyReading: true) { client, _ in
+            let contacts = try await client.contacts()
+            // Every account has a counterpart (R1): none at all may be a damaged cache.
+            if contacts.isEmpty { try await client.checkCache() }
+            return Answer(
+                json: contacts.map(JSONOutput.client),
+                text: contacts.map { contact in
+                    let unread = contact.unread > 0 ? "  \(contact.unread) unread" : ""
+                    return
+                        "\(contact.presence.isOnline ? "●" : "○") \(Human.safe(contact.user.name).padding(toLength: 18, withPad: " ", startingAt: 0)) \(Human.safe(contact.user.email))\(unread)"
+                })
+        }
+    }
+}
+
+struct Messages: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "messages",
+        abstract: "The conversation with PEER (e-mail or id), oldest first (newest last).")
+    @ParentCommand var pg: PG
+    @Argument var peer: String
+    @Option(parsing: .unconditional, help: "Show the latest N messages.") var limit = 20
+
+    func validate() throws {
+        guard (1...1_000).contains(limit) else { throw ValidationError("--limit must be 1...1000, not \(limit)") }
+    }
+
+    func run() async throws {
+        try await pg.globals.run(onlyReading: true) { client, user in
+            let other = try await contact(peer, in: client)
+            let messages = try await client.messages(with: other.id, limit: limit).reversed()
+            let unreadable = try await client.unreadableMessageCount()
+            if unreadable > 0 {
+                FileHandle.standardError.write(
+                    Data(
+                        "pg: \(unreadable) cached message(s) could not be read and are left out; the next sync fetches them again\n"
+                            .utf8))
+            }
+            return Answer(
+                json: messages.map(JSONOutput.message), text: messages.map { Human.message($0, me: user.id) })
+        }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send TEXT to PEER; waits for the server's answer, queued when offline (exit 0).",
+        discussion:
+            "TEXT `-` or --stdin reads the text from standard input (as `git commit -F -`), past the 128 KiB limit of one argument."
+    )
+    @ParentCommand var pg: PG
+    @Argument var peer: String
+    @Argument var text: String?
+    @Flag(help: "Read the text from standard input.") var stdin = false
+    @OptionGroup var waiting: WaitOptions
+
+    func validate() throws {
+        if stdin, let text, text != "-" { throw ValidationError("give TEXT or --stdin, not both") }
+        if !stdin, text == nil { throw ValidationError("missing TEXT (or --stdin)") }
+    }
+
+    /// The text to send: the argument, or standard input without its final newline.
+    func body() throws -> String {
+        guard stdin || text == "-" else { return text ?? "" }
+        var data = FileHandle.standardInput.readDataToEndOfFile()
+        if data.last == UInt8(ascii: "\n") { data.removeLast() }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError.usage("standard input is not UTF-8 text")
+        }
+        return text
+    }
+
+    func run() async throws {
+        let text = try body()
+        try await pg.globals.run { client, _ in
+            let other = try await contact(peer, in: client)
+            let sent = try await client.send(text, to: other.id)
+            let text = try await waiting.outcome(of: sent, on: client, done: "Sent.").text
+            guard let message = sent.message else { throw CLIError(code: 70, message: "the text was not queued") }
+            let shown = try await client.messages(with: other.id, limit: 50).first { $0.id == message.id } ?? message
+            return Answer(json: JSONOutput.message(shown), text: text)
+        }
+    }
+}

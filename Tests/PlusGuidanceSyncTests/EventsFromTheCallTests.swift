@@ -10,24 +10,6 @@ import Testing
 @Suite(.serialized) struct EventsFromTheCallTests {
     typealias Folder = PlusGuidanceClientTests.Folder
 
-    /// Processes that keep the cores busy until stopped: the load under which a snapshot taken
-    /// late (after the call returned) used to miss what happened in between. Each ends by itself
-    /// after 10 minutes should the test process die before it stops them.
-    final class BusyProcesses: Sendable {
-        let processes: [ChildProcess]
-        init(_ count: Int) throws {
-            processes = try (0..<count).map { _ in
-                try ChildProcess("/usr/bin/timeout", ["600", "/bin/sh", "-c", "while :; do :; done"])
-            }
-        }
-        func stop() {
-            for process in processes {
-                process.signal(SIGTERM)  // timeout(1) passes it on to the loop
-                _ = process.wait()
-            }
-        }
-    }
-
     func client(_ server: ReferenceServerProcess, _ folder: Folder, _ name: String) async throws -> PlusGuidanceClient {
         var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/" + name)
         configuration.retry.maximumAttempts = 1

@@ -413,15 +413,8 @@ import Testing
         let theo = try await Device.make(server.url, "therapist@example.com", "therapist-pass")
         let alice = try await Device.make(server.url, "alice@example.com", "alice-pass")
         defer { [theo, alice].forEach { $0.remove() } }
-        let load = try (0..<3).map { _ in
-            try ChildProcess("/usr/bin/timeout", ["600", "/bin/sh", "-c", "while :; do :; done"])
-        }
-        defer {
-            for process in load {
-                process.signal(SIGTERM)  // timeout(1) passes it on to the loop
-                _ = process.wait()
-            }
-        }
+        let load = try BusyProcesses(3)
+        defer { load.stop() }
         for round in 1...10 {
             let watch = try Watcher(alice, ["--json", "watch"])
             try await watch.following()

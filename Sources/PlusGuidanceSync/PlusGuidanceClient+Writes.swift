@@ -137,8 +137,10 @@ extension PlusGuidanceClient {
         }
     }
 
-    /// Puts a failed entry back in the queue, with its key, and tries to deliver it.
-    public func retry(_ key: IdempotencyKey) async throws {
+    /// Puts a failed entry back in the queue, with its key, and tries to deliver it; answers
+    /// like every write, with what is known once that attempt is over.
+    @discardableResult
+    public func retry(_ key: IdempotencyKey) async throws -> QueuedAction {
         let account = try signedIn()
         guard var entry = try await account.outbox.entry(key) else {
             throw PlusGuidanceClientError(.unknownOutboxEntry)
@@ -151,6 +153,7 @@ extension PlusGuidanceClient {
         entry.retry()
         try await account.outbox.update(entry)
         _ = try? await deliverIfEngine(account)
+        return try await answer(for: entry, in: account)
     }
 
     /// Gives up a failed or pending entry (never one in flight: its outcome is unknown).
@@ -175,6 +178,13 @@ extension PlusGuidanceClient {
                 id: IdempotencyKey("k_" + Self.token()), action: action, enqueuedAt: configuration.localClock.now(),
                 deadline: deadline), superseding: superseded)
         _ = try? await deliverIfEngine(account)
+        return try await answer(for: entry, in: account)
+    }
+
+    /// What a write answers once its attempt is over: the entry's known outcome and, for a text,
+    /// the message as it is now.
+    private func answer(for entry: OutboxEntry, in account: SignedInAccount) async throws -> QueuedAction {
+        let action = entry.action
         let known = try await Self.knownOutcome(of: entry.id, in: account.outbox)
         var message: Message?
         if case .sendMessage(let queued) = action {

@@ -185,6 +185,10 @@ import Testing
         try await alice.syncNow()
         #expect(try await alice.offers().first?.state == .expired)
         #expect(try await alice.status().failedOutbox == 1)
+        // A retry answers like the first attempt: the deadline still holds.
+        let retried = try await alice.retry(entry.id)
+        #expect(retried.id == entry.id)
+        #expect(retried.knownOutcome.flatMap(\.refusal)?.code == "offer_expired")
         try await alice.discard(entry.id)
         #expect(try await alice.outbox().isEmpty)
     }

@@ -57,13 +57,18 @@ extension PlusGuidanceClient {
 
     /// The outcome the outbox shows now, or `nil` while an attempt may still come.
     static func knownOutcome(of key: IdempotencyKey, in outbox: any OutboxStore) async throws -> ActionOutcome? {
-        guard let entry = try await outbox.entry(key) else { return .delivered }
+        try await knownOutcome(of: outbox.entry(key), in: outbox)
+    }
+
+    /// The outcome `entry` (as just read from `outbox`; `nil` once it left it) shows.
+    static func knownOutcome(of entry: OutboxEntry?, in outbox: any OutboxStore) async throws -> ActionOutcome? {
+        guard let entry else { return .delivered }
         if entry.state == .failed {
             return .refused(entry.lastError ?? OutboxFailure(code: "refused", reason: "refused"))
         }
         if entry.state == .pending, let error = entry.lastError { return .queued(reason: error.code) }
         // Waiting behind an earlier message of its conversation that waits for the server.
-        if entry.state == .pending, try await outbox.isQueuedBehindAnother(key),
+        if entry.state == .pending, try await outbox.isQueuedBehindAnother(entry.id),
             let conversation = entry.action.orderingConversation,
             let blocking = try await outbox.entries(in: conversation).first(where: {
                 $0.sequence < entry.sequence && $0.lastError != nil

@@ -184,19 +184,20 @@ extension PlusGuidanceClient {
     /// What a write answers once its attempt is over: the entry's known outcome and, for a text,
     /// the message as it is now.
     private func answer(for entry: OutboxEntry, in account: SignedInAccount) async throws -> QueuedAction {
-        let action = entry.action
-        let known = try await Self.knownOutcome(of: entry.id, in: account.outbox)
+        // One read of the entry serves both: gone means delivered.
+        let current = try await account.outbox.entry(entry.id)
+        let known = try await Self.knownOutcome(of: current, in: account.outbox)
         var message: Message?
-        if case .sendMessage(let queued) = action {
-            // The server's copy once delivered; the outbox's (pending, failed) before.
-            message = try await account.cache.message(queued.id)
-            if message == nil, let waiting = try await account.outbox.entry(entry.id)?.outgoingMessage {
+        if case .sendMessage(let queued) = entry.action {
+            // The outbox's copy (pending, failed) while it waits; the server's once delivered.
+            if let waiting = current?.outgoingMessage {
                 message = waiting
+            } else {
+                message = try await account.cache.message(queued.id) ?? queued
             }
-            message = message ?? queued
         }
         return QueuedAction(
-            id: entry.id, action: action, enqueuedAt: entry.enqueuedAt, knownOutcome: known, message: message,
+            id: entry.id, action: entry.action, enqueuedAt: entry.enqueuedAt, knownOutcome: known, message: message,
             client: self)
     }
 }

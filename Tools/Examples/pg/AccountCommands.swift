@@ -49,7 +49,7 @@ struct Login: AsyncParsableCommand {
             var firstSync: (any Error)?
             do { try await syncWithProgress(client) } catch { firstSync = error }
             try Answer(
-                json: JSONOutput.user(user),
+                json: ContractJSON.user(user),
                 text: "Signed in as \(Human.safe(user.name)) <\(Human.safe(user.email))> (\(user.role.rawValue))."
             )
             .print(json: globals.json)
@@ -90,7 +90,7 @@ struct WhoAmI: AsyncParsableCommand {
     func run() async throws {
         try await pg.globals.run(onlyReading: true) { _, user in
             Answer(
-                json: JSONOutput.user(user),
+                json: ContractJSON.user(user),
                 text: "\(Human.safe(user.name)) <\(Human.safe(user.email))>, \(user.role.rawValue)")
         }
     }
@@ -109,7 +109,7 @@ struct Sync: AsyncParsableCommand {
                 status.isRunByAnotherProcess
                 ? "Not synced by this command: another process on this profile (pg-syncd, or another pg) runs its sync. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
                 : "Synced. \(status.pendingOutbox) pending, \(status.failedOutbox) failed in the outbox."
-            return Answer(json: JSONOutput.status(status), text: text)
+            return Answer(json: ContractJSON.status(status), text: text)
         }
     }
 }
@@ -141,8 +141,8 @@ struct Status: AsyncParsableCommand {
                 case .offline(let reason), .error(let reason): reason
                 default: nil
                 }
-            var json = JSONOutput.status(status)
-            json["serverTime"] = JSONOutput.time(serverTime)
+            var json = ContractJSON.status(status)
+            json["serverTime"] = ContractJSON.time(serverTime)
             json["problem"] = problem ?? NSNull()
             return Answer(
                 json: json,

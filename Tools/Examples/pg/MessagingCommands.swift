@@ -13,7 +13,7 @@ struct Clients: AsyncParsableCommand {
             // Every account has a counterpart (R1): none at all may be a damaged cache.
             if contacts.isEmpty { try await client.checkCache() }
             return Answer(
-                json: contacts.map(JSONOutput.client),
+                json: contacts.map(ContractJSON.client),
                 text: contacts.map { contact in
                     let unread = contact.unread > 0 ? "  \(contact.unread) unread" : ""
                     return
@@ -47,7 +47,7 @@ struct Messages: AsyncParsableCommand {
                             .utf8))
             }
             return Answer(
-                json: messages.map(JSONOutput.message), text: messages.map { Human.message($0, me: user.id) })
+                json: messages.map(ContractJSON.message), text: messages.map { Human.message($0, me: user.id) })
         }
     }
 }
@@ -89,7 +89,7 @@ struct Send: AsyncParsableCommand {
             let text = try await waiting.outcome(of: sent, on: client, done: "Sent.").text
             guard let message = sent.message else { throw CLIError(code: 70, message: "the text was not queued") }
             let shown = try await client.messages(with: other.id, limit: 50).first { $0.id == message.id } ?? message
-            return Answer(json: JSONOutput.message(shown), text: text)
+            return Answer(json: ContractJSON.message(shown), text: text)
         }
     }
 }

@@ -102,56 +102,30 @@ struct CLIError: Error {
 
 /// Maps any error to one line on stderr and the contract's exit code:
 /// 64 bad usage, 65 refused by a domain rule, 69 server unreachable, 77 not signed in or bad
-/// credentials, 70 anything else.
+/// credentials, 70 anything else (the SDK's ``ErrorReport`` classes, which the C library's
+/// statuses follow too).
 func exitCode(for error: any Error) -> (Int32, String) {
-    switch error {
-    case let error as CLIError: return (error.code, error.message)
-    case let error as DomainError:
-        return (error.category == .invalidInput ? 64 : 65, "refused: \(error.shortDescription) (\(error.code))")
-    case let error as PlusGuidanceAPIError:
-        switch error.kind {
-        case .rejected:
-            let domain = error.domainError ?? .notFound
-            return (65, "refused: \(domain.shortDescription) (\(domain.code))")
-        case .badCredentials: return (77, "wrong e-mail or password")
-        case .signedOut: return (77, "the session ended: sign in again")
-        case .unreachable where error.transport == .responseTooLarge:
-            return (70, "the server's answer is too large (a body over 16 MiB or headers over 100 KiB)")
-        case .unreachable where error.transport == .tooManyRedirects:
-            return (70, "the server redirects too often: is --server right?")
-        case .unreachable: return (69, "server unreachable: \(error.transport?.description ?? "no answer")")
-        case .tooManyAttempts:
-            return (70, "too many sign-in attempts: \(Human.safe(error.reason ?? "try again later"))")
-        case .requestRejected where error.status == 404:
-            return (70, "the server has no such endpoint: is --server the API's base URL?")
-        case .requestRejected:
-            return (
-                70, "the server refused the request: \(Human.safe(error.reason ?? error.problemCode ?? "no reason"))"
-            )
-        case .invalidResponse:
-            return (70, "the server's answer is outside the API contract: \(Human.safe(error.reason ?? "undecodable"))")
-        case .cursorTooOld, .serverError: return (70, "\(error)")
+    if let error = error as? CLIError { return (error.code, error.message) }
+    let report = ErrorReport(error)
+    let code: Int32 =
+        switch report.kind {
+        case .invalid: 64
+        case .refused: 65
+        case .unreachable: 69
+        case .unauthorized: 77
+        case .other: 70
         }
-    case let error as PersistenceError where error == .keyUnavailableCode:
-        return (77, "\(error.reason) (\(Human.safe(error.path ?? "no key")))")
-    case let error as PersistenceError where error == .profileNotWritableCode:
-        return (70, "\(error.reason): \(Human.safe(error.path ?? "the profile")) (\(error.code))")
-    case let error as PlusGuidanceClientError:
-        switch error.code {
-        case .notSignedIn: return (77, CLIError.notSignedIn.message)
-        case .offline: return (69, "server unreachable: \(error.reason ?? "offline")")
-        case .unknownOutboxEntry: return (64, "no such outbox entry")
-        case .unreadableOutboxEntry:
-            return (65, "\(error.reason ?? "unreadable outbox entry") (\(error.code.rawValue))")
-        case .notSynced: return (70, "\(error.reason ?? "the cache is empty"); run `pg sync` (\(error.code.rawValue))")
-        }
-    case let error where PersistenceError.damage(error) != nil:
-        guard let damage = PersistenceError.damage(error) else { return (70, "\(error)") }
-        return (70, "\(damage.reason); run `pg sync` (\(damage.code))")
-    case let error where PersistenceError.storageFailure(error) != nil:
-        guard let failure = PersistenceError.storageFailure(error) else { return (70, "\(error)") }
-        return (70, "\(failure.reason); what it interrupted was rolled back (\(failure.code))")
-    default: return (70, "\(error)")
+    // The commands to run, where the SDK's line says what to do in words.
+    switch report.code {
+    case PlusGuidanceClientError.Code.notSignedIn.rawValue: return (code, CLIError.notSignedIn.message)
+    case PlusGuidanceClientError.Code.notSynced.rawValue:
+        return (code, report.line.replacingOccurrences(of: "; sync first", with: "; run `pg sync`"))
+    default:
+        return (
+            code,
+            report.line.replacingOccurrences(of: "; sync again", with: "; run `pg sync`")
+                .replacingOccurrences(of: "the server URL", with: "--server")
+        )
     }
 }
 

@@ -17,7 +17,7 @@ struct Outbox: AsyncParsableCommand {
             try await outbox.pg.globals.run(onlyReading: true) { client, _ in
                 let entries = try await client.outbox()
                 return Answer(
-                    json: entries.map(JSONOutput.outbox),
+                    json: entries.map(ContractJSON.outbox),
                     text: entries.isEmpty
                         ? ["The outbox is empty."]
                         : entries.map { entry in

@@ -29,7 +29,7 @@ struct Offer: AsyncParsableCommand {
                 ))
             let name = Human.safe(other.user.name)
             return Answer(
-                json: JSONOutput.offer(offer),
+                json: ContractJSON.offer(offer),
                 text: offer.requiresConfirmation
                     ? "Offered a \(sessionType.displayName) session of \(duration) minutes to \(name); waiting for an answer (offer \(offer.id))."
                     : "The \(sessionType.displayName) session with \(name) is ready (session \(offer.sessionID?.rawValue ?? "?"))."
@@ -47,7 +47,7 @@ struct Offers: AsyncParsableCommand {
         try await pg.globals.run(onlyReading: true) { client, _ in
             let offers = try await client.offers()
             return Answer(
-                json: offers.map(JSONOutput.offer),
+                json: offers.map(ContractJSON.offer),
                 text: offers.map {
                     "\($0.id)  \($0.type.rawValue) \($0.durationMinutes) min  \($0.state.rawValue)  expires \(Human.time($0.expiresAt))"
                 })
@@ -72,7 +72,7 @@ struct AnswerAction {
             let now =
                 try await client.outboxEntry(action.id)
                 ?? OutboxEntry(id: action.id, action: action.action, enqueuedAt: action.enqueuedAt)
-            var json = JSONOutput.outbox(now)
+            var json = ContractJSON.outbox(now)
             json["delivered"] = delivered
             return Answer(json: json, text: text)
         }
@@ -127,7 +127,7 @@ struct Sessions: AsyncParsableCommand {
             let known = await client.knownServerTime()
             let guessed = !rows.isEmpty && known == nil
             return Answer(
-                json: rows.map { JSONOutput.session($0.0, $0.1) },
+                json: rows.map { ContractJSON.session($0.0, $0.1) },
                 text: rows.isEmpty
                     ? ["No upcoming sessions."]
                     : rows.map { session, countdown in
@@ -154,7 +154,7 @@ struct SessionCommand: AsyncParsableCommand {
             let countdown = await client.countdown(for: session)
             let guessed = await client.knownServerTime() == nil
             return Answer(
-                json: JSONOutput.session(session, countdown),
+                json: ContractJSON.session(session, countdown),
                 text: [
                     "\(session.type.displayName) session, \(session.durationMinutes) min, \(Human.countdown(countdown)). Attend: \(session.attendPath)"
                 ] + (guessed ? [Human.serverTimeUnknown] : [])

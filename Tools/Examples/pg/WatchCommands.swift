@@ -19,7 +19,7 @@ struct Read: AsyncParsableCommand {
             }
             // The unread count as this device now shows it (a queued receipt counts as read).
             let now = try await client.contacts().first { $0.id == other.id } ?? other
-            return Answer(json: JSONOutput.client(now), text: text)
+            return Answer(json: ContractJSON.client(now), text: text)
         }
     }
 }
@@ -66,7 +66,7 @@ struct Watch: AsyncParsableCommand {
                 let line: String
                 if json {
                     let data = try JSONSerialization.data(
-                        withJSONObject: await Self.json(event, client), options: [.sortedKeys, .withoutEscapingSlashes])
+                        withJSONObject: await ContractJSON.event(event, on: client), options: [.sortedKeys, .withoutEscapingSlashes])
                     line = String(decoding: data, as: UTF8.self)
                 } else {
                     line = await Self.text(event, me: user.id, names: names, client: client)
@@ -118,25 +118,6 @@ struct Watch: AsyncParsableCommand {
 
     private static func names(_ client: PlusGuidanceClient) async throws -> [UserID: String] {
         Dictionary(try await client.contacts().map { ($0.id, Human.safe($0.user.name)) }) { first, _ in first }
-    }
-
-    static func json(_ event: AccountEvent, _ client: PlusGuidanceClient) async -> [String: Any] {
-        switch event {
-        case .message(let message, let change):
-            return ["event": "message", "change": change.rawValue, "message": JSONOutput.message(message)]
-        case .offer(let offer, let change):
-            return ["event": "offer", "change": change.rawValue, "offer": JSONOutput.offer(offer)]
-        case .session(let session, let change):
-            return [
-                "event": "session", "change": change.rawValue,
-                "session": JSONOutput.session(session, await client.countdown(for: session)),
-            ]
-        case .presence(let contact):
-            return [
-                "event": "presence", "change": contact.presence.isOnline ? "online" : "offline",
-                "client": JSONOutput.client(contact),
-            ]
-        }
     }
 
     static func text(

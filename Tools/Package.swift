@@ -43,6 +43,8 @@ let package = Package(
     ],
     dependencies: [
         .package(name: "PlusGuidanceKit", path: ".."),
+        // The C library: built here (`--product plusguidance`) with the SDK objects Tools/ has.
+        .package(name: "PlusGuidanceCLibrary", path: "../CLibrary"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

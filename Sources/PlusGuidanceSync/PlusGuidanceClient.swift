@@ -179,6 +179,20 @@ public actor PlusGuidanceClient {
         if account != nil { phase = .idle }
     }
 
+    /// ``close()``, then waits up to `limit` for the live connection and the outbox sender to
+    /// end, so nothing of the client runs once it returns (the C library's `pg_client_close`:
+    /// an app may unload it, or exit, right after).
+    @_spi(PlusGuidanceTools) public func closeAndWait(upTo limit: Duration = .seconds(2)) async {
+        let running = liveTasks
+        close()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for task in running { await task.value } }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// The account's session is over (signed out, or its tokens were refused and could not be
     /// refreshed): the files stay as they are, the process forgets the account.
     private func endSession(_ ended: SignedInAccount) throws {

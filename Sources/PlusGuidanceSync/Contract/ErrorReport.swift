@@ -57,7 +57,8 @@ import Foundation
             case .unknownOutboxEntry: self.init(.invalid, code: code, line: "no such outbox entry")
             case .unreadableOutboxEntry:
                 self.init(.refused, code: code, line: "\(error.reason ?? "unreadable outbox entry") (\(code))")
-            case .notSynced: self.init(.other, code: code, line: "\(error.reason ?? "the cache is empty"); sync first (\(code))")
+            case .notSynced:
+                self.init(.other, code: code, line: "\(error.reason ?? "the cache is empty"); sync first (\(code))")
             }
         default:
             if let damage = PersistenceError.damage(error) {
@@ -87,24 +88,30 @@ import Foundation
                 .other, code: "response_too_large",
                 line: "the server's answer is too large (a body over 16 MiB or headers over 100 KiB)")
         case .unreachable where error.transport == .tooManyRedirects:
-            self.init(.other, code: "too_many_redirects", line: "the server redirects too often: is the server URL right?")
+            self.init(
+                .other, code: "too_many_redirects", line: "the server redirects too often: is the server URL right?")
         case .unreachable:
-            self.init(.unreachable, code: code, line: "server unreachable: \(error.transport?.description ?? "no answer")")
+            self.init(
+                .unreachable, code: code, line: "server unreachable: \(error.transport?.description ?? "no answer")")
         case .tooManyAttempts:
             self.init(
                 .other, code: code,
                 line: "too many sign-in attempts: \((error.reason ?? "try again later").visiblyEscaped)")
         case .requestRejected where error.status == 404:
-            self.init(.other, code: code, line: "the server has no such endpoint: is the server URL the API's base URL?")
+            self.init(
+                .other, code: code, line: "the server has no such endpoint: is the server URL the API's base URL?")
         case .requestRejected:
             self.init(
                 .other, code: code,
-                line: "the server refused the request: \((error.reason ?? error.problemCode ?? "no reason").visiblyEscaped)"
+                line:
+                    "the server refused the request: \((error.reason ?? error.problemCode ?? "no reason").visiblyEscaped)"
             )
         case .invalidResponse:
             self.init(
                 .other, code: code,
-                line: "the server's answer is outside the API contract: \((error.reason ?? "undecodable").visiblyEscaped)")
+                line:
+                    "the server's answer is outside the API contract: \((error.reason ?? "undecodable").visiblyEscaped)"
+            )
         case .cursorTooOld, .serverError: self.init(.other, code: code, line: "\(error)")
         }
     }

@@ -66,7 +66,8 @@ struct Watch: AsyncParsableCommand {
                 let line: String
                 if json {
                     let data = try JSONSerialization.data(
-                        withJSONObject: await ContractJSON.event(event, on: client), options: [.sortedKeys, .withoutEscapingSlashes])
+                        withJSONObject: await ContractJSON.event(event, on: client),
+                        options: [.sortedKeys, .withoutEscapingSlashes])
                     line = String(decoding: data, as: UTF8.self)
                 } else {
                     line = await Self.text(event, me: user.id, names: names, client: client)

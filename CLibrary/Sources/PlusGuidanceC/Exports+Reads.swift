@@ -1,0 +1,101 @@
+import Foundation
+@_spi(PlusGuidanceTools) import PlusGuidanceSync
+
+// What the cache holds: these read the profile (offline too) and never wait on the network.
+
+/// The therapist's clients, or the client's therapist: `[{id, email, name, online, unread}]`.
+@c public func pg_client_clients(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in try await handle.client.contacts().map(ContractJSON.client) }
+}
+
+/// The latest `limit` messages with `peer` (1...1000; 0 is 50), oldest first.
+@c public func pg_client_messages(
+    _ out: OutString?, _ client: OpaquePointer?, _ peer: CString?, _ limit: Int32
+) -> Int32 {
+    entry {
+        let (handle, peer, out) = (try ClientHandle.from(client), try text(peer, "peer"), try prepare(out))
+        guard (0...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 0...1000") }
+        try give(
+            try blocking {
+                let other = try await Calls.contact(peer, in: handle)
+                return try await handle.client.messages(with: other.id, limit: limit == 0 ? 50 : Int(limit))
+                    .map(ContractJSON.message)
+            }, to: out)
+    }
+}
+
+/// Fetches up to `limit` older messages with `peer` from the server into the cache (an older
+/// page); `out` gets how many arrived. Read them with a larger `pg_client_messages` limit.
+@c public func pg_client_load_older_messages(
+    _ out: UnsafeMutablePointer<Int32>?, _ client: OpaquePointer?, _ peer: CString?, _ limit: Int32
+) -> Int32 {
+    entry {
+        let (handle, peer) = (try ClientHandle.from(client), try text(peer, "peer"))
+        guard let out else { throw MisuseError.invalid("out is NULL") }
+        guard (1...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 1...1000") }
+        out.pointee = Int32(
+            try blocking {
+                let other = try await Calls.contact(peer, in: handle)
+                return try await handle.client.loadOlderMessages(with: other.id, limit: Int(limit))
+            })
+    }
+}
+
+/// Session offers, newest first.
+@c public func pg_client_offers(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in try await handle.client.offers().map(ContractJSON.offer) }
+}
+
+/// Upcoming sessions (created or confirmed, not ended), each with its countdown on the
+/// server's clock as the device estimates it.
+@c public func pg_client_sessions(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in
+        var sessions: [Any] = []
+        for session in try await handle.client.upcomingSessions() {
+            sessions.append(ContractJSON.session(session, await handle.client.countdown(for: session)))
+        }
+        return sessions
+    }
+}
+
+/// One session with its countdown; PG_EREFUSED `not_found` when the cache has no such session.
+@c public func pg_client_session(_ out: OutString?, _ client: OpaquePointer?, _ id: CString?) -> Int32 {
+    entry {
+        let (handle, id, out) = (try ClientHandle.from(client), try text(id, "id"), try prepare(out))
+        try give(
+            try blocking {
+                guard let session = try await handle.client.session(SessionID(id)) else { throw DomainError.notFound }
+                return ContractJSON.session(session, await handle.client.countdown(for: session))
+            }, to: out)
+    }
+}
+
+/// `{online, lastSyncAt, pendingOutbox, failedOutbox}`.
+@c public func pg_client_status(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in ContractJSON.status(try await handle.client.status()) }
+}
+
+/// The outbox: `[{id, action, state, attempts, error, enqueuedAt}]`.
+@c public func pg_client_outbox(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in try await handle.client.outbox().map(ContractJSON.outbox) }
+}
+
+/// Where the profile's key is looked for, never the key: `{key, origin, exists}`.
+@c public func pg_client_key_show(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
+    read(client, out) { handle in
+        [
+            "key": handle.keys.path, "origin": handle.keys.origin,
+            "exists": FileManager.default.fileExists(atPath: handle.keys.path),
+        ] as [String: Any]
+    }
+}
+
+/// A read on a signed-in client whose answer goes to `out`.
+private func read(
+    _ client: OpaquePointer?, _ out: OutString?, _ body: @escaping @Sendable (ClientHandle) async throws -> Any
+) -> Int32 {
+    entry {
+        let (handle, out) = (try ClientHandle.from(client), try prepare(out))
+        try give(try blocking { try await body(handle) }, to: out)
+    }
+}

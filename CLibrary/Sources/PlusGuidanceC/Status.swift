@@ -1,0 +1,91 @@
+import CPlusGuidanceSupport
+import Foundation
+@_spi(PlusGuidanceTools) import PlusGuidanceSync
+
+/// The statuses of `plusguidance.h`: 0, or a negative code per class of error.
+enum Status {
+    static let ok: Int32 = 0
+    /// Anything else (PG_ERROR).
+    static let error: Int32 = -1
+    /// Bad usage: a NULL, invalid UTF-8, bad JSON, an unknown id (PG_EINVALID).
+    static let invalid: Int32 = -2
+    /// Refused by a domain rule (PG_EREFUSED).
+    static let refused: Int32 = -3
+    /// The server could not be reached (PG_EUNREACHABLE).
+    static let unreachable: Int32 = -4
+    /// Not signed in, bad credentials, the profile's key missing or wrong (PG_EUNAUTHORIZED).
+    static let unauthorized: Int32 = -5
+    /// A closed or unknown handle, or a pointer the library did not return (PG_ECLOSED).
+    static let closed: Int32 = -6
+
+    static func of(_ kind: ErrorReport.Kind) -> Int32 {
+        switch kind {
+        case .invalid: invalid
+        case .refused: refused
+        case .unreachable: unreachable
+        case .unauthorized: unauthorized
+        case .other: error
+        }
+    }
+}
+
+/// A misuse of the C API itself, with its status.
+struct MisuseError: Error {
+    var status: Int32
+    var code: String
+    var line: String
+
+    static func invalid(_ line: String, code: String = "invalid_argument") -> MisuseError {
+        MisuseError(status: Status.invalid, code: code, line: line)
+    }
+    static let closed = MisuseError(
+        status: Status.closed, code: "closed_handle", line: "the handle is closed, or not one this library returned")
+}
+
+/// The status for `error`, recorded as the calling thread's last error.
+func fail(_ error: any Error) -> Int32 {
+    let (status, code, line): (Int32, String, String)
+    if let misuse = error as? MisuseError {
+        (status, code, line) = (misuse.status, misuse.code, misuse.line)
+    } else {
+        let report = ErrorReport(error)
+        (status, code, line) = (Status.of(report.kind), report.code, report.line)
+    }
+    pgc_set_error(status, code, line)
+    return status
+}
+
+/// Runs an entry point's body: 0, or its failure's status with the thread's last error set.
+func entry(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return Status.ok
+    } catch {
+        return fail(error)
+    }
+}
+
+/// Where a blocking call's answer lands: written once by its task, read after the signal.
+private final class Completion<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// Runs `body` on the Swift concurrency pool and blocks the calling thread (the app's, never
+/// one of the pool's) until it ends.
+func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let completion = Completion<T>()
+    Task {
+        do {
+            completion.result = .success(try await body())
+        } catch {
+            completion.result = .failure(error)
+        }
+        completion.done.signal()
+    }
+    completion.done.wait()
+    guard let result = completion.result else {
+        throw MisuseError(status: Status.error, code: "internal", line: "no answer")
+    }
+    return try result.get()
+}

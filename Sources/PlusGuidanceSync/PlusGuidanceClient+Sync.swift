@@ -15,12 +15,14 @@ extension PlusGuidanceClient {
     ///   sync and, when the server counted them, the total.
     public func syncNow(progress: (@Sendable (SyncProgress) -> Void)? = nil) async throws {
         let account = try signedInForEngine()
-        guard await takeEngine(account) else { return }
         do {
-            try await signingOutOnRefusal(account) {
-                try await account.sender.deliver(ignoringBackoff: true)
-                try await pull(account, progress: progress)
+            let ran: Void? = try await withEngine(account) {
+                try await signingOutOnRefusal(account) {
+                    try await account.sender.deliver(ignoringBackoff: true)
+                    try await pull(account, progress: progress)
+                }
             }
+            guard ran != nil else { return }
             if case .live = phase {} else { phase = .idle }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             phase = .offline(reason: error.offlineReason)
@@ -46,9 +48,10 @@ extension PlusGuidanceClient {
 
     /// Delivers now when this process runs (or can take) the engine.
     func deliverIfEngine(_ account: SignedInAccount) async throws {
-        guard await takeEngine(account) else { return }
         do {
-            _ = try await signingOutOnRefusal(account) { try await account.sender.deliver() }
+            _ = try await withEngine(account) {
+                try await signingOutOnRefusal(account) { try await account.sender.deliver() }
+            }
         } catch let error as PlusGuidanceAPIError where error == .unreachableCode {
             if case .live = phase {} else { phase = .offline(reason: error.offlineReason) }
             throw error

@@ -39,6 +39,8 @@ public actor PlusGuidanceClient {
     var account: SignedInAccount? {
         didSet { if oldValue !== account { accountChanged.fire() } }
     }
+    /// How many one-off syncs and deliveries hold the engine now (see ``withEngine(_:_:)``).
+    var engineUses = 0
     private var engineLock: EngineLock? {
         didSet {
             guard oldValue !== engineLock, let account else { return }
@@ -282,6 +284,20 @@ public actor PlusGuidanceClient {
             phase = .runByAnotherProcess
             return false
         }
+    }
+
+    /// Runs `body` with the engine when this process has it or can take it (nil when another
+    /// process runs it). A client that is not live lets go of the engine once no such call
+    /// holds it: a long-lived app that synced once must not keep `pg-syncd` from going live,
+    /// nor keep the texts other processes queue from being delivered.
+    func withEngine<T>(_ account: SignedInAccount, _ body: () async throws -> T) async throws -> T? {
+        guard await takeEngine(account) else { return nil }
+        engineUses += 1
+        defer {
+            engineUses -= 1
+            if engineUses == 0, liveTasks.isEmpty { engineLock = nil }
+        }
+        return try await body()
     }
 
     /// The server's time now, as this device estimates it (R12): measured on the server's

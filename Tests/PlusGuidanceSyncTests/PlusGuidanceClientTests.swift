@@ -105,6 +105,27 @@ import Testing
         #expect(try await alice.upcomingSessions().isEmpty)
     }
 
+    /// A client that only syncs lets go of the engine once the sync is done: another client of
+    /// the profile (an app on the C library beside `pg-syncd`, another app) is not starved, and
+    /// delivers what it queues itself. Holding it until `close()` left such texts queued.
+    @Test func aClientThatOnlySyncsLetsGoOfTheEngine() async throws {
+        let folder = Folder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let server = try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite")
+        defer { server.shutdown() }
+        let first = try await client(server.url, folder, name: "alice")
+        try await first.syncNow()
+        let second = try await PlusGuidanceClient.open(
+            ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice"))
+        // Beside an engine, this would name this process (see the next test).
+        #expect(try await second.status().engineProcess == nil)
+        let sent = try await second.send("hello", to: "usr_therapist")
+        #expect(try await sent.outcome(waitingUpTo: .seconds(10)) == .delivered)
+        #expect(try await second.status().engineProcess == nil)
+        await first.close()
+        await second.close()
+    }
+
     /// A client that does not run the engine reports the connection of the one that does (as
     /// `pg status` beside `pg-syncd`), without having tried to take it, and nothing once it lets go.
     @Test func aClientBesideTheEngineReportsTheEnginesConnection() async throws {
@@ -113,13 +134,16 @@ import Testing
         let server = try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite")
         defer { server.shutdown() }
         let engine = try await client(server.url, folder, name: "alice")
+        // Live, as pg-syncd: a client that only syncs lets go of the engine after each sync.
+        try await engine.startLive()
+        for _ in 0..<200 where try await engine.status().phase != .live { try await Task.sleep(for: .milliseconds(50)) }
         var configuration = ClientConfiguration(serverURL: server.url, profile: folder.path + "/alice")
         configuration.retry.maximumAttempts = 1
         let beside = try await PlusGuidanceClient.open(configuration)
 
         let up = try await beside.status()
         #expect(up.engineProcess == getpid())
-        #expect(up.phase == .idle && up.isOnline)
+        #expect(up.phase == .live && up.isOnline)
 
         server.stop()
         await #expect(throws: PlusGuidanceAPIError.self) { try await engine.syncNow() }

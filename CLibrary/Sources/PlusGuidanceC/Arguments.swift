@@ -45,8 +45,9 @@ struct JSONArguments {
 
     func number(_ key: String) throws -> Double? {
         guard let value = object[key], !(value is NSNull) else { return nil }
-        // JSONSerialization reads `true` as a number too: refuse it by its type.
-        guard let number = value as? NSNumber, !(value is Bool), number.doubleValue.isFinite else {
+        // JSONSerialization gives numbers as NSNumber and booleans as its subclass
+        // (__NSCFBoolean), which also casts to Double: tell them apart by the exact class.
+        guard let number = value as? NSNumber, type(of: number) == NSNumber.self, number.doubleValue.isFinite else {
             throw MisuseError.invalid("\(name).\(key) must be a number")
         }
         return number.doubleValue
@@ -62,7 +63,9 @@ struct JSONArguments {
 
     func bool(_ key: String) throws -> Bool? {
         guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let flag = value as? Bool else { throw MisuseError.invalid("\(name).\(key) must be true or false") }
+        guard let number = value as? NSNumber, type(of: number) != NSNumber.self, let flag = value as? Bool else {
+            throw MisuseError.invalid("\(name).\(key) must be true or false")
+        }
         return flag
     }
 

@@ -18,8 +18,9 @@ import Foundation
         try give(
             try blocking {
                 let other = try await Calls.contact(peer, in: handle)
+                // The SDK reads newest first; the contract shows them oldest first, as `pg messages`.
                 return try await handle.client.messages(with: other.id, limit: limit == 0 ? 50 : Int(limit))
-                    .map(ContractJSON.message)
+                    .reversed().map(ContractJSON.message)
             }, to: out)
     }
 }

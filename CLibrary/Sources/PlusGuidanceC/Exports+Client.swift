@@ -10,30 +10,28 @@ import Foundation
         let arguments = try JSONArguments(options, "options").allowing([
             "server", "profile", "keyFile", "requestTimeoutSeconds", "waitSeconds",
         ])
-        guard let server = try arguments.string("server") else {
-            throw MisuseError.invalid("options.server is missing")
-        }
+        // Every value read and checked before anything touches the file system.
+        let (server, profile, keyFile) = (
+            try arguments.string("server"), try arguments.string("profile"), try arguments.string("keyFile")
+        )
+        let (timeout, wait) = (try arguments.number("requestTimeoutSeconds"), try arguments.number("waitSeconds") ?? 10)
+        guard let server else { throw MisuseError.invalid("options.server is missing") }
         guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw MisuseError.invalid("options.server must be an http(s) URL")
         }
-        guard let profile = try arguments.string("profile"), !profile.isEmpty else {
-            throw MisuseError.invalid("options.profile is missing")
+        guard let profile, !profile.isEmpty else { throw MisuseError.invalid("options.profile is missing") }
+        if let timeout, !(0.1...3_600).contains(timeout) {
+            throw MisuseError.invalid("options.requestTimeoutSeconds must be 0.1...3600")
         }
+        guard (0...3_600).contains(wait) else { throw MisuseError.invalid("options.waitSeconds must be 0...3600") }
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: profile, isDirectory: &isFolder), !isFolder.boolValue {
             throw MisuseError.invalid("options.profile is a file, not a folder")
         }
         var configuration = ClientConfiguration(serverURL: url, profile: profile)
-        let keys = KeySource.provider(keyFile: try arguments.string("keyFile"), keyFileOrigin: "options.keyFile")
+        let keys = KeySource.provider(keyFile: keyFile, keyFileOrigin: "options.keyFile")
         configuration.keys = keys
-        if let seconds = try arguments.number("requestTimeoutSeconds") {
-            guard (0.1...3_600).contains(seconds) else {
-                throw MisuseError.invalid("options.requestTimeoutSeconds must be 0.1...3600")
-            }
-            configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(seconds * 1_000)))
-        }
-        let wait = try arguments.number("waitSeconds") ?? 10
-        guard (0...3_600).contains(wait) else { throw MisuseError.invalid("options.waitSeconds must be 0...3600") }
+        if let timeout { configuration.deadlines = RequestDeadlines(all: .milliseconds(Int64(timeout * 1_000))) }
         let events = try EventQueue()
         let opening = configuration
         let client = try blocking { try await PlusGuidanceClient.open(opening) }

@@ -151,6 +151,13 @@ let package = Package(
             path: "Benchmarks/FleetBenchmark"
         ),
 
+        // The Swift side of Benchmarks/abi-benchmark.sh (the C library against the Swift API).
+        .executableTarget(
+            name: "abi-benchmark",
+            dependencies: ["PlusGuidanceSync"],
+            path: "Benchmarks/ABIBenchmark"
+        ),
+
         .executableTarget(
             name: "sync-benchmark",
             dependencies: [

@@ -5,13 +5,13 @@ import Foundation
 // The writes' bodies, shared by the blocking and `_async` entry points.
 extension Calls {
     static func send(_ handle: ClientHandle, _ peer: String, _ body: String) async throws -> Any {
-        let other = try await contact(peer, in: handle)
-        let sent = try await handle.client.send(body, to: other.id)
+        let other = try await peerID(peer, in: handle)
+        let sent = try await handle.client.send(body, to: other)
         _ = try await outcome(of: sent, handle)
         guard let message = sent.message else {
             throw MisuseError(status: Status.error, code: "internal", line: "the text was not queued")
         }
-        let shown = try await handle.client.messages(with: other.id, limit: 50).first { $0.id == message.id } ?? message
+        let shown = try await handle.client.messages(with: other, limit: 50).first { $0.id == message.id } ?? message
         return ContractJSON.message(shown)
     }
 

@@ -12,6 +12,9 @@ final class ClientHandle: Sendable {
     /// How long a write waits for the server's answer before it answers "queued".
     let wait: Duration
     let events: EventQueue
+    /// Peers already resolved (an e-mail in lower case, or an id) to their ids: a contact's id
+    /// does not change, and a read by e-mail should not read every contact first.
+    let peers = Mutex<[String: UserID]>([:])
     private let work = Mutex<(next: UInt64, tasks: [UInt64: Task<Void, Never>], pumping: Bool)>((1, [:], false))
 
     init(client: PlusGuidanceClient, keys: FileKeyProvider, profile: String, wait: Duration, events: EventQueue) {

@@ -1,5 +1,6 @@
 import Foundation
 @_spi(PlusGuidanceTools) import PlusGuidanceSync
+import Synchronization
 
 /// Opens the profile in `options` (JSON): `{"server": URL, "profile": DIR}` and optionally
 /// `"keyFile"`, `"requestTimeoutSeconds"`, `"waitSeconds"` (see plusguidance.h).
@@ -78,6 +79,7 @@ import Foundation
 @c public func pg_client_sign_out(_ client: OpaquePointer?) -> Int32 {
     entry {
         let handle = try ClientHandle.from(client)
+        handle.peers.withLock { $0 = [:] }
         try blocking { try await handle.client.signOut() }
     }
 }
@@ -96,6 +98,7 @@ enum Calls {
     /// failed first sync leaves the account signed in (reads then say `not_synced`, `status`
     /// has no `lastSyncAt`) and the next sync or live connection catches up.
     static func signIn(_ handle: ClientHandle, _ email: String, _ password: String) async throws -> Any {
+        handle.peers.withLock { $0 = [:] }  // another account's contacts are not this one's
         let user = try await handle.client.signIn(email: email, password: password)
         try? await handle.client.syncNow()
         return ContractJSON.user(user)
@@ -106,6 +109,18 @@ enum Calls {
             throw PlusGuidanceClientError(.notSignedIn)
         }
         return ContractJSON.user(user)
+    }
+
+    /// The id of the contact named by `peer`, resolved once per client.
+    static func peerID(_ peer: String, in handle: ClientHandle) async throws -> UserID {
+        let key = peer.lowercased()
+        if let known = handle.peers.withLock({ $0[key] }) { return known }
+        let found = try await contact(peer, in: handle)
+        handle.peers.withLock {
+            $0[key] = found.id
+            $0[found.id.rawValue.lowercased()] = found.id
+        }
+        return found.id
     }
 
     /// The contact named by `peer`, an e-mail (any case) or an id.

@@ -15,12 +15,14 @@ import Foundation
     entry {
         let (handle, peer, out) = (try ClientHandle.from(client), try text(peer, "peer"), try prepare(out))
         guard (0...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 0...1000") }
-        try give(
+        try giveText(
             try blocking {
-                let other = try await Calls.contact(peer, in: handle)
+                let other = try await Calls.peerID(peer, in: handle)
                 // The SDK reads newest first; the contract shows them oldest first, as `pg messages`.
-                return try await handle.client.messages(with: other.id, limit: limit == 0 ? 50 : Int(limit))
-                    .reversed().map(ContractJSON.message)
+                var writer = ContractJSONWriter()
+                writer.messages(
+                    try await handle.client.messages(with: other, limit: limit == 0 ? 50 : Int(limit)).reversed())
+                return writer.text
             }, to: out)
     }
 }
@@ -36,8 +38,8 @@ import Foundation
         guard (1...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 1...1000") }
         out.pointee = Int32(
             try blocking {
-                let other = try await Calls.contact(peer, in: handle)
-                return try await handle.client.loadOlderMessages(with: other.id, limit: Int(limit))
+                let other = try await Calls.peerID(peer, in: handle)
+                return try await handle.client.loadOlderMessages(with: other, limit: Int(limit))
             })
     }
 }

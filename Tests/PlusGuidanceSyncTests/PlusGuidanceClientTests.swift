@@ -25,6 +25,13 @@ import Testing
         return client
     }
 
+    /// A folder for profiles, and a server that can be stopped and started with its database in it.
+    func restartableServer() async throws -> (Folder, RestartableReferenceServer) {
+        let folder = Folder()
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        return (folder, try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite"))
+    }
+
     func eventually(_ condition: @Sendable () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(120)
         while try await !condition() {
@@ -109,9 +116,7 @@ import Testing
     /// the profile (an app on the C library beside `pg-syncd`, another app) is not starved, and
     /// delivers what it queues itself. Holding it until `close()` left such texts queued.
     @Test func aClientThatOnlySyncsLetsGoOfTheEngine() async throws {
-        let folder = Folder()
-        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        let server = try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite")
+        let (folder, server) = try await restartableServer()
         defer { server.shutdown() }
         let first = try await client(server.url, folder, name: "alice")
         try await first.syncNow()
@@ -129,9 +134,7 @@ import Testing
     /// A client that does not run the engine reports the connection of the one that does (as
     /// `pg status` beside `pg-syncd`), without having tried to take it, and nothing once it lets go.
     @Test func aClientBesideTheEngineReportsTheEnginesConnection() async throws {
-        let folder = Folder()
-        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        let server = try await RestartableReferenceServer.launch(databasePath: folder.path + "/server.sqlite")
+        let (folder, server) = try await restartableServer()
         defer { server.shutdown() }
         let engine = try await client(server.url, folder, name: "alice")
         // Live, as pg-syncd: a client that only syncs lets go of the engine after each sync.

@@ -26,6 +26,10 @@ import Testing
             var writer = ContractJSONWriter()
             writer.message(message)
             #expect(writer.text == (try ContractJSON.encoded(ContractJSON.message(message))))
+            var event = ContractJSONWriter()
+            event.messageEvent(message, change: "new")
+            let line: [String: Any] = ["event": "message", "change": "new", "message": ContractJSON.message(message)]
+            #expect(event.text == (try ContractJSON.encoded(line)))
         }
     }
 

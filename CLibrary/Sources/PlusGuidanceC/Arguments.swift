@@ -84,10 +84,10 @@ func give(_ value: Any, to out: OutString?) throws {
     out.pointee = handOut(try ContractJSON.encoded(value))
 }
 
-/// Stores JSON text already written for the caller through `out`.
-func giveText(_ json: String, to out: OutString?) throws {
+/// Stores JSON already written for the caller through `out`.
+func give(json: [UInt8], to out: OutString?) throws {
     guard let out else { throw MisuseError.invalid("out is NULL") }
-    out.pointee = handOut(json)
+    out.pointee = handOut(bytes: json)
 }
 
 /// Checks `out` before any work is done, and clears what it points at.

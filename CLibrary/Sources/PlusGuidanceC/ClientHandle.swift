@@ -65,7 +65,14 @@ final class ClientHandle: Sendable {
                 do {
                     for try await user in try await client.observeCurrentUser() where user != nil { break }
                     for try await event in try await client.events() {
-                        events.push(try ContractJSON.encoded(await ContractJSON.event(event, on: client)))
+                        if case .message(let message, let change) = event {
+                            // The frequent one, written straight (no dictionary, no JSONSerialization).
+                            var writer = ContractJSONWriter()
+                            writer.messageEvent(message, change: change.rawValue)
+                            events.push(writer.text)
+                        } else {
+                            events.push(try ContractJSON.encoded(await ContractJSON.event(event, on: client)))
+                        }
                     }
                 } catch {
                     try? await Task.sleep(for: .milliseconds(200))

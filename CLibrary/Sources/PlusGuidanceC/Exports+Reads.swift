@@ -15,15 +15,16 @@ import Foundation
     entry {
         let (handle, peer, out) = (try ClientHandle.from(client), try text(peer, "peer"), try prepare(out))
         guard (0...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 0...1000") }
-        try giveText(
-            try blocking {
-                let other = try await Calls.peerID(peer, in: handle)
-                // The SDK reads newest first; the contract shows them oldest first, as `pg messages`.
-                var writer = ContractJSONWriter()
-                writer.messages(
-                    try await handle.client.messages(with: other, limit: limit == 0 ? 50 : Int(limit)).reversed())
-                return writer.text
-            }, to: out)
+        try give(
+            json:
+                try blocking {
+                    let other = try await Calls.peerID(peer, in: handle)
+                    // The SDK reads newest first; the contract shows them oldest first, as `pg messages`.
+                    var writer = ContractJSONWriter()
+                    writer.messages(
+                        try await handle.client.messages(with: other, limit: limit == 0 ? 50 : Int(limit)).reversed())
+                    return writer.bytes
+                }, to: out)
     }
 }
 

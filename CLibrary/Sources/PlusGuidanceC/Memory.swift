@@ -13,6 +13,19 @@ func handOut(_ text: String) -> UnsafeMutablePointer<CChar> {
     return copy
 }
 
+/// A malloc'd, NUL-terminated copy of UTF-8 `bytes` (JSON the library wrote) for the caller.
+func handOut(bytes: [UInt8]) -> UnsafeMutablePointer<CChar> {
+    guard let copy = malloc(bytes.count + 1)?.assumingMemoryBound(to: CChar.self) else { fatalError("out of memory") }
+    bytes.withUnsafeBytes { source in
+        if let base = source.baseAddress {
+            UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: source.count)
+        }
+    }
+    copy[bytes.count] = 0
+    _ = outstanding.withLock { $0.insert(UInt(bitPattern: copy)) }
+    return copy
+}
+
 /// Frees a string this library returned.
 ///
 /// - Returns: 0, or PG_ECLOSED for a pointer it did not return or already freed (nothing is

@@ -65,27 +65,67 @@ func entry(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-/// Where a blocking call's answer lands: written once by its task, read after the signal.
+/// Where a blocking call's answer lands: written once by its task, read after it finished.
 private final class Completion<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
-    let done = DispatchSemaphore(value: 0)
 }
 
-/// Runs `body` on the Swift concurrency pool and blocks the calling thread (the app's, never
-/// one of the pool's) until it ends.
+/// Runs `body` and blocks the calling thread (the app's, never one of the pool's) until it
+/// ends, running the task's jobs on that thread meanwhile (``CallerThreadExecutor``).
 func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let completion = Completion<T>()
-    Task {
+    let executor = CallerThreadExecutor()
+    Task(executorPreference: executor) {
         do {
             completion.result = .success(try await body())
         } catch {
             completion.result = .failure(error)
         }
-        completion.done.signal()
+        executor.finish()
     }
-    completion.done.wait()
+    executor.run()
     guard let result = completion.result else {
         throw MisuseError(status: Status.error, code: "internal", line: "no answer")
     }
     return try result.get()
+}
+
+/// Runs the jobs of one blocking call on the thread that made it, while it waits: the call's
+/// task, and the actors it visits without an executor of their own, run there instead of
+/// waking a thread of the concurrency pool and then the caller again (SE-0417 task executor
+/// preference). Work a job hands to a queue of its own (SQLite's, libcurl's) comes back here.
+final class CallerThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `jobs` and `finished` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs jobs as they come until ``finish()``.
+    func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            let ready = jobs
+            jobs.removeAll(keepingCapacity: true)
+            let done = finished && ready.isEmpty
+            condition.unlock()
+            if done { return }
+            for job in ready { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
 }

@@ -14,12 +14,23 @@ import Foundation
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func messages(_ messages: some Sequence<Message>) {
-        bytes.append(UInt8(ascii: "["))
+        bytes.append(0x5B)  // [
         for (index, message) in messages.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if index > 0 { bytes.append(0x2C) }
             self.message(message)
         }
-        bytes.append(UInt8(ascii: "]"))
+        bytes.append(0x5D)
+    }
+
+    /// `pg watch --json`'s line for a message: `{change, event: "message", message}`.
+    public mutating func messageEvent(_ m: Message, change: String) {
+        key("change", first: true)
+        string(change)
+        key("event")
+        string("message")
+        key("message")
+        message(m)
+        bytes.append(0x7D)
     }
 
     /// `{body, createdAt, deliveryState, id, kind, offerId?, readAt, recipientId, senderId, sessionId?}`
@@ -48,41 +59,65 @@ import Foundation
             key("sessionId")
             string(session.rawValue)
         }
-        bytes.append(UInt8(ascii: "}"))
+        bytes.append(0x7D)  // }
     }
 
     private mutating func key(_ name: StaticString, first: Bool = false) {
-        bytes.append(UInt8(ascii: first ? "{" : ","))
-        bytes.append(UInt8(ascii: "\""))
+        bytes.append(first ? 0x7B : 0x2C)  // { or ,
+        bytes.append(0x22)
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(0x22)
+        bytes.append(0x3A)
     }
 
     private mutating func time(_ date: Date?) {
-        guard let date else { return bytes.append(contentsOf: Array("null".utf8)) }
+        guard let date else {
+            let null: StaticString = "null"
+            return bytes.append(contentsOf: UnsafeBufferPointer(start: null.utf8Start, count: null.utf8CodeUnitCount))
+        }
         string(WireDecoding.timeString(date))
     }
 
     /// A JSON string: `"` and `\` escaped, control characters as JSONSerialization writes them.
     private mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: Array("\\u00".utf8))
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0x0F)])
-            default: bytes.append(byte)
+        bytes.append(0x22)
+        var value = value
+        value.withUTF8 { utf8 in
+            // Most text needs no escape: copied in one go.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+                bytes.append(contentsOf: utf8)
+                return
             }
+            for byte in utf8 { escaped(byte) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        bytes.append(0x22)
+    }
+
+    private mutating func escaped(_ byte: UInt8) {
+        let short: UInt8? =
+            switch byte {
+            case 0x22: 0x22  // "
+            case 0x5C: 0x5C  // \
+            case 0x0A: UInt8(ascii: "n")
+            case 0x0D: UInt8(ascii: "r")
+            case 0x09: UInt8(ascii: "t")
+            case 0x08: UInt8(ascii: "b")
+            case 0x0C: UInt8(ascii: "f")
+            default: nil
+            }
+        if let short {
+            bytes.append(0x5C)
+            bytes.append(short)
+        } else if byte < 0x20 {
+            let hex: StaticString = "0123456789abcdef"
+            bytes.append(0x5C)
+            bytes.append(UInt8(ascii: "u"))
+            bytes.append(UInt8(ascii: "0"))
+            bytes.append(UInt8(ascii: "0"))
+            bytes.append(hex.utf8Start[Int(byte >> 4)])
+            bytes.append(hex.utf8Start[Int(byte & 0x0F)])
+        } else {
+            bytes.append(byte)
+        }
     }
 }

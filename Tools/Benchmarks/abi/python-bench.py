@@ -6,7 +6,6 @@
     python-bench.py fill SERVER PROFILE KEY_FILE COUNT      COUNT texts to alice (a cache to read)
 
 Prints `name p50 p99` lines (microseconds) or `name value`; asserts nothing."""
-import asyncio
 import subprocess
 import sys
 import time
@@ -29,19 +28,26 @@ mode, server, profile, key_file = sys.argv[1:5]
 count = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 
 if mode == "rss":
-    bare = int(subprocess.run(
-        [sys.executable, "-c", "print([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])"],
-        capture_output=True, text=True, check=True).stdout)
-    before = rss_kib()
+    # A bare python3, and one with asyncio (and the ssl it imports) but no client, for scale.
+    def child_rss(code):
+        script = code + "; print([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])"
+        return int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+
+    bare, with_asyncio = child_rss("pass"), child_rss("import asyncio")
     client = plusguidance.Client(server=server, profile=profile, key_file=key_file)
     client.start_live()
     client.fileno()
     client.clients()
     time.sleep(3)
+    held = rss_kib()
+    anonymous = sum(
+        int(line.split()[1]) for line in open("/proc/self/smaps_rollup") if line.startswith(("Anonymous:",)))
     print(f"python-bare-rss-kib {bare}")
-    print(f"python-import-rss-kib {before}")
-    print(f"python-one-client-rss-kib {rss_kib()}")
-    print(f"python-client-above-bare-mib {(rss_kib() - bare) / 1024:.1f}")
+    print(f"python-asyncio-rss-kib {with_asyncio}")
+    print(f"python-one-live-client-rss-kib {held}")
+    print(f"python-one-live-client-anonymous-kib {anonymous}")
+    print(f"python-client-above-bare-mib {(held - bare) / 1024:.1f}")
+    print(f"python-client-with-asyncio-above-bare-mib {(held - bare + with_asyncio - bare) / 1024:.1f}")
     client.close()
 elif mode in ("send", "fill"):
     with plusguidance.Client(server=server, profile=profile, key_file=key_file) as client:
@@ -50,6 +56,8 @@ elif mode in ("send", "fill"):
             if mode == "send":
                 time.sleep(0.02)
 elif mode == "observe":
+    import asyncio  # here only: the rss mode measures a process without it
+
     client = plusguidance.Client(server=server, profile=profile, key_file=key_file)
     client.start_live()
 

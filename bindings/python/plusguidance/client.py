@@ -2,7 +2,6 @@
 library releases the GIL); `events()` follows the client with asyncio on the library's event
 descriptor, and the `*_async` methods return a request id at once, their completion arriving
 as an event."""
-import asyncio
 import ctypes
 import datetime
 import json
@@ -269,6 +268,10 @@ class Client:
     async def events(self):
         """`async for event in client.events()`: every Event from now on, read on the event
         descriptor with the running loop's `add_reader` (no thread)."""
+        # Imported here: asyncio (and the ssl it brings) costs a process 10 MiB, which a GLib
+        # app on the same descriptor never needs.
+        import asyncio
+
         loop = asyncio.get_running_loop()
         fd = self.fileno()
         ready = asyncio.Event()

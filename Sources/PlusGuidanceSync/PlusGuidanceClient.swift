@@ -193,6 +193,8 @@ public actor PlusGuidanceClient {
             await group.next()
             group.cancelAll()
         }
+        // The live stream's transfer is cancelled by now; wait for the transfer thread to drop it.
+        await account?.api.settle()
     }
 
     /// The account's session is over (signed out, or its tokens were refused and could not be

@@ -32,6 +32,9 @@ public protocol SyncTransport: Sendable {
     func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome]
     /// The server's time as the event stream told it (``LiveEvent/time(_:)``).
     func recordServerTime(_ now: Date) async
+    /// Returns once what was cancelled before the call has let go of its resources (the
+    /// transfer thread handled the cancellations), so a process may exit right after.
+    func settle() async
 }
 
 extension PlusGuidanceAPI: SyncTransport {}
@@ -39,6 +42,9 @@ extension PlusGuidanceAPI: SyncTransport {}
 extension SyncTransport {
     /// Transports without a clock estimate of their own ignore it.
     public func recordServerTime(_ now: Date) async {}
+
+    /// Transports with nothing running in the background have nothing to settle.
+    public func settle() async {}
 
     /// A batch as single requests, one after another, with the batch endpoint's outcomes: for
     /// transports without one (the in-memory server model). A failure that is not a refusal

@@ -222,3 +222,9 @@ public actor PlusGuidanceAPI {
         try Self.decode(wire, from: response.body, map)
     }
 }
+
+extension PlusGuidanceAPI {
+    /// Returns once the requests cancelled before the call have let go of their transfers
+    /// (``CurlHTTPClient/settle()``).
+    public func settle() async { await http.settle() }
+}

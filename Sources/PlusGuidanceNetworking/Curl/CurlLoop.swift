@@ -23,6 +23,8 @@ final class CurlLoop: @unchecked Sendable {
         case start(Transfer)
         case cancel(UInt64)
         case resume(UInt64)
+        /// Runs its closure once every command before it was handled.
+        case barrier(@Sendable () -> Void)
         case shutdown
     }
 
@@ -102,6 +104,7 @@ final class CurlLoop: @unchecked Sendable {
                 case .cancel(let id): finish(id, with: .failure(.cancelled))
                 case .resume(let id):
                     if let easy = active[id]?.easy { pg_curl_easy_pause(easy, pg_pause_cont()) }
+                case .barrier(let done): done()
                 case .shutdown: running = false
                 }
             }

@@ -50,6 +50,15 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
     }
 
+    /// Returns once the transfer thread has handled every command submitted before the call:
+    /// a transfer cancelled before it has been dropped, its buffers with it.
+    public func settle() async {
+        guard let loop = startLock.withLock({ started }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !loop.submit(.barrier { continuation.resume() }) { continuation.resume() }
+        }
+    }
+
     /// Sends `request` and returns the response with its whole body (at most
     /// ``HTTPClientConfiguration/maximumResponseBytes``).
     ///

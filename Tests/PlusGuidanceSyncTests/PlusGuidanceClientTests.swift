@@ -112,6 +112,23 @@ import Testing
         #expect(try await alice.upcomingSessions().isEmpty)
     }
 
+    /// Older pages arrive until the history is complete, in order, each message once (asking
+    /// the cache for every message to find the oldest reserved Int.max rows and trapped).
+    @Test func olderPagesFillTheConversationToItsStart() async throws {
+        let (folder, server) = try await restartableServer()
+        defer { server.shutdown() }
+        let theo = try await client(server.url, folder, name: "therapist")
+        for n in 0..<120 { _ = try await theo.send("text \(n)", to: "usr_alice") }
+        let alice = try await client(server.url, folder, name: "alice")
+        var loaded = 0
+        while case let page = try await alice.loadOlderMessages(with: "usr_therapist", limit: 50), page > 0 {
+            loaded += page
+        }
+        let bodies = try await alice.messages(with: "usr_therapist", limit: 1_000).reversed().map(\.body)
+        #expect(bodies == (0..<120).map { "text \($0)" })
+        #expect(loaded <= 120)
+    }
+
     /// A client that only syncs lets go of the engine once the sync is done: another client of
     /// the profile (an app on the C library beside `pg-syncd`, another app) is not starved, and
     /// delivers what it queues itself. Holding it until `close()` left such texts queued.

@@ -21,7 +21,9 @@ enum CacheRows {
         _ decode: (Row) throws -> T
     ) throws -> [T] {
         var values: [T] = []
-        values.reserveCapacity(capacity)
+        // A limit is not a count: `.max` (every row) must not reserve Int.max elements, which
+        // trapped loadOlderMessages on any conversation longer than its first page.
+        values.reserveCapacity(min(capacity, 1_024))
         let rows = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try rows.next() { values.append(try decode(row)) }
         return values

@@ -81,3 +81,33 @@ def test_errors_name_their_class(server, tmp_path, key_file):
 
 def test_versions_agree():
     assert plusguidance.library_version() == plusguidance.__version__
+
+
+def test_one_client_from_many_threads_at_once(open_client):
+    """A handle is usable from any thread: four threads send and read on one client at once;
+    every text arrives once, in each thread's order."""
+    import threading
+
+    therapist, alice = open_client("therapist@example.com"), open_client("alice@example.com")
+    failures = []
+
+    def work(name):
+        try:
+            for n in range(10):
+                alice.send("therapist@example.com", f"{name} {n}")
+                alice.messages("therapist@example.com", limit=5)
+                alice.status()
+        except Exception as error:  # collected for the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(f"thread{t}",)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and not any(thread.is_alive() for thread in threads)
+    therapist.sync()
+    bodies = [m.body for m in therapist.messages("alice@example.com", limit=1000)]
+    assert len(bodies) == 40 and len(set(bodies)) == 40
+    for t in range(4):
+        assert [b for b in bodies if b.startswith(f"thread{t} ")] == [f"thread{t} {n}" for n in range(10)]

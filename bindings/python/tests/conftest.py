@@ -40,8 +40,9 @@ class Server:
         log = open(os.path.join(self.folder, "server.log"), "a")
         self.process = subprocess.Popen(
             [command("pg-server"), "--host", "127.0.0.1", "--port", str(self.port), "--seed", "demo", "--test-clock",
-             "--database", os.path.join(self.folder, "server.sqlite")],
-            stdout=subprocess.PIPE, stderr=log, text=True)
+             "--database", os.path.join(self.folder, "server.sqlite"), "--exit-with-stdin"],
+            # The server exits when this pipe closes: a test process that dies takes it along.
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.process.stdout.readline()
         match = re.match(r"listening on (http://127\.0\.0\.1:(\d+))", line)
         assert match, f"pg-server said {line!r}"
@@ -51,6 +52,7 @@ class Server:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
         self.process.stdout.close()
+        self.process.stdin.close()
 
     def advance(self, seconds):
         request = urllib.request.Request(

@@ -13,6 +13,21 @@ extension PlusGuidanceClient {
     }
 
     /// Unread messages over every conversation of the account (R11), from the cache.
+    /// The contact an app or a command names by e-mail (any case) or id, for `pg` and the C
+    /// library. A damaged cache answers less than it holds: it says so (a damage error) rather
+    /// than "not a contact".
+    /// - Throws: ``ErrorReport`` `not_a_contact` (refused), which names nobody.
+    @_spi(PlusGuidanceTools) public func contact(named text: String) async throws -> Contact {
+        let contacts = try await contacts()
+        if let found = contacts.first(where: {
+            $0.user.email.caseInsensitiveCompare(text) == .orderedSame || $0.id.rawValue == text
+        }) {
+            return found
+        }
+        try await checkCache()
+        throw ErrorReport(.refused, code: "not_a_contact", line: "not one of your contacts (sync if it is new)")
+    }
+
     public func unreadCount() async throws -> Int {
         try await contacts().reduce(0) { $0 + $1.unread }
     }

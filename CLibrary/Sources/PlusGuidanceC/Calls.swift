@@ -36,12 +36,12 @@ extension Calls {
     }
 
     static func offer(_ handle: ClientHandle, _ peer: String, _ options: OfferOptions) async throws -> Any {
-        let other = try await contact(peer, in: handle)
+        let other = try await handle.client.contact(named: peer)
         return ContractJSON.offer(try await handle.client.createOffer(to: other.id, options: options))
     }
 
     static func markRead(_ handle: ClientHandle, _ peer: String) async throws -> Any {
-        let other = try await contact(peer, in: handle)
+        let other = try await handle.client.contact(named: peer)
         if let receipt = try await handle.client.markRead(conversationWith: other.id) {
             _ = try await outcome(of: receipt, handle)
         }

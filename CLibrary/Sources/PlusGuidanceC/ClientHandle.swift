@@ -1,4 +1,3 @@
-import CPlusGuidanceSupport
 import Foundation
 @_spi(PlusGuidanceTools) import PlusGuidanceSync
 import Synchronization
@@ -36,13 +35,9 @@ final class ClientHandle: Sendable {
                     completion["ok"] = true
                     completion["result"] = try await body() ?? NSNull()
                 } catch {
-                    let status = fail(error)
-                    let last = pg_error_last().pointee
+                    let (status, code, line) = describe(error)
                     completion["ok"] = false
-                    completion["error"] = [
-                        "status": Int(status), "code": String(cString: last.code),
-                        "message": String(cString: last.message),
-                    ]
+                    completion["error"] = ["status": Int(status), "code": code, "message": line]
                 }
                 if let line = try? ContractJSON.encoded(completion) { events.push(line) }
                 _ = self.work.withLock { $0.tasks.removeValue(forKey: id) }

@@ -115,7 +115,7 @@ enum Calls {
     static func peerID(_ peer: String, in handle: ClientHandle) async throws -> UserID {
         let key = peer.lowercased()
         if let known = handle.peers.withLock({ $0[key] }) { return known }
-        let found = try await contact(peer, in: handle)
+        let found = try await handle.client.contact(named: peer)
         handle.peers.withLock {
             $0[key] = found.id
             $0[found.id.rawValue.lowercased()] = found.id
@@ -123,19 +123,6 @@ enum Calls {
         return found.id
     }
 
-    /// The contact named by `peer`, an e-mail (any case) or an id.
-    static func contact(_ peer: String, in handle: ClientHandle) async throws -> Contact {
-        let contacts = try await handle.client.contacts()
-        if let found = contacts.first(where: {
-            $0.user.email.caseInsensitiveCompare(peer) == .orderedSame || $0.id.rawValue == peer
-        }) {
-            return found
-        }
-        // A damaged cache answers less than it holds: say so rather than "not a contact".
-        try await handle.client.checkCache()
-        throw MisuseError(
-            status: Status.refused, code: "not_a_contact", line: "not one of your contacts (sync if it is new)")
-    }
 }
 
 /// Hands the request id of a started `_async` call to the caller.

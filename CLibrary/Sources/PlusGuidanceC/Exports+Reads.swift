@@ -86,12 +86,7 @@ import Foundation
 
 /// Where the profile's key is looked for, never the key: `{key, origin, exists}`.
 @c public func pg_client_key_show(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
-    read(client, out) { handle in
-        [
-            "key": handle.keys.path, "origin": handle.keys.origin,
-            "exists": FileManager.default.fileExists(atPath: handle.keys.path),
-        ] as [String: Any]
-    }
+    read(client, out) { handle in ProfileKey.location(handle.keys) }
 }
 
 /// A read on a signed-in client whose answer goes to `out`.

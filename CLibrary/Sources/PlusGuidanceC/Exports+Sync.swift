@@ -1,5 +1,4 @@
 import Foundation
-@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 @_spi(PlusGuidanceTools) import PlusGuidanceSync
 
 /// Delivers the outbox and pulls what changed; `out` gets the status afterwards.
@@ -38,25 +37,7 @@ import Foundation
         let (handle, newKeyFile, out) = (
             try ClientHandle.from(client), try optionalText(newKeyFile, "new_key_file"), try prepare(out)
         )
-        let old = handle.keys
-        if let newKeyFile {
-            let new = FileKeyProvider(path: newKeyFile, origin: "new_key_file")
-            let count = try AccountStorage.rotateKeyEncryptionKey(
-                profile: handle.profile, from: old, to: try new.keyEncryptionKey(creatingIfMissing: true))
-            return try give(["rewrapped": count, "key": newKeyFile] as [String: Any], to: out)
-        }
-        guard old.creatable else {
-            throw MisuseError.invalid("\(old.keyDescription) cannot be rewritten: pass new_key_file")
-        }
-        let next = FileKeyProvider(path: old.path + ".next", origin: "new key")
-        let count = try AccountStorage.rotateKeyEncryptionKey(
-            profile: handle.profile, from: old, to: try next.keyEncryptionKey(creatingIfMissing: true)
-        ) {
-            guard rename(next.path, old.path) == 0 else {
-                throw MisuseError(status: Status.error, code: "rename_failed", line: "cannot replace the key file")
-            }
-        }
-        try give(["rewrapped": count, "key": old.path] as [String: Any], to: out)
+        try give(try ProfileKey.rotate(profile: handle.profile, from: handle.keys, to: newKeyFile), to: out)
     }
 }
 

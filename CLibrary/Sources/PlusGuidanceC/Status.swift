@@ -42,15 +42,16 @@ struct MisuseError: Error {
         status: Status.closed, code: "closed_handle", line: "the handle is closed, or not one this library returned")
 }
 
+/// The status, stable code and one line for `error`.
+func describe(_ error: any Error) -> (status: Int32, code: String, line: String) {
+    if let misuse = error as? MisuseError { return (misuse.status, misuse.code, misuse.line) }
+    let report = ErrorReport(error)
+    return (Status.of(report.kind), report.code, report.line)
+}
+
 /// The status for `error`, recorded as the calling thread's last error.
 func fail(_ error: any Error) -> Int32 {
-    let (status, code, line): (Int32, String, String)
-    if let misuse = error as? MisuseError {
-        (status, code, line) = (misuse.status, misuse.code, misuse.line)
-    } else {
-        let report = ErrorReport(error)
-        (status, code, line) = (Status.of(report.kind), report.code, report.line)
-    }
+    let (status, code, line) = describe(error)
     pgc_set_error(status, code, line)
     return status
 }

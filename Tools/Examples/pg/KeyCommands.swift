@@ -20,11 +20,10 @@ struct KeyShow: AsyncParsableCommand {
 
     func run() async throws {
         let provider = pg.globals.keys
-        let exists = FileManager.default.fileExists(atPath: provider.path)
-        try Answer(
-            json: ["key": provider.path, "origin": provider.origin, "exists": exists],
-            text: Human.safe(provider.keyDescription) + (exists ? "" : " (not created yet)")
-        ).print(json: pg.globals.json)
+        let location = ProfileKey.location(provider)
+        let exists = location["exists"] as? Bool ?? false
+        try Answer(json: location, text: Human.safe(provider.keyDescription) + (exists ? "" : " (not created yet)"))
+            .print(json: pg.globals.json)
     }
 }
 
@@ -46,32 +45,20 @@ struct KeyRotate: AsyncParsableCommand {
         let globals = pg.globals
         try await runCommand {
             let old = globals.keys
-            let profile = globals.profilePath
-            if let newKeyFile {
-                let new = FileKeyProvider(path: newKeyFile, origin: "--new-key-file")
-                let count = try AccountStorage.rotateKeyEncryptionKey(
-                    profile: profile, from: old, to: try new.keyEncryptionKey(creatingIfMissing: true))
-                return try Answer(
-                    json: ["rewrapped": count, "key": newKeyFile],
-                    text:
-                        "Re-wrapped \(count) data key(s) under \(Human.safe(newKeyFile)); use --key-file with it from now on."
-                ).print(json: globals.json)
-            }
-            guard old.creatable else {
+            let rotated: [String: Any]
+            do {
+                rotated = try ProfileKey.rotate(profile: globals.profilePath, from: old, to: newKeyFile)
+            } catch let error as ErrorReport where error.code == "key_not_rewritable" {
                 throw CLIError.usage("\(old.keyDescription) cannot be rewritten: pass --new-key-file PATH")
             }
-            let next = FileKeyProvider(path: old.path + ".next", origin: "new key")
-            let count = try AccountStorage.rotateKeyEncryptionKey(
-                profile: profile, from: old, to: try next.keyEncryptionKey(creatingIfMissing: true)
-            ) {
-                guard rename(next.path, old.path) == 0 else {
-                    throw CLIError(code: 70, message: "cannot replace \(old.path): \(String(cString: strerror(errno)))")
+            let count = rotated["rewrapped"] as? Int ?? 0
+            let text =
+                if let newKeyFile {
+                    "Re-wrapped \(count) data key(s) under \(Human.safe(newKeyFile)); use --key-file with it from now on."
+                } else {
+                    "Rotated \(Human.safe(old.keyDescription)): \(count) data key(s) re-wrapped."
                 }
-            }
-            try Answer(
-                json: ["rewrapped": count, "key": old.path],
-                text: "Rotated \(Human.safe(old.keyDescription)): \(count) data key(s) re-wrapped."
-            ).print(json: globals.json)
+            try Answer(json: rotated, text: text).print(json: globals.json)
         }
     }
 }

@@ -206,13 +206,11 @@ struct WaitOptions: ParsableArguments {
 
 /// Resolves a PEER or CLIENT argument (an e-mail or an id) against the cached contacts.
 func contact(_ text: String, in client: PlusGuidanceClient) async throws -> Contact {
-    let contacts = try await client.contacts()
-    if let found = contacts.first(where: {
-        $0.user.email.caseInsensitiveCompare(text) == .orderedSame || $0.id.rawValue == text
-    }) {
-        return found
+    do {
+        return try await client.contact(named: text)
+    } catch let error as ErrorReport where error.code == "not_a_contact" {
+        // The user's own argument, echoed on their terminal (escaped).
+        throw CLIError(
+            code: 65, message: "\(Human.safe(text)) is not one of your contacts (run `pg sync` if it is new)")
     }
-    // A damaged cache answers less than it holds: say so rather than "not a contact".
-    try await client.checkCache()
-    throw CLIError(code: 65, message: "\(Human.safe(text)) is not one of your contacts (run `pg sync` if it is new)")
 }

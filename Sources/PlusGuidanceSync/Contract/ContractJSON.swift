@@ -65,11 +65,19 @@ import Foundation
             case .markRead: "read"
             case .unreadable: "unreadable"
             }
-        return [
+        var entry: [String: Any] = [
             "id": e.id.rawValue, "action": action, "state": e.state.rawValue, "attempts": e.attempts,
             "error": e.lastError.map { ["code": $0.code, "reason": $0.reason] as Any } ?? NSNull(),
             "enqueuedAt": time(e.enqueuedAt),
         ]
+        // What the action is about, so an app can put "Retry" and "Discard" on the right row.
+        switch e.action {
+        case .sendMessage(let message): entry["messageId"] = message.id.rawValue
+        case .acceptOffer(let offer), .declineOffer(let offer): entry["offerId"] = offer.rawValue
+        case .stopSession(let session): entry["sessionId"] = session.rawValue
+        case .markRead, .unreadable: break
+        }
+        return entry
     }
 
     /// One line of `pg watch --json`: `{event, change, and the message, offer, session or client}`.

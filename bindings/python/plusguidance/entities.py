@@ -204,7 +204,8 @@ class OutboxError(_Entity):
 @dataclasses.dataclass(frozen=True)
 class OutboxEntry(_Entity):
     """An action waiting for the server; `delivered` is set on an action's answer: True once
-    the server confirmed it, False while it is queued."""
+    the server confirmed it, False while it is queued. `message_id`, `offer_id` or
+    `session_id` says what the action is about (a text, an accept or decline, a stop)."""
 
     id: str
     action: OutboxAction
@@ -213,6 +214,9 @@ class OutboxEntry(_Entity):
     error: Optional[OutboxError]
     enqueued_at: datetime.datetime
     delivered: Optional[bool] = None
+    message_id: Optional[str] = None
+    offer_id: Optional[str] = None
+    session_id: Optional[str] = None
     _convert = {
         "action": _enum(OutboxAction),
         "state": _enum(OutboxState),

@@ -139,9 +139,10 @@ PG_EXTERN int pg_client_offers(char **out, pg_client *client);
 PG_EXTERN int pg_client_sessions(char **out, pg_client *client);
 /** One session with its countdown. @param[out] out session. @return 0, PG_EREFUSED "not_found". */
 PG_EXTERN int pg_client_session(char **out, pg_client *client, const char *id);
-/** @param[out] out {online, lastSyncAt, pendingOutbox, failedOutbox}. */
+/** @param[out] out {online, lastSyncAt, pendingOutbox, failedOutbox, serverTime}: serverTime is the
+ *  server's clock as the device estimates it (BRIEF.md R12). */
 PG_EXTERN int pg_client_status(char **out, pg_client *client);
-/** @param[out] out [{id, action, state, attempts, error, enqueuedAt}]. */
+/** @param[out] out [{id, action, state, attempts, error, enqueuedAt, messageId? / offerId? / sessionId?}]. */
 PG_EXTERN int pg_client_outbox(char **out, pg_client *client);
 
 /* ---- Writes ----------------------------------------------------------------------------- *

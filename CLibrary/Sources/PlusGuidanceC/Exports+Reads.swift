@@ -74,9 +74,15 @@ import Foundation
     }
 }
 
-/// `{online, lastSyncAt, pendingOutbox, failedOutbox}`.
+/// `{online, lastSyncAt, pendingOutbox, failedOutbox, serverTime}`: `serverTime` is the server's
+/// clock as the device estimates it (R12), for an app that shows or picks a time (the `status`
+/// event leaves it out: it would change every time).
 @c public func pg_client_status(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
-    read(client, out) { handle in ContractJSON.status(try await handle.client.status()) }
+    read(client, out) { handle in
+        var status = ContractJSON.status(try await handle.client.status())
+        status["serverTime"] = ContractJSON.time(await handle.client.serverNow())
+        return status
+    }
 }
 
 /// The outbox: `[{id, action, state, attempts, error, enqueuedAt}]`.

@@ -35,7 +35,7 @@ class OfferDialog(Gtk.Window):
     type_choice = Gtk.Template.Child()
     start_entry = Gtk.Template.Child()
     duration_spin = Gtk.Template.Child()
-    confirm_check = Gtk.Template.Child()
+    confirm_switch = Gtk.Template.Child()
     error_label = Gtk.Template.Child()
     confirm_button = Gtk.Template.Child()
 
@@ -61,14 +61,17 @@ class OfferDialog(Gtk.Window):
     @Gtk.Template.Callback()
     def on_confirm(self, _button):
         try:
-            starts_at = parse_start(self.start_entry.get_text())
+            # A time of day on the server's clock (R12): a device whose clock is off offers the
+            # time the person means.
+            server_now = self.account.client.status().server_time
+            starts_at = parse_start(self.start_entry.get_text(), server_now.astimezone() if server_now else None)
         except ValueError as error:
             return self._error(str(error))
         session_type = TYPES[self.type_choice.get_selected()][0]
         try:
             self.account.call(
                 "offer", self.contact.id, session_type, self.duration_spin.get_value_as_int(),
-                requires_confirmation=self.confirm_check.get_active(), starts_at=starts_at, done=self._done)
+                requires_confirmation=self.confirm_switch.get_active(), starts_at=starts_at, done=self._done)
         except plusguidance.Error as error:
             return self._error(str(error))
         self.confirm_button.set_sensitive(False)

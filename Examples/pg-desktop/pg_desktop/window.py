@@ -110,7 +110,11 @@ class Window(Adw.ApplicationWindow):
             app.notify_session(session.id, "A session starts soon",
                                f"Your session starts at {local_time(session.starts_at)}.")
         elif change == "ready" and not self.is_active():
-            app.notify_session(session.id, "Your session is ready", "Click Attend to open the session window.")
+            if str(session.state) == "scheduled":
+                app.notify_session(session.id, "A session is booked",
+                                   f"It starts at {local_time(session.starts_at)}.")
+            else:
+                app.notify_session(session.id, "Your session is ready", "Click Attend to open the session window.")
         elif change == "ended":
             app.withdraw_notification("session-" + session.id)
 

@@ -1,6 +1,7 @@
 """Fixtures: a real pg-server (`--test-clock`, seeded) and pg-desktop processes from the
 installed prefix (PG_PREFIX), on profiles in tmp_path, under the Xvfb display and private
 D-Bus session scripts/check-desktop starts; and the desktop's notification server."""
+import datetime
 import json
 import os
 import re
@@ -49,6 +50,11 @@ class Server:
         self.process.wait(timeout=30)
         self.process.stdout.close()
         self.process.stdin.close()
+
+    def now(self):
+        """The server's (test) clock, from an answer's `Server-Time`."""
+        with urllib.request.urlopen(self.url + "/v1/health", timeout=10) as response:
+            return datetime.datetime.fromisoformat(response.headers["Server-Time"].replace("Z", "+00:00"))
 
     def advance(self, seconds):
         request = urllib.request.Request(

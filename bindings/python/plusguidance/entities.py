@@ -192,7 +192,9 @@ class Status(_Entity):
     last_sync_at: Optional[datetime.datetime]
     pending_outbox: int
     failed_outbox: int
-    _convert = {"last_sync_at": parse_time}
+    # From Client.status() only: the server's clock as the device estimates it (R12).
+    server_time: Optional[datetime.datetime] = None
+    _convert = {"last_sync_at": parse_time, "server_time": parse_time}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,6 +43,8 @@ class Account(GObject.Object):
     # ---- events
 
     def _readable(self, _fd, _condition):
+        if self._source is None:
+            return GLib.SOURCE_REMOVE
         for _ in range(_BATCH):
             event = self.client.next_event()
             if event is None:
@@ -127,5 +129,7 @@ class Account(GObject.Object):
         self.client.sign_out()
 
     def close(self):
-        GLib.source_remove(self._source)
+        source, self._source = self._source, None
+        if source is not None:
+            GLib.source_remove(source)
         self.client.close()

@@ -32,7 +32,9 @@ class OfferDialog(Gtk.Window):
     __gtype_name__ = "PgOfferDialog"
 
     intro = Gtk.Template.Child()
-    type_choice = Gtk.Template.Child()
+    video_button = Gtk.Template.Child()
+    voice_button = Gtk.Template.Child()
+    chat_button = Gtk.Template.Child()
     start_entry = Gtk.Template.Child()
     duration_spin = Gtk.Template.Child()
     confirm_switch = Gtk.Template.Child()
@@ -44,6 +46,7 @@ class OfferDialog(Gtk.Window):
         self.window, self.account, self.contact = window, account, contact
         self.intro.set_label(f"Offer {contact.name} a session that starts now.")
         self.set_default_widget(self.confirm_button)
+        self.set_focus(self.video_button)
         keys = Gtk.EventControllerKey()
         keys.connect("key-pressed", self._on_key)
         self.add_controller(keys)
@@ -67,7 +70,8 @@ class OfferDialog(Gtk.Window):
             starts_at = parse_start(self.start_entry.get_text(), server_now.astimezone() if server_now else None)
         except ValueError as error:
             return self._error(str(error))
-        session_type = TYPES[self.type_choice.get_selected()][0]
+        buttons = (self.video_button, self.voice_button, self.chat_button)
+        session_type = next(kind for (kind, _), button in zip(TYPES, buttons) if button.get_active())
         try:
             self.account.call(
                 "offer", self.contact.id, session_type, self.duration_spin.get_value_as_int(),

@@ -39,7 +39,19 @@ class Window(Adw.ApplicationWindow):
         account.connect("signed-in-changed", lambda _account: self._show_account())
         account.connect("event", self._on_event)
         self.connect("notify::is-active", self._on_active)
+        self.pages.connect("notify::visible-child", self._hide_unseen)
+        self.views.connect("notify::visible-child", self._hide_unseen)
         self._show_account()
+
+    def _hide_unseen(self, *_):
+        """Takes the pages out of sight out of the accessibility tree too: GTK 4.8 leaves an
+        unmapped page's widgets there, and a screen reader would read the sign-in form or the
+        Dashboard while the Messages page is on screen."""
+        main = self.pages.get_visible_child_name() == "main"
+        view = self.views.get_visible_child_name()
+        for page, hidden in ((self.sign_in_page, main), (self.views, not main),
+                             (self.messages_page, view != "messages"), (self.dashboard_page, view != "dashboard")):
+            page.update_state([Gtk.AccessibleState.HIDDEN], [hidden])
 
     # ---- pages
 

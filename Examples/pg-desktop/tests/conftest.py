@@ -72,6 +72,7 @@ class Person:
         self.key_file = os.path.join(folder, "key")
         self.log = os.path.join(folder, email.split("@")[0] + ".log")
         self.app = None
+        self.daemon = None
 
     def pg(self, *arguments, input=None, check=True):
         result = subprocess.run(
@@ -88,6 +89,18 @@ class Person:
     def open(self):
         self.app = App(self.server, self.profile, self.key_file, self.log)
         return self.app
+
+    def sync_daemon(self):
+        """pg-syncd on the profile (which keeps the person online), stopped with the test."""
+        self.daemon = subprocess.Popen(
+            [command("pg-syncd"), "--server", self.server.url, "--profile", self.profile, "--key-file", self.key_file],
+            stdout=subprocess.DEVNULL, stderr=open(self.log.replace(".log", "-syncd.log"), "a"))
+        return self.daemon
+
+    def stop_daemon(self):
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            assert self.daemon.wait(timeout=30) == 0, "pg-syncd did not drain and exit 0 on SIGTERM"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -147,6 +160,7 @@ def people(server, tmp_path, notifications):
     for person in made:
         if person.app is not None:
             person.app.close()
+        person.stop_daemon()
 
 
 def wait_for(predicate, timeout=20, every=0.1, what="the condition"):

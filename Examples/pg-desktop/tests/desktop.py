@@ -193,8 +193,16 @@ class App:
                 pyatspi.Registry.generateKeyboardEvent(keysym, None, pyatspi.KEY_SYM)
             time.sleep(0.03)
 
-    def focused(self):
-        for node in walk(self.root):
+    def focused(self, window=None):
+        """The focused widget of the window titled `window` (each window keeps its own)."""
+        root = self.root
+        if window is not None:
+            windows = [self.root.getChildAtIndex(i) for i in range(self.root.childCount)]
+            windows = [w for w in windows if w is not None and w.name == window]
+            if not windows:
+                return None
+            root = windows[-1]
+        for node in walk(root):
             try:
                 if node.getState().contains(pyatspi.STATE_FOCUSED):
                     return node

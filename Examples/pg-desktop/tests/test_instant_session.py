@@ -34,7 +34,7 @@ def test_offer_accepted_attended_counts_down_overtime_and_only_the_therapist_sto
     therapist, alice, therapist_app, alice_app = open_both(people)
     therapist_app.screenshot("messages-therapist")
     therapist_app.press("Start a session now")
-    for name, role in (("Session type", "combo box"), ("Start time", "text"), ("Expected duration", "spin button"),
+    for name, role in (("Session type", "panel"), ("Video", "push button"), ("Start time", "text"), ("Expected duration", "spin button"),
                        ("Require client confirmation", "check box")):
         therapist_app.find(name, role)
     therapist_app.screenshot("offer-pop-up")

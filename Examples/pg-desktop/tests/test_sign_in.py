@@ -1,0 +1,87 @@
+"""Signing in and out in the app, on a profile shared with pg; clear errors; and the flow with
+the keyboard alone (xdotool types as a keyboard does, to the focused window)."""
+import subprocess
+import time
+
+from conftest import wait_for
+
+
+def keyboard(app, *steps, window="^PlusGuidance$"):
+    """Gives the app's window titled `window` the keyboard focus (the display has no window
+    manager to do it), then types: ("key", "Tab") or ("type", "text")."""
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(app.process.pid),
+                            "--name", window], capture_output=True, text=True, check=True)
+    window = found.stdout.split()[0]
+    subprocess.run(["xdotool", "windowraise", window], check=True)
+    subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+    for kind, value in steps:
+        subprocess.run(["xdotool", kind, "--delay", "20", value], check=True)
+        time.sleep(0.1)
+
+
+def focused_name(app, window="PlusGuidance"):
+    node = app.wait(lambda: app.focused(window), what=f"a focused widget in {window!r}")
+    return node.name or f"<{node.getRoleName()} in {node.parent.getRoleName()} {node.parent.name!r}>"
+
+
+def test_sign_in_errors_then_sign_in_shared_with_pg_and_sign_out(people, server):
+    therapist = people("therapist@example.com")
+    app = therapist.open()
+    app.find("Sign in", "push button")
+    app.screenshot("sign-in")
+    app.type("Email", "therapist@example.com")
+    app.type("Password", "not-the-password")
+    app.press("Sign in")
+    app.find("The email or password is not right.", "label")
+    app.type("Password", "therapist-pass")
+    app.press("Sign in")
+    app.find("Alice", "list item")
+    app.gone("Sign in", "push button")
+    # The profile is pg's too: signed in there as well.
+    assert therapist.pg("whoami")["email"] == "therapist@example.com"
+    app.press("Sign out")
+    app.find("Sign in", "push button")
+    app.gone("Alice", "list item")
+    result = subprocess.run([*therapist_pg(therapist), "whoami"], capture_output=True, text=True)
+    assert result.returncode == 77
+    # With the server gone, signing in says so.
+    server.stop()
+    app.type("Email", "therapist@example.com")
+    app.type("Password", "therapist-pass")
+    app.press("Sign in")
+    app.find("The server cannot be reached. Check the connection and try again.", "label", timeout=90)
+
+
+def therapist_pg(person):
+    from conftest import command
+
+    return [command("pg"), "--server", person.server.url, "--profile", person.profile, "--key-file", person.key_file]
+
+
+def test_the_flow_with_the_keyboard_alone(people):
+    therapist, alice = people("therapist@example.com", "alice@example.com")
+    alice.login()
+    alice.sync_daemon()  # keeps Alice online, with no window of hers on the display
+    app = therapist.open()
+    app.find("Email", "text")
+    # Sign in: the e-mail field has the focus; Tab to the password; Return signs in.
+    assert focused_name(app) == "Email"
+    keyboard(app, ("type", "therapist@example.com"), ("key", "Tab"), ("type", "therapist-pass"), ("key", "Return"))
+    app.find("Alice", "list item")
+    app.wait(lambda: app.find("Alice", "list item").description.startswith("online"), what="Alice online")
+    # The composer has the focus: type, Return sends.
+    assert focused_name(app) == "Message"
+    keyboard(app, ("type", "Typed without a mouse"), ("key", "Return"))
+    app.find("Typed without a mouse", "label")
+    # Tab past "Send" to "Start a session now"; Return opens the pop-up.
+    keyboard(app, ("key", "Tab"), ("key", "Tab"))
+    assert focused_name(app) == "Start a session now"
+    keyboard(app, ("key", "Return"))
+    app.find("Confirm session offer", "push button")
+    pop_up = "Start a session now"
+    assert focused_name(app, pop_up) == "Video"
+    assert app.focused(pop_up).parent.name == "Session type"
+    # Cancelled, nothing is offered.
+    app.press("Cancel")
+    app.gone("Confirm session offer", "push button")
+    assert therapist.pg("offers") == []

@@ -5,7 +5,7 @@ import signal
 
 from gi.repository import Adw, Gdk, Gio, GLib, Gtk
 
-from . import APP_ID
+from . import APP_ID, trace
 from .account import Account
 from .labels import type_label
 from .window import Window
@@ -55,6 +55,7 @@ class Application(Adw.Application):
         if self.window is None:
             self.window = Window(application=self, account=self.account)
             self.window.connect("close-request", self._on_close_request)
+            trace.first_frame(self.window)
             if self.account.me is not None:
                 self.account.go_live()
         self.window.present()

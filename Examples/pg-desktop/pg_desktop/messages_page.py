@@ -6,6 +6,7 @@ import os
 import plusguidance
 from gi.repository import GLib, Gtk
 
+from . import trace
 from .client_row import ClientRow
 from .lists import remove_all
 from .message_row import MessageRow
@@ -110,6 +111,7 @@ class MessagesPage(Gtk.Box):
         row = MessageRow(self, message)
         self._message_rows[message.id] = row
         self.conversation.append(row)
+        trace.row(message.id)
 
     def _scroll_to_end(self):
         def scroll():

@@ -20,6 +20,7 @@ PREFIX = os.environ["PG_PREFIX"]
 RUNS = int(os.environ.get("PG_BENCH_RUNS", "5"))
 TEXTS = int(os.environ.get("PG_BENCH_TEXTS", "100"))
 CACHED = int(os.environ.get("PG_BENCH_CACHED", "10000"))
+GAP = float(os.environ.get("PG_BENCH_GAP", "0.2"))
 
 
 def percentile(values, p):
@@ -100,6 +101,9 @@ def main():
     with plusguidance.Client(server=server.url, profile=alice.profile, key_file=alice.key_file) as sender:
         sender.start_live()
         for index in range(TEXTS):
+            # One text at a time, apart as a conversation's are: each measures one arrival, not
+            # a backlog behind the previous text's frame (llvmpipe draws one in 10-30 ms).
+            time.sleep(GAP)
             started = time.monotonic()
             message = sender.send("therapist@example.com", f"timed text {index}")
             arrived = None
@@ -125,9 +129,26 @@ def main():
             fields = file.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / ticks
 
-    before, started = cpu(), time.monotonic()
+    def threads():
+        used = {}
+        for task in os.listdir(f"/proc/{app.pid}/task"):
+            try:
+                with open(f"/proc/{app.pid}/task/{task}/stat") as file:
+                    name, fields = file.read().split("(", 1)[1].rsplit(")", 1)
+                fields = fields.split()
+                used[(task, name)] = int(fields[11]) + int(fields[12])
+            except OSError:
+                continue
+        return used
+
+    time.sleep(5)  # the last text's caret blink and read receipt settle
+    before, started, per_thread = cpu(), time.monotonic(), threads()
     time.sleep(idle)
     used = cpu() - before
+    busy = {key: ticks - per_thread.get(key, 0) for key, ticks in threads().items()}
+    busy = sorted(((ticks, name) for (_, name), ticks in busy.items() if ticks), reverse=True)
+    if busy:
+        print("  busy threads (ticks): " + ", ".join(f"{name} {ticks}" for ticks, name in busy[:6]))
     with open(f"/proc/{app.pid}/status") as file:
         rss = next(int(line.split()[1]) for line in file if line.startswith("VmRSS"))
     print(f"idle {idle} s: CPU {used / (time.monotonic() - started) * 100:.3f}% of a core; RSS {rss / 1024:.1f} MiB")

@@ -29,6 +29,10 @@ class Application(Adw.Application):
 
     def do_startup(self):
         Adw.Application.do_startup(self)
+        # A blinking caret stops after at most 5 s without input (WCAG 2.2.2); GTK 4.8's own
+        # default (10) kept a focused composer animating on an idle window.
+        settings = Gtk.Settings.get_default()
+        settings.props.gtk_cursor_blink_timeout = min(settings.props.gtk_cursor_blink_timeout, 5)
         css = Gtk.CssProvider()
         css.load_from_path(os.path.join(os.path.dirname(__file__), "style.css"))
         Gtk.StyleContext.add_provider_for_display(

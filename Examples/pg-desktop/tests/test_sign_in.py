@@ -7,13 +7,11 @@ from conftest import wait_for
 
 
 def keyboard(app, *steps, window="^PlusGuidance$"):
-    """Gives the app's window titled `window` the keyboard focus (the display has no window
-    manager to do it), then types: ("key", "Tab") or ("type", "text")."""
+    """Activates the app's window titled `window` (through the window manager, as a click on
+    it or Alt+Tab would), then types: ("key", "Tab") or ("type", "text")."""
     found = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(app.process.pid),
                             "--name", window], capture_output=True, text=True, check=True)
-    window = found.stdout.split()[0]
-    subprocess.run(["xdotool", "windowraise", window], check=True)
-    subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True)
+    subprocess.run(["xdotool", "windowactivate", "--sync", found.stdout.split()[0]], check=True)
     for kind, value in steps:
         subprocess.run(["xdotool", kind, "--delay", "20", value], check=True)
         time.sleep(0.1)
@@ -81,7 +79,13 @@ def test_the_flow_with_the_keyboard_alone(people):
     pop_up = "Start a session now"
     assert focused_name(app, pop_up) == "Video"
     assert app.focused(pop_up).parent.name == "Session type"
-    # Cancelled, nothing is offered.
-    app.press("Cancel")
+    # Tab and space pick another type (the group acts as one radio choice).
+    keyboard(app, ("key", "Tab"), ("key", "space"), window=f"^{pop_up}$")
+    assert focused_name(app, pop_up) == "Voice"
+    # Tab to the start time (empty: now); Return confirms the offer (the pop-up's default).
+    keyboard(app, ("key", "Tab"), ("key", "Tab"), window=f"^{pop_up}$")
+    assert focused_name(app, pop_up) == "Start time"
+    keyboard(app, ("key", "Return"), window=f"^{pop_up}$")
     app.gone("Confirm session offer", "push button")
-    assert therapist.pg("offers") == []
+    wait_for(lambda: [(o["state"], o["type"]) for o in therapist.pg("offers")] == [("pending", "voice")],
+             what="the voice offer made")

@@ -30,13 +30,13 @@ def command(name):
 class Server:
     """pg-server on loopback; `stop()` and `start()` keep its port and database."""
 
-    def __init__(self, folder):
-        self.folder, self.port, self.process, self.url = folder, 0, None, None
+    def __init__(self, folder, seed="demo"):
+        self.folder, self.port, self.process, self.url, self.seed = folder, 0, None, None, seed
 
     def start(self):
         log = open(os.path.join(self.folder, "server.log"), "a")
         self.process = subprocess.Popen(
-            [command("pg-server"), "--host", "127.0.0.1", "--port", str(self.port), "--seed", "demo", "--test-clock",
+            [command("pg-server"), "--host", "127.0.0.1", "--port", str(self.port), "--seed", self.seed, "--test-clock",
              "--presence-window", "5", "--database", os.path.join(self.folder, "server.sqlite"),
              "--exit-with-stdin"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)

@@ -15,7 +15,8 @@ struct PGServer: AsyncParsableCommand {
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "Port to bind; 0 picks a free one.") var port = 8080
     @Option(help: "SQLite database file; kept across restarts.") var database = "pg-server.sqlite"
-    @Option(help: "Data set to create when missing: demo.") var seed: String?
+    @Option(help: "Data set to create when missing: demo, or practice (the demo and 30 more clients).")
+    var seed: String?
     @Flag(help: "Drive every rule from a clock moved by POST /v1/test/clock/advance.") var testClock = false
     @Option(help: "Seconds after a request that a person still counts as online.") var presenceWindow: Double = 60
     @Option(help: "Seconds between event-stream heartbeats.") var heartbeat: Double = 15
@@ -33,7 +34,7 @@ struct PGServer: AsyncParsableCommand {
 
     func validate() throws {
         if let seed, ServerConfiguration.Seed(rawValue: seed) == nil {
-            throw ValidationError("unknown seed '\(seed)'; the only one is 'demo'")
+            throw ValidationError("unknown seed '\(seed)'; use 'demo' or 'practice'")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("port must be 0...65535") }
         guard presenceWindow >= 0, heartbeat > 0, accessTokenLifetime > 0, idleTimeout >= 1 else {

@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable {
     public enum Seed: String, Sendable, CaseIterable {
         /// therapist@example.com with clients alice and bob; other@example.com with client carol.
         case demo
+        /// The demo, and 30 more clients of therapist@example.com: client01@example.com …
+        /// client30@example.com ("Client 01" …), passwords client01-pass …: a practice's size,
+        /// for soak runs of the desktop client.
+        case practice
     }
 
     public init(databasePath: String) { self.databasePath = databasePath }

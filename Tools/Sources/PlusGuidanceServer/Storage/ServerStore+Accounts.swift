@@ -22,6 +22,18 @@ extension ServerStore {
         }
     }
 
+    /// 30 more clients of the demo's therapist (``ServerConfiguration/Seed/practice``).
+    func seedPractice() throws {
+        for index in 1...30 {
+            let number = index < 10 ? "0\(index)" : "\(index)"
+            let user = User(
+                id: UserID("usr_client\(number)"), email: "client\(number)@example.com", name: "Client \(number)",
+                role: .client)
+            try createUser(user, password: "client\(number)-pass")
+            try relate(therapist: UserID("usr_therapist"), client: user.id)
+        }
+    }
+
     /// Creates `user` unless a user with that e-mail exists.
     func createUser(_ user: User, password: String) throws {
         let exists = try pool.read { db in

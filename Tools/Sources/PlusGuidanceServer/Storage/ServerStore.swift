@@ -46,6 +46,7 @@ final class ServerStore: Sendable {
             let behind = latest - clock.now().timeIntervalSinceReferenceDate
             if behind >= 0 { manual.advance(by: behind + 0.001) }
         }
-        if configuration.seed == .demo { try seedDemo() }
+        if configuration.seed != nil { try seedDemo() }
+        if configuration.seed == .practice { try seedPractice() }
     }
 }

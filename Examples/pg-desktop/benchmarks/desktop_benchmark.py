@@ -3,7 +3,7 @@
   profile (its sign-in page): what the cache costs at start;
 - a text sent by another process until its row is in the widget tree, p50/p99 over 100, against
   the same text reaching a headless Python client on the SDK's descriptor (what the UI adds);
-- resident memory and CPU of the app while idle, signed in and live."""
+- CPU and resident memory of the app while idle, signed in and live (before the texts)."""
 import os
 import select
 import statistics
@@ -21,6 +21,11 @@ RUNS = int(os.environ.get("PG_BENCH_RUNS", "5"))
 TEXTS = int(os.environ.get("PG_BENCH_TEXTS", "100"))
 CACHED = int(os.environ.get("PG_BENCH_CACHED", "10000"))
 GAP = float(os.environ.get("PG_BENCH_GAP", "0.2"))
+
+
+def resident(pid):
+    with open(f"/proc/{pid}/status") as file:
+        return next(int(line.split()[1]) for line in file if line.startswith("VmRSS")) / 1024
 
 
 def percentile(values, p):
@@ -88,6 +93,37 @@ def main():
     trace = os.path.join(folder, "texts.trace")
     app = launch(therapist, trace)
     traced(trace, "first-frame")
+    # Idle: signed in, live, nothing happening.
+    idle = int(os.environ.get("PG_BENCH_IDLE", "60"))
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu():
+        with open(f"/proc/{app.pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def threads():
+        used = {}
+        for task in os.listdir(f"/proc/{app.pid}/task"):
+            try:
+                with open(f"/proc/{app.pid}/task/{task}/stat") as file:
+                    name, fields = file.read().split("(", 1)[1].rsplit(")", 1)
+                fields = fields.split()
+                used[(task, name)] = int(fields[11]) + int(fields[12])
+            except OSError:
+                continue
+        return used
+
+    time.sleep(15)  # start-up settles (first sync, going live, the caret's 5 s of blinking)
+    before, started, per_thread = cpu(), time.monotonic(), threads()
+    time.sleep(idle)
+    used = cpu() - before
+    busy = {key: ticks - per_thread.get(key, 0) for key, ticks in threads().items()}
+    busy = sorted(((ticks, name) for (_, name), ticks in busy.items() if ticks), reverse=True)
+    if busy:
+        print("  busy threads (ticks): " + ", ".join(f"{name} {ticks}" for ticks, name in busy[:6]))
+    print(f"idle {idle} s, signed in and live, {CACHED} cached: CPU {used / (time.monotonic() - started) * 100:.3f}% "
+          f"of a core; RSS {resident(app.pid):.1f} MiB")
     headless_profile = Person("therapist@example.com", server, os.path.join(folder, "headless"))
     os.makedirs(os.path.dirname(headless_profile.profile), exist_ok=True)
     headless = plusguidance.Client(server=server.url, profile=headless_profile.profile, key_file=therapist.key_file)
@@ -119,39 +155,8 @@ def main():
           f"{statistics.median(to_headless) * 1000:.1f} ms, p99 {percentile(to_headless, 99) * 1000:.1f} ms; "
           f"ratio p50 {statistics.median(to_widget) / statistics.median(to_headless):.2f}")
     headless.close()
+    print(f"RSS after the texts: {resident(app.pid):.1f} MiB")
 
-    # Idle: signed in, live, nothing happening.
-    idle = int(os.environ.get("PG_BENCH_IDLE", "60"))
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu():
-        with open(f"/proc/{app.pid}/stat") as file:
-            fields = file.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks
-
-    def threads():
-        used = {}
-        for task in os.listdir(f"/proc/{app.pid}/task"):
-            try:
-                with open(f"/proc/{app.pid}/task/{task}/stat") as file:
-                    name, fields = file.read().split("(", 1)[1].rsplit(")", 1)
-                fields = fields.split()
-                used[(task, name)] = int(fields[11]) + int(fields[12])
-            except OSError:
-                continue
-        return used
-
-    time.sleep(5)  # the last text's caret blink and read receipt settle
-    before, started, per_thread = cpu(), time.monotonic(), threads()
-    time.sleep(idle)
-    used = cpu() - before
-    busy = {key: ticks - per_thread.get(key, 0) for key, ticks in threads().items()}
-    busy = sorted(((ticks, name) for (_, name), ticks in busy.items() if ticks), reverse=True)
-    if busy:
-        print("  busy threads (ticks): " + ", ".join(f"{name} {ticks}" for ticks, name in busy[:6]))
-    with open(f"/proc/{app.pid}/status") as file:
-        rss = next(int(line.split()[1]) for line in file if line.startswith("VmRSS"))
-    print(f"idle {idle} s: CPU {used / (time.monotonic() - started) * 100:.3f}% of a core; RSS {rss / 1024:.1f} MiB")
     stop(app)
     server.stop()
 

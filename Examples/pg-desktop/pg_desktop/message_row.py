@@ -25,6 +25,16 @@ class MessageRow(Gtk.ListBoxRow):
         return self.page.me is not None and self.message.sender_id == self.page.me.id
 
     def update(self, message):
+        """Shows `message` as it is now. Rebuilt only when what it shows changed, and the
+        keyboard focus stays on the same button across a rebuild (a screen reader user on
+        "Accept" is not thrown out of the conversation by an event)."""
+        offer = self.page.offer_for(message.offer_id) if message.offer_id else None
+        queued = self.page.queued_for(message_id=message.id, offer_id=message.offer_id)
+        shown = (message, offer, queued, self.page.is_therapist)
+        if shown == getattr(self, "_shown", None):
+            return
+        self._shown = shown
+        focused = self._focused_label()
         self.message = message
         kind = str(message.kind)
         box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4, margin_top=4, margin_bottom=4,
@@ -41,6 +51,28 @@ class MessageRow(Gtk.ListBoxRow):
             box.append(card)
         self.set_child(box)
         self.update_property([Gtk.AccessibleProperty.DESCRIPTION], [self._summary()])
+        if focused is not None:
+            self._refocus(box, focused)
+
+    def _focused_label(self):
+        window = self.get_root()
+        widget = window.get_focus() if window is not None else None
+        while widget is not None and widget is not self:
+            if isinstance(widget, Gtk.Button):
+                return widget.get_label() or widget.get_tooltip_text()
+            widget = widget.get_parent()
+        return None
+
+    def _refocus(self, widget, label):
+        if isinstance(widget, Gtk.Button) and (widget.get_label() or widget.get_tooltip_text()) == label:
+            widget.grab_focus()
+            return True
+        child = widget.get_first_child()
+        while child is not None:
+            if self._refocus(child, label):
+                return True
+            child = child.get_next_sibling()
+        return False
 
     def _summary(self):
         who = "You" if self.own else (self.page.peer.name if self.page.peer else "")

@@ -74,7 +74,8 @@ class Window(Adw.ApplicationWindow):
         self.dashboard_page.load()
         self._show_status(self.account.client.status())
         self.pages.set_visible_child_name("main")
-        self.messages_page.message_entry.grab_focus()
+        # set_focus, not grab_focus: it holds before the window is shown (an app started signed in).
+        self.set_focus(self.messages_page.message_entry)
 
     @Gtk.Template.Callback()
     def on_sign_out(self, _button):

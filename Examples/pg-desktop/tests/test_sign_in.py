@@ -9,7 +9,8 @@ from conftest import wait_for
 def keyboard(app, *steps, window="^PlusGuidance$"):
     """Activates the app's window titled `window` (through the window manager, as a click on
     it or Alt+Tab would), then types: ("key", "Tab") or ("type", "text")."""
-    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(app.process.pid),
+    # --all: this pid's window with that title (xdotool matches any one condition by default).
+    found = subprocess.run(["xdotool", "search", "--all", "--onlyvisible", "--pid", str(app.process.pid),
                             "--name", window], capture_output=True, text=True, check=True)
     subprocess.run(["xdotool", "windowactivate", "--sync", found.stdout.split()[0]], check=True)
     for kind, value in steps:
@@ -89,3 +90,19 @@ def test_the_flow_with_the_keyboard_alone(people):
     app.gone("Confirm session offer", "push button")
     wait_for(lambda: [(o["state"], o["type"]) for o in therapist.pg("offers")] == [("pending", "voice")],
              what="the voice offer made")
+    # Alice answers with the keyboard too: from her composer, Shift+Tab walks back into the
+    # conversation to the offer's "Accept" (past "Decline"); Return presses it.
+    alice.stop_daemon()
+    alice_app = alice.open()
+    alice_app.find("Accept", "push button")
+    keyboard(alice_app)
+    for _ in range(4):
+        time.sleep(0.5)  # the accessibility tree follows the focus asynchronously
+        focused = alice_app.focused("PlusGuidance")
+        if focused is not None and focused.name == "Accept":
+            break
+        keyboard(alice_app, ("key", "shift+Tab"))
+    assert focused_name(alice_app) == "Accept"
+    keyboard(alice_app, ("key", "Return"))
+    alice_app.find("Your session is now ready. Click here to attend.", "push button")
+    wait_for(lambda: therapist.pg("offers")[0]["state"] == "accepted", what="the offer accepted on the server")

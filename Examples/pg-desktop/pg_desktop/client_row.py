@@ -1,6 +1,6 @@
 """A person in the client list: the name (the row's accessible name), online or offline, and
 the unread count; a screen reader hears "Alice Adams, online, 2 unread"."""
-from gi.repository import Gtk
+from gi.repository import Gtk, Pango
 
 
 class ClientRow(Gtk.ListBoxRow):
@@ -9,7 +9,7 @@ class ClientRow(Gtk.ListBoxRow):
         self.contact = None
         box = Gtk.Box(spacing=8, margin_top=8, margin_bottom=8, margin_start=10, margin_end=10)
         self.dot = Gtk.Label()
-        self.name = Gtk.Label(xalign=0, hexpand=True, ellipsize=3)
+        self.name = Gtk.Label(xalign=0, hexpand=True, ellipsize=Pango.EllipsizeMode.END)
         self.presence = Gtk.Label(xalign=0)
         self.presence.add_css_class("dim-label")
         self.unread = Gtk.Label()

@@ -123,6 +123,10 @@ class MessagesPage(Gtk.Box):
 
     # ---- what rows ask
 
+    def contact(self, user_id):
+        row = self._client_rows.get(user_id)
+        return row.contact if row is not None else None
+
     def offer_for(self, offer_id):
         return self._offers.get(offer_id)
 
@@ -190,15 +194,14 @@ class MessagesPage(Gtk.Box):
             self.mark_read_if_seen()
 
     def refresh_outbox(self):
+        """Re-reads the outbox; each row shows what it now says of it (a row whose view is
+        unchanged is left alone)."""
         outbox = self.account.client.outbox()
         if outbox == self._outbox:
             return
-        changed = {e.message_id or e.offer_id for e in outbox} ^ {e.message_id or e.offer_id for e in self._outbox}
-        changed |= {e.message_id or e.offer_id for e in outbox if e not in self._outbox}
         self._outbox = outbox
         for row in self._message_rows.values():
-            if row.message.id in changed or row.message.offer_id in changed:
-                row.update(row.message)
+            row.update(row.message)
 
     def mark_read_if_seen(self):
         """Marks the conversation read when the person can see it (R11)."""

@@ -2,7 +2,7 @@
 import os
 
 import plusguidance
-from gi.repository import GObject, Gtk
+from gi.repository import Gtk
 
 _WHY = {
     "bad_credentials": "The email or password is not right.",
@@ -13,7 +13,6 @@ _WHY = {
 @Gtk.Template(filename=os.path.join(os.path.dirname(__file__), "sign_in.ui"))
 class SignInPage(Gtk.Box):
     __gtype_name__ = "PgSignInPage"
-    __gsignals__ = {"signed-in": (GObject.SignalFlags.RUN_FIRST, None, ())}
 
     email_entry = Gtk.Template.Child()
     password_entry = Gtk.Template.Child()
@@ -50,7 +49,6 @@ class SignInPage(Gtk.Box):
             return self._show_error(_WHY.get(code, str(error)))
         self.password_entry.set_text("")
         self.error_label.set_visible(False)
-        self.emit("signed-in")
 
     def _busy(self, busy):
         self.sign_in_button.set_sensitive(not busy)

@@ -35,7 +35,6 @@ class Window(Adw.ApplicationWindow):
         self.sign_in_page.bind(account)
         self.messages_page.bind(self, account)
         self.dashboard_page.bind(self, account)
-        self.sign_in_page.connect("signed-in", lambda _page: None)
         account.connect("signed-in-changed", lambda _account: self._show_account())
         account.connect("event", self._on_event)
         self.connect("notify::is-active", self._on_active)
@@ -92,8 +91,8 @@ class Window(Adw.ApplicationWindow):
         self.toasts.add_toast(Adw.Toast.new(text))
 
     def name_of(self, user_id):
-        row = self.messages_page._client_rows.get(user_id)
-        return row.contact.name if row is not None else "your contact"
+        contact = self.messages_page.contact(user_id)
+        return contact.name if contact is not None else "your contact"
 
     # ---- events
 

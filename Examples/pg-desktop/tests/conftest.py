@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from desktop import App
+from desktop import App, wait_for  # noqa: F401 (the tests import wait_for from here)
 
 PREFIX = os.environ.get("PG_PREFIX", "/usr/local")
 PASSWORDS = {
@@ -74,12 +74,16 @@ class Person:
         self.app = None
         self.daemon = None
 
-    def pg(self, *arguments, input=None, check=True):
-        result = subprocess.run(
+    def run(self, *arguments, input=None):
+        """`pg --json ARGUMENTS` on this profile, as a finished process (its exit code, stdout)."""
+        return subprocess.run(
             [command("pg"), "--server", self.server.url, "--profile", self.profile, "--key-file", self.key_file,
              "--json", *arguments], input=input, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"pg {arguments[0]}: {result.stderr.strip()}"
+
+    def pg(self, *arguments, input=None):
+        """`pg --json ARGUMENTS`'s JSON; the command must succeed."""
+        result = self.run(*arguments, input=input)
+        assert result.returncode == 0, f"pg {arguments[0]}: {result.stderr.strip()}"
         return json.loads(result.stdout) if result.stdout.strip() else None
 
     def login(self):
@@ -162,13 +166,3 @@ def people(server, tmp_path, notifications):
             person.app.close()
         person.stop_daemon()
 
-
-def wait_for(predicate, timeout=20, every=0.1, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)

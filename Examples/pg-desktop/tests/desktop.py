@@ -11,6 +11,18 @@ PREFIX = os.environ.get("PG_PREFIX", "/usr/local")
 SHOTS = os.environ.get("PG_DESKTOP_SHOTS")
 
 
+def wait_for(predicate, timeout=20, every=0.1, what="the condition"):
+    """`predicate()`'s first true value, polled; an AssertionError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
 class NotFound(AssertionError):
     pass
 
@@ -125,14 +137,7 @@ class App:
             time.sleep(0.1)
 
     def wait(self, predicate, timeout=20, what="the condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.1)
+        return wait_for(predicate, timeout=timeout, what=what)
 
     def outline(self, node=None, depth=0):
         """The tree as a person sees it, for a failure's message."""

@@ -17,7 +17,8 @@ def says(app, text, state):
     return any(app.find_all(state, "label", within=label.parent) for label in app.find_all(text, "label"))
 
 
-def test_a_text_written_offline_is_queued_then_sent_once(people, server):
+def offline_therapist(people, server):
+    """The therapist's window, signed in, then the server stopped until the banner says so."""
     therapist, alice = people("therapist@example.com", "alice@example.com")
     therapist.login()
     alice.login()
@@ -25,6 +26,11 @@ def test_a_text_written_offline_is_queued_then_sent_once(people, server):
     app.find("Alice", "list item")
     server.stop()
     app.find(starts="Offline: the server cannot be reached", role="label", timeout=40)
+    return therapist, alice, app
+
+
+def test_a_text_written_offline_is_queued_then_sent_once(people, server):
+    therapist, alice, app = offline_therapist(people, server)
     app.type("Message", "Written on the train")
     app.press("Send")
     app.wait(lambda: says(app, "Written on the train", "Queued"), what="Queued on the text")
@@ -37,13 +43,7 @@ def test_a_text_written_offline_is_queued_then_sent_once(people, server):
 
 
 def test_closing_with_work_queued_loses_nothing(people, server):
-    therapist, alice = people("therapist@example.com", "alice@example.com")
-    therapist.login()
-    alice.login()
-    app = therapist.open()
-    app.find("Alice", "list item")
-    server.stop()
-    app.find(starts="Offline: the server cannot be reached", role="label", timeout=40)
+    therapist, alice, app = offline_therapist(people, server)
     for text in ("First while offline", "Second while offline"):
         app.type("Message", text)
         app.press("Send")

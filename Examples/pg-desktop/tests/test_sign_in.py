@@ -4,6 +4,7 @@ import subprocess
 import time
 
 from conftest import wait_for
+from test_offline import says
 
 
 def keyboard(app, *steps, window="^PlusGuidance$"):
@@ -41,20 +42,13 @@ def test_sign_in_errors_then_sign_in_shared_with_pg_and_sign_out(people, server)
     app.press("Sign out")
     app.find("Sign in", "push button")
     app.gone("Alice", "list item")
-    result = subprocess.run([*therapist_pg(therapist), "whoami"], capture_output=True, text=True)
-    assert result.returncode == 77
+    assert therapist.run("whoami").returncode == 77
     # With the server gone, signing in says so.
     server.stop()
     app.type("Email", "therapist@example.com")
     app.type("Password", "therapist-pass")
     app.press("Sign in")
     app.find("The server cannot be reached. Check the connection and try again.", "label", timeout=90)
-
-
-def therapist_pg(person):
-    from conftest import command
-
-    return [command("pg"), "--server", person.server.url, "--profile", person.profile, "--key-file", person.key_file]
 
 
 def test_the_flow_with_the_keyboard_alone(people):
@@ -106,3 +100,6 @@ def test_the_flow_with_the_keyboard_alone(people):
     keyboard(alice_app, ("key", "Return"))
     alice_app.find("Your session is now ready. Click here to attend.", "push button")
     wait_for(lambda: therapist.pg("offers")[0]["state"] == "accepted", what="the offer accepted on the server")
+    # Seen in Alice's focused window, the therapist's text is marked read (R11), and the
+    # therapist's window says so, live.
+    app.wait(lambda: says(app, "Typed without a mouse", "Read"), timeout=30, what="Read on the therapist's text")

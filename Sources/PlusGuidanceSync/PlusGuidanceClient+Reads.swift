@@ -18,10 +18,10 @@ extension PlusGuidanceClient {
     /// than "not a contact".
     /// - Throws: ``ErrorReport`` `not_a_contact` (refused), which names nobody.
     @_spi(PlusGuidanceTools) public func contact(named text: String) async throws -> Contact {
-        let contacts = try await contacts()
-        if let found = contacts.first(where: {
-            $0.user.email.caseInsensitiveCompare(text) == .orderedSame || $0.id.rawValue == text
-        }) {
+        let account = try signedIn()
+        // Addresses are sealed: one is found by its fingerprint (BlindIndex), never by a scan.
+        let id = try await account.storage.cache.contact(email: text) ?? UserID(rawValue: text)
+        if let found = try await Self.contacts(of: account).first(where: { $0.id == id }) {
             return found
         }
         try await checkCache()
@@ -84,6 +84,20 @@ extension PlusGuidanceClient {
     }
 
     public func offers() async throws -> [SessionOffer] { try await signedIn().cache.offers() }
+
+    /// Messages of the account (R1) whose body matches `text`, offline, from the cache: every
+    /// word of `text` must begin a word of the body, case and accents aside ("cafe resume" finds
+    /// "Café résumé", "slee" finds "SLEEPLESS"); the most relevant first, then the newest. Any
+    /// text is a query: one with no letter or digit finds nothing. Texts still in the outbox are
+    /// not searched.
+    /// - Parameters:
+    ///   - peer: only the conversation with this contact.
+    ///   - limit: at most this many (50 by default).
+    public func search(_ text: String, with peer: UserID? = nil, limit: Int = 50) async throws -> [SearchHit] {
+        let account = try signedIn()
+        let conversation = peer.map { CareRelation(user: account.user, peer: $0).conversationID }
+        return try await account.cache.search(text, in: conversation, limit: limit)
+    }
 
     /// Messages the cache holds but could not open (a damaged row): reads leave them out instead
     /// of failing, and the next pull (``syncNow()``, the engine's catch-up) fetches them again.

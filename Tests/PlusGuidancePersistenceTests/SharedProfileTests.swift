@@ -132,9 +132,12 @@ import Testing
         let storage = try AccountStorage(profile: profile.path, account: "a", keys: testKeys)
         let offers = storage.cache.observeOffers()
         let offer = Fixtures.offer("o_cli")
+        // The offer's details are sealed (R10): the other process writes the sealed value.
+        let details = try storage.cache.cipher.sealString("voice\n30\n1", table: "offer", row: "o_cli")
+        let hex = details.map { String(format: "%02x", $0) }.joined()
         let sql = """
-            INSERT INTO offer (id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt)
-            VALUES ('o_cli', '\(offer.therapistID)', '\(offer.clientID)', 'voice', NULL, 30, 1, 'pending', \(offer.createdAt.timeIntervalSinceReferenceDate), \(offer.expiresAt.timeIntervalSinceReferenceDate));
+            INSERT INTO offer (id, therapistID, clientID, details, startsAt, state, createdAt, expiresAt)
+            VALUES ('o_cli', '\(offer.therapistID)', '\(offer.clientID)', X'\(hex)', NULL, 'pending', \(offer.createdAt.timeIntervalSinceReferenceDate), \(offer.expiresAt.timeIntervalSinceReferenceDate));
             """
         #expect(try await run(["sqlite3", storage.cachePath, sql]).status == 0)
         #expect(try await first(offers) { !$0.isEmpty } == [offer])

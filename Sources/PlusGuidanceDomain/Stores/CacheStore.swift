@@ -51,6 +51,9 @@ public protocol CacheStore: Sendable {
     ) async throws
         -> [Message]
     func message(_ id: MessageID) async throws -> Message?
+    /// Messages whose body matches `query` (``SearchText``), of `conversation` or of every
+    /// conversation, the most relevant first and, among equals, the newest first; at most `limit`.
+    func search(_ query: String, in conversation: ConversationID?, limit: Int) async throws -> [SearchHit]
     /// Marks that the server has no older messages for `conversation` than the oldest cached, so
     /// a UI can tell "this is all" from "older messages not fetched yet".
     func markHistoryComplete(_ conversation: ConversationID) async throws

@@ -15,6 +15,17 @@ public actor InMemoryCacheStore: CacheStore {
 
     public init() {}
 
+    /// A scan of every message with ``SearchText``'s rules, newest first (no relevance here).
+    public func search(_ query: String, in conversation: ConversationID?, limit: Int) -> [SearchHit] {
+        let terms = SearchText.queryTerms(query)
+        return messagesByID.values
+            .filter { conversation == nil || $0.conversationID == conversation }
+            .filter { SearchText.matches(terms: terms, words: SearchText.words($0.body)) }
+            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            .prefix(max(0, limit))
+            .map { SearchHit(message: $0, snippet: SearchText.snippet(of: $0.body, terms: terms)) }
+    }
+
     public nonisolated func changes() -> AsyncThrowingStream<Void, any Error> { changed.changes() }
 
     public func account() -> User? { user }

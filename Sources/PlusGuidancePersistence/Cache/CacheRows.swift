@@ -8,10 +8,6 @@ import GRDBSQLite
 enum CacheRows {
     static let messageColumns =
         "id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState, readAt"
-    static let offerColumns =
-        "id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID"
-    static let sessionColumns =
-        "id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy"
 
     /// Every row of `statement`, decoded straight from SQLite's own buffers: the cursor's row
     /// is a view of the statement, not a copy (`Row.fetchAll` copies every value of every row
@@ -117,8 +113,9 @@ enum CacheRows {
             statement.setUncheckedArguments(StatementArguments())
         }
 
-        /// Upserts `m`, its body already sealed (``SealedBodies``).
-        mutating func execute(_ m: Message, sealedBody: Data) throws {
+        /// Upserts `m`, its body already sealed (``SealedBodies``): the new row's rowid, or 0
+        /// when the message was already cached and its row was updated.
+        mutating func execute(_ m: Message, sealedBody: Data) throws -> Int64 {
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             Self.bind(m.id.rawValue, 1, handle)
@@ -146,13 +143,17 @@ enum CacheRows {
                 marker.noteChange(in: "message")
                 noted = true
             }
+            // An upsert that updates leaves the connection's last rowid alone: 0 then says so.
+            let connection = sqlite3_db_handle(handle)
+            sqlite3_set_last_insert_rowid(connection, 0)
             let code = sqlite3_step(handle)
             guard code == SQLITE_DONE else {
                 // SQLite's message names the statement's columns and constraints, never a value.
                 throw DatabaseError(
                     resultCode: ResultCode(rawValue: code),
-                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: statement.sql)
+                    message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
             }
+            return sqlite3_last_insert_rowid(connection)
         }
 
         /// SQLite copies the value before the call returns.
@@ -172,50 +173,6 @@ enum CacheRows {
                         .assumingMemoryBound(to: CChar.self), Int32(utf8.count), transient)
             }
         }
-    }
-
-    static func offer(_ row: Row) throws -> SessionOffer {
-        SessionOffer(
-            id: OfferID(rawValue: row[0]), therapistID: UserID(rawValue: row[1]), clientID: UserID(rawValue: row[2]),
-            type: try decode(SessionType.self, row[3], table: "offer", column: "type"), startsAt: date(row[4]),
-            durationMinutes: row[5], requiresConfirmation: row[6],
-            state: try decode(SessionOffer.State.self, row[7], table: "offer", column: "state"),
-            createdAt: Date(timeIntervalSinceReferenceDate: row[8]),
-            expiresAt: Date(timeIntervalSinceReferenceDate: row[9]),
-            closedAt: date(row[10]), sessionID: (row[11] as String?).map { SessionID(rawValue: $0) })
-    }
-
-    static func offerArguments(_ o: SessionOffer) -> StatementArguments {
-        [
-            o.id.rawValue, o.therapistID.rawValue, o.clientID.rawValue, o.type.rawValue,
-            o.startsAt?.timeIntervalSinceReferenceDate, o.durationMinutes, o.requiresConfirmation, o.state.rawValue,
-            o.createdAt.timeIntervalSinceReferenceDate, o.expiresAt.timeIntervalSinceReferenceDate,
-            o.closedAt?.timeIntervalSinceReferenceDate,
-            o.sessionID?.rawValue,
-        ]
-    }
-
-    static func session(_ row: Row) throws -> Session {
-        Session(
-            id: SessionID(rawValue: row[0]), offerID: OfferID(rawValue: row[1]), therapistID: UserID(rawValue: row[2]),
-            clientID: UserID(rawValue: row[3]),
-            type: try decode(SessionType.self, row[4], table: "session", column: "type"),
-            startsAt: Date(timeIntervalSinceReferenceDate: row[5]), durationMinutes: row[6], endedAt: date(row[7]),
-            endedBy: (row[8] as String?).map { UserID(rawValue: $0) })
-    }
-
-    static func sessionArguments(_ s: Session) -> StatementArguments {
-        [
-            s.id.rawValue, s.offerID.rawValue, s.therapistID.rawValue, s.clientID.rawValue, s.type.rawValue,
-            s.startsAt.timeIntervalSinceReferenceDate, s.durationMinutes, s.endedAt?.timeIntervalSinceReferenceDate,
-            s.endedBy?.rawValue,
-        ]
-    }
-
-    static func user(_ row: Row, offset: Int = 0) throws -> User {
-        User(
-            id: UserID(rawValue: row[offset]), email: row[offset + 1], name: row[offset + 2],
-            role: try decode(Role.self, row[offset + 3], table: "user", column: "role"))
     }
 
     /// `INSERT … ON CONFLICT DO UPDATE` for `table` with `columns`, the first being the key.
@@ -267,7 +224,4 @@ enum CacheRows {
             position.readerID.rawValue, upTo,
         ])
     }
-    static let upsertOffer = upsertSQL("offer", offerColumns)
-    static let upsertSession = upsertSQL("session", sessionColumns)
-    static let upsertUser = upsertSQL("user", "id, email, name, role")
 }

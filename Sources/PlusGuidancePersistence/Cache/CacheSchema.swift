@@ -69,6 +69,9 @@ enum CacheSchema {
                     ALTER TABLE syncState ADD COLUMN serverTimeSampledAt REAL;
                     """)
         }
+        migrator.registerMigration("0005-sealed-identities-and-search") { db in
+            try sealIdentitiesAndIndex(db, cipher)
+        }
         return migrator
     }
 
@@ -126,4 +129,10 @@ enum CacheSchema {
 
     /// Tables that hold server data, emptied by a full resync.
     static let serverTables = ["user", "message", "offer", "session", "historyComplete", "readPosition"]
+
+    /// Empties the server's tables and the search index of their messages (a full resync).
+    static func deleteServerData(_ db: Database) throws {
+        for table in serverTables { try db.execute(sql: "DELETE FROM \(table)") }
+        try db.execute(sql: SearchIndex.deleteAllSQL)
+    }
 }

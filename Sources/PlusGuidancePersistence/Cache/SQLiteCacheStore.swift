@@ -71,20 +71,6 @@ public final class SQLiteCacheStore: CacheStore {
             .map { SQLiteCacheStore(reading: $0, cipher: cipher, path: path) }
     }
 
-    public func account() async throws -> User? {
-        try database.readHere { db in
-            try Row.fetchOne(db, sql: "SELECT id, email, name, role FROM account").map { try CacheRows.user($0) }
-        }
-    }
-
-    public func setAccount(_ user: User) async throws {
-        try await database.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO account (singleton, id, email, name, role) VALUES (1, ?, ?, ?, ?)",
-                arguments: [user.id.rawValue, user.email, user.name, user.role.rawValue])
-        }
-    }
-
     public func apply(_ page: ChangePage) async throws {
         let (cipher, marker) = (cipher, try writingMarker())
         try await database.write { db in try Self.apply(page, in: db, SealedBodies(page.changes, cipher), marker) }
@@ -108,7 +94,7 @@ public final class SQLiteCacheStore: CacheStore {
     public func replaceAll(with page: ChangePage) async throws {
         let (cipher, marker) = (cipher, try writingMarker())
         try await database.write { db in
-            for table in CacheSchema.serverTables { try db.execute(sql: "DELETE FROM \(table)") }
+            try CacheSchema.deleteServerData(db)
             try CacheSchema.deferIndexesForFirstSync(db)
             try Self.apply(page, in: db, SealedBodies(page.changes, cipher), marker)
         }
@@ -127,23 +113,29 @@ public final class SQLiteCacheStore: CacheStore {
     static func apply(_ changes: [Change], in db: Database, _ sealed: SealedBodies, _ marker: ChangeMarker) throws {
         // Statements are looked up once per page, not once per row: feed pages are the hot path.
         var upsertMessage = try CacheRows.MessageUpsert(db, marker: marker)
+        var index: Statement?
         var upsertOffer: Statement?
         var upsertSession: Statement?
+        let cipher = sealed.cipher
         for change in changes {
             switch change {
             case .message(let value):
-                try upsertMessage.execute(value, sealedBody: try sealed.next(value))
+                let (body, tokens) = try sealed.next(value)
+                // Indexed when new, in this transaction (SearchIndex); a body never changes.
+                let rowid = try upsertMessage.execute(value, sealedBody: body)
+                guard rowid != 0 else { continue }
+                index = try index ?? db.cachedStatement(sql: SearchIndex.insertSQL)
+                try SearchIndex.insert(rowid: rowid, tokens: tokens, index!)
             case .offer(let value):
                 upsertOffer = try upsertOffer ?? db.cachedStatement(sql: CacheRows.upsertOffer)
-                try upsertOffer!.execute(arguments: CacheRows.offerArguments(value))
+                try upsertOffer!.execute(arguments: CacheRows.offerArguments(value, cipher))
             case .session(let value):
                 upsertSession = try upsertSession ?? db.cachedStatement(sql: CacheRows.upsertSession)
-                try upsertSession!.execute(arguments: CacheRows.sessionArguments(value))
+                try upsertSession!.execute(arguments: CacheRows.sessionArguments(value, cipher))
             case .read(let value): try CacheRows.apply(value, db)
             case .user(let value):
-                try db.cachedStatement(sql: CacheRows.upsertUser).execute(arguments: [
-                    value.id.rawValue, value.email, value.name, value.role.rawValue,
-                ])
+                try db.cachedStatement(sql: CacheRows.upsertUser).execute(
+                    arguments: CacheRows.userArguments(value, cipher))
             case .deleted(let reference):
                 let (table, id): (String, String) =
                     switch reference {
@@ -152,52 +144,12 @@ public final class SQLiteCacheStore: CacheStore {
                     case .offer(let id): ("offer", id.rawValue)
                     case .session(let id): ("session", id.rawValue)
                     }
+                if table == "message" { try SearchIndex.remove(id, db, cipher, sealed.blind) }
                 try db.cachedStatement(sql: "DELETE FROM \(table) WHERE id = ?").execute(arguments: [id])
                 if table == "user" {
                     try db.cachedStatement(sql: "DELETE FROM presence WHERE userID = ?").execute(arguments: [id])
                 }
             }
-        }
-    }
-
-    public func contacts() async throws -> [Contact] {
-        try database.readHere(Self.contacts)
-    }
-
-    static func contacts(_ db: Database) throws -> [Contact] {
-        var contacts = try CacheRows.all(
-            db.cachedStatement(
-                sql: """
-                    SELECT user.id, user.email, user.name, user.role, presence.online, presence.lastSeenAt
-                    FROM user LEFT JOIN presence ON presence.userID = user.id
-                    WHERE user.id IS NOT (SELECT id FROM account)
-                    ORDER BY user.name, user.id
-                    """)
-        ) { row in
-            let user = try CacheRows.user(row)
-            return Contact(
-                user: user,
-                presence: Presence(userID: user.id, isOnline: row[4] ?? false, lastSeenAt: CacheRows.date(row[5])))
-        }
-        // Each conversation's unread count, by the account's stored read position.
-        guard
-            let account = try Row.fetchOne(db, sql: "SELECT id, email, name, role FROM account").map({
-                try CacheRows.user($0)
-            })
-        else { return contacts }
-        for index in contacts.indices {
-            let conversation = CareRelation(user: account, peer: contacts[index].id).conversationID
-            contacts[index].unread = try unreadCount(in: conversation, for: account.id, readUpTo: nil, db)
-        }
-        return contacts
-    }
-
-    public func isContact(_ id: UserID) async throws -> Bool {
-        try database.readHere { db in
-            try Bool.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT EXISTS (SELECT 1 FROM user WHERE id = ?1 AND ?1 IS NOT (SELECT id FROM account))"),
-                arguments: [id.rawValue]) ?? false
         }
     }
 
@@ -326,8 +278,11 @@ extension SQLiteCacheStore {
     public func dropUnreadableRows() async throws -> Bool {
         let ids = unreadable.pending()
         guard !ids.isEmpty else { return false }
+        let cipher = cipher
         try await database.write { db in
             for id in ids { try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [id]) }
+            // Their tokens cannot be named without their bodies: the index is made again.
+            try SearchIndex.rebuild(db, cipher)
             try db.execute(sql: "UPDATE syncState SET cursor = NULL")
         }
         unreadable.clear()

@@ -1,19 +1,23 @@
 import Foundation
 @_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
-/// The sealed bodies of the messages among some changes, handed out in their order.
+/// The sealed bodies of the messages among some changes, and their search tokens
+/// (``SearchIndex``), handed out in their order.
 ///
-/// A large batch (an initial sync commits ten feed pages at once) is sealed on another thread
-/// while the writer inserts, a chunk ahead of it: the write transaction waits only for the first
-/// chunk, and the sealing costs the first sync almost no time on a machine with two cores.
+/// A large batch (an initial sync commits ten feed pages at once) is sealed and tokenized on
+/// another thread while the writer inserts, a chunk ahead of it: the write transaction waits
+/// only for the first chunk, and the work costs the first sync little on a machine with two
+/// cores.
 final class SealedBodies: @unchecked Sendable {
     // @unchecked: `bodies` is written by the sealing thread, each chunk before its semaphore is
     // signalled, and read by the writer only after waiting for it; `position` and `readyChunks`
     // are the writer's alone.
     private static let chunkSize = 256
     private let messages: [Message]
-    private let cipher: FieldCipher
+    let cipher: FieldCipher
     private let bodies: UnsafeMutableBufferPointer<Data>
+    private let tokens: UnsafeMutableBufferPointer<[UInt8]>
+    let blind: BlindIndex
     private let ready: [DispatchSemaphore]
     private let failed = NSLock()
     private nonisolated(unsafe) var failure = false
@@ -25,13 +29,19 @@ final class SealedBodies: @unchecked Sendable {
         for case .message(let message) in changes { messages.append(message) }
         self.messages = messages
         self.cipher = cipher
+        blind = BlindIndex(cipher)
         bodies = .allocate(capacity: messages.count)
         _ = bodies.initialize(from: repeatElement(Data(), count: messages.count))
+        tokens = .allocate(capacity: messages.count)
+        _ = tokens.initialize(from: repeatElement([], count: messages.count))
         let chunks = (messages.count + Self.chunkSize - 1) / Self.chunkSize
         guard chunks > 2 else {
             ready = []
             readyChunks = Int.max
-            for index in messages.indices { bodies[index] = (try? seal(messages[index])) ?? Data() }
+            for index in messages.indices {
+                bodies[index] = (try? seal(messages[index])) ?? Data()
+                tokens[index] = SearchIndex.tokens(of: messages[index].body, blind)
+            }
             failure = bodies.contains { $0.isEmpty }
             return
         }
@@ -40,6 +50,7 @@ final class SealedBodies: @unchecked Sendable {
             for chunk in 0..<chunks {
                 let range = (chunk * Self.chunkSize)..<min(self.messages.count, (chunk + 1) * Self.chunkSize)
                 for index in range {
+                    tokens[index] = SearchIndex.tokens(of: self.messages[index].body, blind)
                     if let sealed = try? seal(self.messages[index]) {
                         bodies[index] = sealed
                     } else {
@@ -54,23 +65,27 @@ final class SealedBodies: @unchecked Sendable {
     deinit {
         bodies.deinitialize()
         bodies.deallocate()
+        tokens.deinitialize()
+        tokens.deallocate()
     }
 
     private func seal(_ message: Message) throws -> Data {
         try cipher.sealString(message.body, table: "message", row: message.id.rawValue)
     }
 
-    /// The sealed body of `message`, the next message of the changes.
-    func next(_ message: Message) throws -> Data {
+    /// The sealed body of `message`, the next message of the changes, and its search tokens.
+    func next(_ message: Message) throws -> (body: Data, tokens: [UInt8]) {
         let index = position
         position += 1
-        guard index < messages.count, messages[index].id == message.id else { return try seal(message) }
+        guard index < messages.count, messages[index].id == message.id else {
+            return (try seal(message), SearchIndex.tokens(of: message.body, blind))
+        }
         let chunk = index / Self.chunkSize
         while readyChunks <= chunk {
             ready[readyChunks].wait()
             readyChunks += 1
         }
-        guard !failed.withLock({ failure }) else { return try seal(message) }
-        return bodies[index]
+        guard !failed.withLock({ failure }) else { return (try seal(message), tokens[index]) }
+        return (bodies[index], tokens[index])
     }
 }

@@ -95,17 +95,22 @@ extension SQLiteCacheStore {
 
     /// All cached offers, newest first, each time they change.
     public func observeOffers() -> AsyncThrowingStream<[SessionOffer], any Error> {
-        DatabaseObservation.values(in: database, reading: ["offer"], fetch: Self.offers)
+        let cipher = cipher
+        return DatabaseObservation.values(in: database, reading: ["offer"]) { db in try Self.offers(db, cipher) }
     }
 
     /// The contacts with their presence each time they change.
     public func observeContacts() -> AsyncThrowingStream<[Contact], any Error> {
-        DatabaseObservation.values(in: database, reading: ["user", "presence", "account"], fetch: Self.contacts)
+        let cipher = cipher
+        return DatabaseObservation.values(in: database, reading: ["user", "presence", "account"]) { db in
+            try Self.contacts(db, cipher)
+        }
     }
 
     /// One session each time it changes (`nil` while it is not cached).
     public func observeSession(_ id: SessionID) -> AsyncThrowingStream<Session?, any Error> {
-        DatabaseObservation.values(in: database, reading: ["session"]) { db in try Self.session(id, db) }
+        let cipher = cipher
+        return DatabaseObservation.values(in: database, reading: ["session"]) { db in try Self.session(id, db, cipher) }
     }
 
     /// The sync state (cursor, last sync, clock offset) each time it changes, whoever synced.
@@ -115,7 +120,10 @@ extension SQLiteCacheStore {
 
     /// The upcoming sessions (not ended, by start time) each time they change (R7).
     public func observeUpcomingSessions() -> AsyncThrowingStream<[Session], any Error> {
-        DatabaseObservation.values(in: database, reading: ["session"], fetch: Self.upcomingSessions)
+        let cipher = cipher
+        return DatabaseObservation.values(in: database, reading: ["session"]) { db in
+            try Self.upcomingSessions(db, cipher)
+        }
     }
 }
 

@@ -18,6 +18,13 @@ import Foundation
         return object
     }
 
+    /// A message found by a search: the message's object with its `snippet`.
+    public static func searchHit(_ hit: SearchHit) -> [String: Any] {
+        var object = message(hit.message)
+        object["snippet"] = hit.snippet
+        return object
+    }
+
     public static func offer(_ o: SessionOffer) -> [String: Any] {
         [
             "id": o.id.rawValue, "therapistId": o.therapistID.rawValue, "clientId": o.clientID.rawValue,

@@ -230,7 +230,7 @@ let decoded = try cache.database.read { db in
     }
     for _ in 0..<10_000 {
         let started = clock.now
-        _ = try SQLiteCacheStore.upcomingSessions(db)
+        _ = try SQLiteCacheStore.upcomingSessions(db, cache.cipher)
         upcoming.append(seconds(clock.now - started) * 1_000)
     }
     return (latest: latest.sorted(), upcoming: upcoming.sorted())

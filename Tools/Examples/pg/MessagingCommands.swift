@@ -52,6 +52,40 @@ struct Messages: AsyncParsableCommand {
     }
 }
 
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Messages matching TEXT, from the cache (offline too): the best match first.",
+        discussion: """
+            Every word of TEXT must begin a word of the message, case and accents aside: "cafe resume" \
+            finds "Café résumé", "slee" finds "SLEEPLESS". Any TEXT is a query; one without a letter or \
+            digit finds nothing. Ranked by relevance, then the newest first.
+            """)
+    @ParentCommand var pg: PG
+    @Argument var text: String
+    @Option(name: .customLong("with"), help: "Only the conversation with PEER (e-mail or id).") var peer: String?
+    @Option(parsing: .unconditional, help: "Show at most N messages.") var limit = 20
+
+    func validate() throws {
+        guard (1...1_000).contains(limit) else { throw ValidationError("--limit must be 1...1000, not \(limit)") }
+    }
+
+    func run() async throws {
+        try await pg.globals.run(onlyReading: true) { client, user in
+            var other: UserID?
+            if let peer { other = try await contact(peer, in: client).id }
+            let hits = try await client.search(text, with: other, limit: limit)
+            return Answer(
+                json: hits.map(ContractJSON.searchHit),
+                text: hits.map { hit in
+                    var shown = hit.message
+                    shown.body = hit.snippet
+                    return Human.message(shown, me: user.id)
+                })
+        }
+    }
+}
+
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",

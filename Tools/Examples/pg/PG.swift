@@ -17,7 +17,7 @@ struct PG: AsyncParsableCommand {
         subcommands: [
             Login.self, Logout.self, WhoAmI.self, Sync.self, Clients.self, Messages.self, Send.self, Offer.self,
             Offers.self, Accept.self, Decline.self, Sessions.self, SessionCommand.self, Stop.self, Status.self,
-            Outbox.self, Read.self, Watch.self, Key.self, Demo.self,
+            Outbox.self, Read.self, Watch.self, Search.self, Key.self, Demo.self,
         ])
 
     /// `pg [--server URL] [--profile DIR] [--json] COMMAND`: the options come before the command.

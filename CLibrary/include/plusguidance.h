@@ -129,6 +129,15 @@ PG_EXTERN int pg_client_clients(char **out, pg_client *client);
  */
 PG_EXTERN int pg_client_messages(char **out, pg_client *client, const char *peer, int32_t limit);
 /**
+ * Offline search of every message the account can read: each word of `text` must begin a word
+ * of the body, case and accents aside ("cafe resume" finds "Café résumé", "slee" finds
+ * "SLEEPLESS"). Any text is a query: one without a letter or digit finds nothing.
+ * @param peer NULL for every conversation, or an e-mail or id. @param limit 1…1000, 0 for 50.
+ * @param[out] out [message with its `snippet`], the best match first, then the newest.
+ * @return 0, PG_EREFUSED "not_a_contact" (peer), PG_EUNAUTHORIZED.
+ */
+PG_EXTERN int pg_client_search(char **out, pg_client *client, const char *text, const char *peer, int32_t limit);
+/**
  * Fetches an older page of the conversation into the cache (needs the server).
  * @param limit 1…1000. @param[out] out how many messages arrived.
  */

@@ -45,6 +45,24 @@ import Foundation
     }
 }
 
+/// Messages whose body matches `text` (every word begins a word of the body, case and accents
+/// aside), of the conversation with `peer` when not NULL; best match first, then newest.
+@c public func pg_client_search(
+    _ out: OutString?, _ client: OpaquePointer?, _ text: CString?, _ peer: CString?, _ limit: Int32
+) -> Int32 {
+    entry {
+        let (handle, query, out) = (try ClientHandle.from(client), try PlusGuidanceC.text(text, "text"), try prepare(out))
+        let peer = try optionalText(peer, "peer")
+        guard (0...1_000).contains(limit) else { throw MisuseError.invalid("limit must be 0...1000") }
+        let hits = try blocking {
+            var other: UserID?
+            if let peer { other = try await Calls.peerID(peer, in: handle) }
+            return try await handle.client.search(query, with: other, limit: limit == 0 ? 50 : Int(limit))
+        }
+        try give(hits.map(ContractJSON.searchHit), to: out)
+    }
+}
+
 /// Session offers, newest first.
 @c public func pg_client_offers(_ out: OutString?, _ client: OpaquePointer?) -> Int32 {
     read(client, out) { handle in try await handle.client.offers().map(ContractJSON.offer) }

@@ -30,6 +30,10 @@ class MessagesPage(Gtk.Box):
     start_reason = Gtk.Template.Child()
     clients_heading = Gtk.Template.Child()
     client_list = Gtk.Template.Child()
+    clients_scroller = Gtk.Template.Child()
+    search_entry = Gtk.Template.Child()
+    search_scroller = Gtk.Template.Child()
+    search_results = Gtk.Template.Child()
 
     def bind(self, window, account):
         self.window, self.account = window, account
@@ -102,6 +106,41 @@ class MessagesPage(Gtk.Box):
         self._scroll_to_end()
         self.mark_read_if_seen()
 
+    # ---- search (offline, in the cache's sealed index)
+
+    @Gtk.Template.Callback()
+    def on_search_changed(self, entry):
+        text = entry.get_text()
+        searching = bool(text.strip())
+        self.search_scroller.set_visible(searching)
+        self.clients_scroller.set_visible(not searching)
+        remove_all(self.search_results)
+        if not searching:
+            return
+        names = {row.contact.id: row.contact.name for row in self._client_rows.values()}
+        try:
+            found = self.account.client.search(text, limit=50)
+        except plusguidance.Error as error:
+            self.window.toast(str(error))
+            return
+        for message in found:
+            peer = message.recipient_id if message.sender_id == self.me.id else message.sender_id
+            label = f"{names.get(peer, '')}: {message.snippet}"
+            # A flat button per result: Return, a click or a screen reader's press opens it.
+            button = Gtk.Button(has_frame=False)
+            button.set_child(Gtk.Label(label=label, xalign=0, wrap=True))
+            button.update_property([Gtk.AccessibleProperty.LABEL], [label])
+            button.connect("clicked", self._open_result, peer)
+            self.search_results.append(button)
+        if not found:
+            empty = Gtk.Label(label="No message matches", margin_top=8)
+            empty.add_css_class("dim-label")
+            self.search_results.append(empty)
+
+    def _open_result(self, _button, peer_id):
+        self.search_entry.set_text("")
+        self.select_peer(peer_id)
+
     def select_peer(self, peer_id):
         row = self._client_rows.get(peer_id)
         if row is not None:
@@ -162,6 +201,8 @@ class MessagesPage(Gtk.Box):
             return
         if event.event == "message":
             self._on_message(event.message)
+            if self.search_entry.get_text().strip():
+                self.on_search_changed(self.search_entry)  # a new text may match
         elif event.event == "offer":
             self._offers[event.offer.id] = event.offer
             for row in self._message_rows.values():

@@ -61,6 +61,7 @@ _declare("pg_client_sign_in_async", _u64_p, _client, _str, _str)
 _declare("pg_client_sign_out", _client)
 _declare("pg_client_key_rotate", _char_pp, _client, _str)
 _declare("pg_client_messages", _char_pp, _client, _str, ctypes.c_int32)
+_declare("pg_client_search", _char_pp, _client, _str, _str, ctypes.c_int32)
 _declare("pg_client_load_older_messages", ctypes.POINTER(ctypes.c_int32), _client, _str, ctypes.c_int32)
 _declare("pg_client_session", _char_pp, _client, _str)
 for _name in ("send", "offer"):

@@ -126,6 +126,16 @@ class Client:
             raise InvalidError("invalid_argument", "limit must be an int in 1...1000")
         return self._call(lib.pg_client_messages, _text(peer, "peer"), limit or 0, convert=_list(Message))
 
+    def search(self, text, with_peer=None, limit=None):
+        """Messages whose body matches `text`, offline, from the cache: every word of `text` must
+        begin a word of the body, case and accents aside ("cafe resume" finds "Café résumé").
+        The best match first, then the newest; each `Message` has its `snippet`. `with_peer`
+        (an e-mail or id) keeps one conversation; `limit` defaults to 50, at most 1000."""
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000):
+            raise InvalidError("invalid_argument", "limit must be an int in 1...1000")
+        peer = None if with_peer is None else _text(with_peer, "with_peer")
+        return self._call(lib.pg_client_search, _text(text, "text"), peer, limit or 0, convert=_list(Message))
+
     def load_older_messages(self, peer, limit=50):
         """Fetches an older page of the conversation into the cache; returns how many arrived."""
         count = ctypes.c_int32()

@@ -142,6 +142,8 @@ class Message(_Entity):
     read_at: Optional[datetime.datetime] = None
     offer_id: Optional[str] = None
     session_id: Optional[str] = None
+    #: Set by `Client.search`: about 80 characters of the body around what matched.
+    snippet: Optional[str] = None
     _convert = {
         "kind": _enum(MessageKind),
         "delivery_state": _enum(DeliveryState),

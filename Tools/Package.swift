@@ -124,6 +124,13 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "search-benchmark",
+            dependencies: [
+                "PlusGuidancePersistence", "PlusGuidanceTesting", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/SearchBenchmark"
+        ),
+        .executableTarget(
             name: "encryption-benchmark",
             dependencies: ["PlusGuidancePersistence", "PlusGuidanceTesting"],
             path: "Benchmarks/EncryptionBenchmark"

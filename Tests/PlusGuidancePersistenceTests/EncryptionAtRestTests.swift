@@ -27,8 +27,13 @@ import Testing
         let storage = try AccountStorage(profile: folder.path + "/p", account: "a", keys: keys(folder))
         try await storage.cache.apply(
             ChangePage(changes: [.message(Fixtures.message("m1", body: Self.canary))], cursor: FeedCursor("c")))
-        _ = try await storage.outbox.enqueue(
+        var queued = try await storage.outbox.enqueue(
             Fixtures.sendEntry("k1", body: Self.canary + "-queued"))
+        // A server's reason for a failure is free text: sealed too (R10).
+        queued.state = .failed
+        queued.lastError = OutboxFailure(code: "refused", reason: Self.canary + "-reason")
+        try await storage.outbox.update(queued, durably: true)
+        #expect(try await storage.outbox.entries().first?.lastError?.reason == Self.canary + "-reason")
         try storage.writeSecret("tokens", Data("pgr_secret-token".utf8))
         // Read back through the stores: the seal round-trips.
         #expect(try await storage.cache.message("m1")?.body == Self.canary)

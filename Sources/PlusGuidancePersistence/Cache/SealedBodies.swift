@@ -40,7 +40,7 @@ final class SealedBodies: @unchecked Sendable {
             readyChunks = Int.max
             for index in messages.indices {
                 bodies[index] = (try? seal(messages[index])) ?? Data()
-                tokens[index] = SearchIndex.tokens(of: messages[index].body, blind)
+                if SearchIndex.indexesMessages { tokens[index] = SearchIndex.tokens(of: messages[index].body, blind) }
             }
             failure = bodies.contains { $0.isEmpty }
             return
@@ -50,7 +50,9 @@ final class SealedBodies: @unchecked Sendable {
             for chunk in 0..<chunks {
                 let range = (chunk * Self.chunkSize)..<min(self.messages.count, (chunk + 1) * Self.chunkSize)
                 for index in range {
-                    tokens[index] = SearchIndex.tokens(of: self.messages[index].body, blind)
+                    if SearchIndex.indexesMessages {
+                        tokens[index] = SearchIndex.tokens(of: self.messages[index].body, blind)
+                    }
                     if let sealed = try? seal(self.messages[index]) {
                         bodies[index] = sealed
                     } else {

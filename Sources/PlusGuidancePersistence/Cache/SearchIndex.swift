@@ -16,10 +16,14 @@ import GRDBSQLite
 ///
 /// A message is indexed in the statement after its row is inserted, in the same transaction: it
 /// is never findable before it is readable, nor readable and not findable.
-enum SearchIndex {
+@_spi(PlusGuidanceTools) public enum SearchIndex {
     /// Prefixes longer than this are not indexed; a longer query word is looked up by its first
     /// `prefixLength` characters and checked against the opened bodies.
     static let prefixLength = 8
+
+    /// Off only in the search benchmark's baseline (a first sync without the index, same run):
+    /// messages are then neither tokenized nor indexed. Never for user data.
+    @_spi(PlusGuidanceTools) public nonisolated(unsafe) static var indexesMessages = true
 
     static let createSQL =
         "CREATE VIRTUAL TABLE searchIndex USING fts5(tokens, content='', detail=none, tokenize='ascii')"

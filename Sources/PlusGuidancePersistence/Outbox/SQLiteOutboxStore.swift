@@ -42,63 +42,6 @@ public final class SQLiteOutboxStore: OutboxStore {
         }
     }
 
-    static func migrator(_ cipher: FieldCipher) -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("0001-initial") { db in
-            // AUTOINCREMENT: a sequence number is never reused, even after its entry is removed,
-            // so a re-enqueued key always goes to the end.
-            try db.execute(
-                sql: """
-                    CREATE TABLE outbox (
-                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                        key TEXT NOT NULL UNIQUE,
-                        action BLOB NOT NULL,
-                        state TEXT NOT NULL,
-                        attempts INTEGER NOT NULL,
-                        lastErrorCode TEXT, lastErrorReason TEXT,
-                        enqueuedAt REAL NOT NULL,
-                        notBefore REAL);
-                    """)
-        }
-        migrator.registerMigration("0002-conversation") { db in
-            // Which conversation orders a message entry, so "is anything queued before this one?"
-            // is one index lookup instead of decoding the whole outbox.
-            try db.execute(
-                sql: """
-                    ALTER TABLE outbox ADD COLUMN conversationID TEXT;
-                    CREATE INDEX outbox_by_conversation ON outbox (conversationID, sequence);
-                    """)
-            for row in try Row.fetchAll(db, sql: "SELECT key, action FROM outbox") {
-                let action = try? JSONDecoder().decode(OutboxAction.self, from: row[1] as Data)
-                try db.execute(
-                    sql: "UPDATE outbox SET conversationID = ? WHERE key = ?",
-                    arguments: [action?.orderingConversation?.rawValue, row[0] as String])
-            }
-        }
-        migrator.registerMigration("0003-deadline") { db in
-            // The server time after which an entry can only be refused (an accept's offer expiry).
-            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN deadline REAL")
-        }
-        migrator.registerMigration("0004-sealed-actions") { db in
-            // Actions are sealed (FieldCipher) from now on; an outbox from before encryption has
-            // its actions sealed here, and the file is then rewritten whole (DatabaseOpener).
-            try DatabaseOpener.sealInPlace(db, table: "outbox", key: "key", column: "action", cipher: cipher)
-        }
-        migrator.registerMigration("0005-waiting") { db in
-            // The entries that can stop their conversation (in flight, failed, waiting for a
-            // backoff), so a delivery round finds each conversation's first one without reading
-            // the entries queued behind it; the entries with a deadline; and the backoffs' ends,
-            // for the sender's next wake.
-            try db.execute(
-                sql: """
-                    CREATE INDEX outbox_waiting ON outbox (conversationID, sequence, state, notBefore)
-                        WHERE state != 'pending' OR notBefore IS NOT NULL;
-                    CREATE INDEX outbox_deadline ON outbox (sequence) WHERE deadline IS NOT NULL;
-                    CREATE INDEX outbox_retry ON outbox (notBefore) WHERE state = 'pending' AND notBefore IS NOT NULL;
-                    """)
-        }
-        return migrator
-    }
 
     private static let columns =
         "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline, conversationID"
@@ -127,11 +70,17 @@ public final class SQLiteOutboxStore: OutboxStore {
             actions[key] = action
         }
         let code: String? = row[5]
+        let reason: String
+        do {
+            reason = try (row[6] as Data?).map { try actions.cipher.openString($0, table: reasonTable, row: key) } ?? ""
+        } catch let error as PersistenceError where error == .undecodableRowCode {
+            return quarantined(row, key: key)
+        }
         return OutboxEntry(
             id: IdempotencyKey(rawValue: key), action: action,
             enqueuedAt: Date(timeIntervalSinceReferenceDate: row[7]),
             state: try CacheRows.decode(OutboxEntry.State.self, row[3], table: "outbox", column: "state"),
-            attempts: row[4], lastError: code.map { OutboxFailure(code: $0, reason: row[6] ?? "") },
+            attempts: row[4], lastError: code.map { OutboxFailure(code: $0, reason: reason) },
             notBefore: CacheRows.date(row[8]), sequence: row[0], deadline: CacheRows.date(row[9]))
     }
 
@@ -155,6 +104,7 @@ public final class SQLiteOutboxStore: OutboxStore {
     public func enqueue(_ entry: OutboxEntry, superseding superseded: [IdempotencyKey]) async throws -> OutboxEntry {
         let action = try actions.cipher.seal(
             try JSONEncoder().encode(entry.action), table: "outbox", row: entry.id.rawValue)
+        let reason = try Self.sealReason(entry.lastError?.reason, key: entry.id.rawValue, actions.cipher)
         let actions = actions
         return try await database.write { db in
             for key in superseded {
@@ -170,7 +120,7 @@ public final class SQLiteOutboxStore: OutboxStore {
                     """,
                 arguments: [
                     entry.id.rawValue, action, entry.state.rawValue, entry.attempts, entry.lastError?.code,
-                    entry.lastError?.reason, entry.enqueuedAt.timeIntervalSinceReferenceDate,
+                    reason, entry.enqueuedAt.timeIntervalSinceReferenceDate,
                     entry.notBefore?.timeIntervalSinceReferenceDate, entry.action.orderingConversation?.rawValue,
                     entry.deadline?.timeIntervalSinceReferenceDate,
                 ])
@@ -346,6 +296,7 @@ public final class SQLiteOutboxStore: OutboxStore {
     }
 
     public func update(_ entries: [OutboxEntry], durably: Bool) async throws {
+        let cipher = actions.cipher
         try await write(durably: durably) { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -354,7 +305,8 @@ public final class SQLiteOutboxStore: OutboxStore {
                     """)
             for entry in entries {
                 try statement.execute(arguments: [
-                    entry.state.rawValue, entry.attempts, entry.lastError?.code, entry.lastError?.reason,
+                    entry.state.rawValue, entry.attempts, entry.lastError?.code,
+                    try Self.sealReason(entry.lastError?.reason, key: entry.id.rawValue, cipher),
                     entry.notBefore?.timeIntervalSinceReferenceDate, entry.id.rawValue,
                 ])
                 guard db.changesCount == 1 else { throw DomainError.notFound }

@@ -42,7 +42,6 @@ public final class SQLiteOutboxStore: OutboxStore {
         }
     }
 
-
     private static let columns =
         "sequence, key, action, state, attempts, lastErrorCode, lastErrorReason, enqueuedAt, notBefore, deadline, conversationID"
 

@@ -37,6 +37,9 @@ func message(_ i: Int, _ g: inout SeededGenerator) -> Message {
     return m
 }
 
+/// A line on standard output at once (print's buffer holds it when the output is a file).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -94,12 +97,11 @@ func searchLatencies(_ storage: AccountStorage, count: Int) async throws -> [Dou
         found += try await storage.cache.search(query, in: nil, limit: 20).count
         latencies.append(seconds(clock.now - started) * 1_000)
     }
-    print("  (\(found) hits over 1,000 queries at \(count) messages)")
+    say("  (\(found) hits over 1,000 queries at \(count) messages)")
     return latencies.sorted()
 }
 
-setvbuf(stdout, nil, _IOLBF, 0)
-print("PlusGuidanceKit search benchmark: \(messageCount) and \(largeCount) messages, \(repetitions) repetitions")
+say("PlusGuidanceKit search benchmark: \(messageCount) and \(largeCount) messages, \(repetitions) repetitions")
 var with: [Double] = []
 var without: [Double] = []
 var sized: AccountStorage?
@@ -109,31 +111,31 @@ for repetition in 0..<repetitions {
     let (indexed, b) = try await firstSync(messageCount, account: "indexed\(repetition)", indexed: true)
     without.append(plain)
     with.append(indexed)
-    print(String(format: "  first sync of %d: without index %.2f s, with %.2f s", messageCount, plain, indexed))
+    say(String(format: "  first sync of %d: without index %.2f s, with %.2f s", messageCount, plain, indexed))
     if repetition == repetitions - 1 { sized = b } else { try b.wipe() }
 }
-print(
+say(
     String(
         format: "first sync of %d messages: median %.2f s with the index, %.2f s without: %.3f×", messageCount,
         median(with), median(without), median(with) / median(without)))
 let (index, total) = try await indexBytes(sized!)
-print(
+say(
     String(
         format: "index: %.1f bytes a message (%.1f MB of %.1f MB of cache)", Double(index) / Double(messageCount),
         Double(index) / 1e6, Double(total) / 1e6))
 let small = try await searchLatencies(sized!, count: messageCount)
-print(
+say(
     String(
         format: "search at %d: p50 %.2f ms, p99 %.2f ms", messageCount, percentile(small, 0.5), percentile(small, 0.99))
 )
 try sized!.wipe()
 if largeCount > 0 {
     let (time, large) = try await firstSync(largeCount, account: "large", indexed: true)
-    print(String(format: "first sync of %d with the index: %.1f s", largeCount, time))
+    say(String(format: "first sync of %d with the index: %.1f s", largeCount, time))
     let (largeIndex, _) = try await indexBytes(large)
-    print(String(format: "index at %d: %.1f bytes a message", largeCount, Double(largeIndex) / Double(largeCount)))
+    say(String(format: "index at %d: %.1f bytes a message", largeCount, Double(largeIndex) / Double(largeCount)))
     let big = try await searchLatencies(large, count: largeCount)
-    print(
+    say(
         String(
             format: "search at %d: p50 %.2f ms, p99 %.2f ms", largeCount, percentile(big, 0.5), percentile(big, 0.99)))
     try large.wipe()

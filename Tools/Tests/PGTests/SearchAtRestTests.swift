@@ -1,0 +1,80 @@
+import Foundation
+import PlusGuidanceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `pg search` and sealed identities through the built commands and a real server.
+extension EncryptionTests {
+    @Test func aProfileOfTheLastReleaseKeepsEverythingSealsWhoItNamesAndIsSearchable() async throws {
+        let fixture =
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+            + "/Resources/sealed-bodies-profile-0.2"
+        let serverCopy = FileManager.default.temporaryDirectory.path + "/pg-search-server-\(UUID().uuidString).sqlite"
+        try FileManager.default.copyItem(atPath: fixture + "/server.sqlite", toPath: serverCopy)
+        let machine = try await Machine.launch(databasePath: serverCopy)
+        defer { machine.stop() }
+        let profile = machine.profile("theo")
+        try FileManager.default.copyItem(atPath: fixture + "/profile", toPath: profile)
+        for path in [profile, profile + "/accounts", profile + "/accounts/usr_therapist"] { chmod(path, 0o700) }
+        let keyFolder = (machine.keyFile("theo") as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture + "/key", toPath: machine.keyFile("theo"))
+        chmod(machine.keyFile("theo"), 0o600)
+        let identities = ["Alice", "alice@example.com", "Theo Therapist", "therapist@example.com", "voice"]
+        // The fixture really has them in clear (names, addresses, the offer's type).
+        #expect(Self.filesHolding(identities, under: profile) == ["accounts/usr_therapist/cache.sqlite"])
+
+        // Offline: everything is still there, searchable, and nothing readable is left.
+        machine.server.stop()
+        let clients = try await machine.pg("theo", ["--json", "clients"])
+        #expect(clients.status == 0, "\(clients.stderr)")
+        #expect(clients.stdout.contains("\"name\":\"Alice\"") && clients.stdout.contains("\"email\":\"bob@example.com\""))
+        #expect(try await machine.messages("theo", "alice@example.com").contains("CANARY-REPLY-a8c2"))
+        let offers = try await machine.pg("theo", ["--json", "offers"]).stdout
+        #expect(offers.contains("\"type\":\"voice\"") && offers.contains("\"durationMinutes\":30"))
+        let found = try await machine.pg("theo", ["--json", "search", "schlafstorung slee"])
+        #expect(found.status == 0)
+        #expect(found.stdout.contains("CANARY-REPLY-a8c2") && found.stdout.contains("\"snippet\""))
+        #expect(!found.stdout.contains("CANARY-SYNCED-5d1e"))
+        let words = ["CANARY", "Schlaf", "SLEEPLESS", "sleep"]
+        #expect(Self.filesHolding(Self.secrets(identities + words), under: profile) == [])
+
+        // Online again: a new text is indexed as it arrives, and still nothing is readable.
+        try await machine.server.start()
+        try await machine.signIn("theo", "therapist@example.com")
+        try await machine.signIn("alice", "alice@example.com")
+        #expect(try await machine.pg("alice", ["send", "therapist@example.com", "Albtraum CANARY-NEW-77"]).status == 0)
+        #expect(try await machine.pg("theo", ["sync"]).status == 0)
+        #expect(try await machine.pg("theo", ["search", "albtr"]).stdout.contains("Albtraum CANARY-NEW-77"))
+        #expect(Self.filesHolding(Self.secrets(identities + words + ["Albtraum"]), under: profile) == [])
+    }
+
+    @Test func pgSearchAnswersInTextAndJSONAndRefusesBadUsageClearly() async throws {
+        let machine = try await Machine.launch()
+        defer { machine.stop() }
+        try await machine.signIn("theo", "therapist@example.com")
+        try await machine.signIn("alice", "alice@example.com")
+        #expect(try await machine.pg("alice", ["send", "therapist@example.com", "Café résumé, finally"]).status == 0)
+        #expect(try await machine.pg("theo", ["sync"]).status == 0)
+        let text = try await machine.pg("theo", ["search", "CAFE resume"])
+        #expect(text.status == 0 && text.stdout.contains("them: Café résumé, finally"), "\(text.stdout)")
+        let json = try await machine.pg("theo", ["--json", "search", "cafe", "--with", "alice@example.com"])
+        let hits = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(hits.map { $0["snippet"] as? String } == ["Café résumé, finally"])
+        #expect(hits.first?["senderId"] as? String == "usr_alice")
+        // Any text is a query; bad usage and refusals are one line and their exit code.
+        #expect(try await machine.pg("theo", ["--json", "search", "\"((* NEAR"]).stdout == "[]\n")
+        for (arguments, status) in [
+            (["search", "x", "--limit", "0"], Int32(64)), (["search"], 64),
+            (["search", "x", "--with", "carol@example.com"], 65),
+        ] {
+            let run = try await machine.pg("theo", arguments)
+            #expect(run.status == status, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count >= 1 && !run.stderr.contains("Café"))
+        }
+        #expect(try await machine.pg("nobody", ["search", "x"]).status == 77)
+    }
+}

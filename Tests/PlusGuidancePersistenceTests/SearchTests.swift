@@ -44,6 +44,11 @@ import Testing
         for query in ["", "   ", "!!!", "\"((*", "AND OR NOT", "NEAR(a b)", "*", "'; DROP TABLE message; --"] {
             #expect(try await found(query).isEmpty, "\(query)")
         }
+        // The session flow's fixed texts are not indexed (their kind is in clear).
+        var ready = Fixtures.message("sys1", at: 50, body: "Your session is now ready. Click here to attend.")
+        ready.kind = .sessionReady
+        try await cache.merge([.message(ready)])
+        #expect(try await found("session ready").isEmpty)
         // Among equals, the newest first.
         #expect(bodies(try await cache.search("slee", in: nil, limit: 2)).count == 2)
         let both = try await cache.search("cafe", in: nil, limit: 10)

@@ -38,6 +38,60 @@ public enum SearchText {
         !terms.isEmpty && terms.allSatisfy { term in words.contains { $0.starts(with: term) } }
     }
 
+    /// How well `words` (a text's) answer `terms` (a query's): 0 when some term begins no word;
+    /// otherwise each word a term begins counts 1, 2 when it is the whole word, and the sum is
+    /// divided by the square root of the text's word count: more of the query, whole words
+    /// before prefixes, in a shorter text.
+    public static func relevance(of words: [[Unicode.Scalar]], terms: [[Unicode.Scalar]]) -> Double {
+        guard !terms.isEmpty, !words.isEmpty else { return 0 }
+        var total = 0
+        for term in terms {
+            var score = 0
+            for word in words where word.starts(with: term) { score += word.count == term.count ? 2 : 1 }
+            guard score > 0 else { return 0 }
+            total += score
+        }
+        return Double(total) / Double(words.count).squareRoot()
+    }
+
+    /// ``relevance(of:terms:)`` of `text`'s words; ASCII text is read in place, without
+    /// making its words (a search checks up to a thousand bodies).
+    public static func relevance(of text: String, terms: [[Unicode.Scalar]]) -> Double {
+        var text = text
+        let folded = terms.map { term in term.allSatisfy(\.isASCII) ? term.map { UInt8($0.value) } : nil }
+        let fast = text.withUTF8 { utf8 -> Double? in
+            guard !folded.contains(where: { $0 == nil }), utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var scores = [Int](repeating: 0, count: folded.count)
+            var words = 0
+            var index = 0
+            let count = utf8.count
+            @inline(__always) func fold(_ byte: UInt8) -> UInt8 { (byte &- 0x41) < 26 ? byte | 0x20 : byte }
+            @inline(__always) func isWord(_ byte: UInt8) -> Bool { (byte &- 0x61) < 26 || (byte &- 0x30) < 10 }
+            while index < count {
+                guard isWord(fold(utf8[index])) else {
+                    index += 1
+                    continue
+                }
+                let start = index
+                while index < count, isWord(fold(utf8[index])) { index += 1 }
+                words += 1
+                for (number, term) in folded.enumerated() {
+                    let term = term!
+                    guard term.count <= index - start else { continue }
+                    var same = true
+                    for offset in 0..<term.count where fold(utf8[start + offset]) != term[offset] {
+                        same = false
+                        break
+                    }
+                    if same { scores[number] += term.count == index - start ? 2 : 1 }
+                }
+            }
+            guard words > 0, !scores.contains(0) else { return 0 }
+            return Double(scores.reduce(0, +)) / Double(words).squareRoot()
+        }
+        return fast ?? relevance(of: words(text), terms: terms)
+    }
+
     /// Whether `text` matches `query`.
     public static func matches(_ text: String, query: String) -> Bool {
         matches(terms: queryTerms(query), words: words(text))

@@ -51,8 +51,9 @@ public protocol CacheStore: Sendable {
     ) async throws
         -> [Message]
     func message(_ id: MessageID) async throws -> Message?
-    /// Messages whose body matches `query` (``SearchText``), of `conversation` or of every
-    /// conversation, the most relevant first and, among equals, the newest first; at most `limit`.
+    /// Texts (``MessageKind/text``) whose body matches `query` (``SearchText``), of
+    /// `conversation` or of every conversation, the most relevant first and, among equals, the
+    /// newest first; at most `limit`. The session flow's system messages are not searched.
     func search(_ query: String, in conversation: ConversationID?, limit: Int) async throws -> [SearchHit]
     /// Marks that the server has no older messages for `conversation` than the oldest cached, so
     /// a UI can tell "this is all" from "older messages not fetched yet".

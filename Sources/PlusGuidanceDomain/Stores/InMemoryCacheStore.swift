@@ -15,15 +15,16 @@ public actor InMemoryCacheStore: CacheStore {
 
     public init() {}
 
-    /// A scan of every message with ``SearchText``'s rules, newest first (no relevance here).
+    /// A scan of every text with ``SearchText``'s rules and ranking.
     public func search(_ query: String, in conversation: ConversationID?, limit: Int) -> [SearchHit] {
         let terms = SearchText.queryTerms(query)
         return messagesByID.values
-            .filter { conversation == nil || $0.conversationID == conversation }
-            .filter { SearchText.matches(terms: terms, words: SearchText.words($0.body)) }
-            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            .filter { $0.kind == .text && (conversation == nil || $0.conversationID == conversation) }
+            .map { ($0, SearchText.relevance(of: SearchText.words($0.body), terms: terms)) }
+            .filter { $0.1 > 0 }
+            .sorted { a, b in a.1 != b.1 ? a.1 > b.1 : (a.0.createdAt, a.0.id) > (b.0.createdAt, b.0.id) }
             .prefix(max(0, limit))
-            .map { SearchHit(message: $0, snippet: SearchText.snippet(of: $0.body, terms: terms)) }
+            .map { SearchHit(message: $0.0, snippet: SearchText.snippet(of: $0.0.body, terms: terms)) }
     }
 
     public nonisolated func changes() -> AsyncThrowingStream<Void, any Error> { changed.changes() }

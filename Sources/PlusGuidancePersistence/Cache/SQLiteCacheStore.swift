@@ -123,7 +123,7 @@ public final class SQLiteCacheStore: CacheStore {
                 let (body, tokens) = try sealed.next(value)
                 // Indexed when new, in this transaction (SearchIndex); a body never changes.
                 let rowid = try upsertMessage.execute(value, sealedBody: body)
-                guard rowid != 0, SearchIndex.indexesMessages else { continue }
+                guard rowid != 0, SearchIndex.indexes(value) else { continue }
                 index = try index ?? db.cachedStatement(sql: SearchIndex.insertSQL)
                 try SearchIndex.insert(rowid: rowid, tokens: tokens, index!)
             case .offer(let value):

@@ -40,7 +40,9 @@ final class SealedBodies: @unchecked Sendable {
             readyChunks = Int.max
             for index in messages.indices {
                 bodies[index] = (try? seal(messages[index])) ?? Data()
-                if SearchIndex.indexesMessages { tokens[index] = SearchIndex.tokens(of: messages[index].body, blind) }
+                if SearchIndex.indexes(messages[index]) {
+                    tokens[index] = SearchIndex.tokens(of: messages[index].body, blind)
+                }
             }
             failure = bodies.contains { $0.isEmpty }
             return
@@ -50,7 +52,7 @@ final class SealedBodies: @unchecked Sendable {
             for chunk in 0..<chunks {
                 let range = (chunk * Self.chunkSize)..<min(self.messages.count, (chunk + 1) * Self.chunkSize)
                 for index in range {
-                    if SearchIndex.indexesMessages {
+                    if SearchIndex.indexes(self.messages[index]) {
                         tokens[index] = SearchIndex.tokens(of: self.messages[index].body, blind)
                     }
                     if let sealed = try? seal(self.messages[index]) {
@@ -80,7 +82,7 @@ final class SealedBodies: @unchecked Sendable {
         let index = position
         position += 1
         guard index < messages.count, messages[index].id == message.id else {
-            return (try seal(message), SearchIndex.tokens(of: message.body, blind))
+            return (try seal(message), SearchIndex.indexes(message) ? SearchIndex.tokens(of: message.body, blind) : [])
         }
         let chunk = index / Self.chunkSize
         while readyChunks <= chunk {

@@ -6,52 +6,110 @@ import GRDBSQLite
 /// The cache's full-text index of message bodies, made of blind tokens (Architecture.md, "Search
 /// without a readable index").
 ///
-/// Each folded word of a body (``SearchText``) gives the SipHash of each of its first
-/// ``prefixLength`` prefixes (``BlindIndex``); a message's distinct tokens, as 16 hex digits
-/// each, are its row in an FTS5 table that stores no content (`content=''`) and no positions
-/// (`detail=none`): the file holds fingerprints and row ids, never a word. A query's words give
-/// their tokens; FTS5 finds the rows having them all, ranks them (bm25) and every candidate is
-/// then opened and checked against the query itself, which settles words longer than the
-/// prefixes and any collision of fingerprints.
+/// Each folded word of a body (``SearchText``) gives a keyed fingerprint (SipHash-2-4, 48 bits,
+/// ``BlindIndex``) of each of its prefixes whose length is in ``prefixLengths``; those tokens, as 12 hex digits
+/// each, are the message's row in an FTS5 table that stores no content (`content=''`), no
+/// positions (`detail=none`) and no sizes (`columnsize=0`): the file holds fingerprints and row
+/// ids, never a word. A query's words give their tokens; FTS5 finds the rows having them all,
+/// newest rows first, and every candidate is opened and checked against the query itself, which
+/// settles words longer than the prefixes and any collision of fingerprints. The matches are
+/// then ranked by relevance (``SearchText/relevance(of:terms:)``), then the newest first; with
+/// more than ``rankedWindow`` matches, the newest that many are ranked.
 ///
 /// A message is indexed in the statement after its row is inserted, in the same transaction: it
 /// is never findable before it is readable, nor readable and not findable.
 @_spi(PlusGuidanceTools) public enum SearchIndex {
-    /// Prefixes longer than this are not indexed; a longer query word is looked up by its first
-    /// `prefixLength` characters and checked against the opened bodies.
-    static let prefixLength = 8
+    /// The lengths of the prefixes indexed (in characters of the folded word): every length up
+    /// to 5, then 7 and 10, so a long query word is looked up by a prefix that is still rare.
+    /// A query word is looked up by its longest indexed prefix and checked against the opened
+    /// bodies.
+    static let prefixLengths: [Int] = [1, 2, 3, 4, 5, 7, 10]
+    /// `prefixLengths` as a table from length to whether it is indexed.
+    private static let indexedLength: [Bool] = (0...10).map { prefixLengths.contains($0) }
+    /// The longest indexed prefix of a query word of `length` characters.
+    static func lookupLength(_ length: Int) -> Int { prefixLengths.last { $0 <= length } ?? 1 }
+
+    /// How many matches, the newest, are ranked by relevance: what bounds a search for a word
+    /// in most messages (opening and checking each costs about 3 µs).
+    static let rankedWindow = 500
 
     /// Off only in the search benchmark's baseline (a first sync without the index, same run):
     /// messages are then neither tokenized nor indexed. Never for user data.
     @_spi(PlusGuidanceTools) public nonisolated(unsafe) static var indexesMessages = true
 
-    static let createSQL =
-        "CREATE VIRTUAL TABLE searchIndex USING fts5(tokens, content='', detail=none, tokenize='ascii')"
+    /// Whether `message` is indexed: texts people wrote. The system messages of the session
+    /// flow are fixed texts, and their kind is in clear: indexed, they would hand whoever holds
+    /// the file the tokens of their words ("session", "ready", …) to look for in the texts.
+    static func indexes(_ message: Message) -> Bool { indexesMessages && message.kind == .text }
+
+    static let createSQL = """
+        CREATE VIRTUAL TABLE searchIndex USING fts5(
+            tokens, content='', detail=none, columnsize=0, tokenize='ascii')
+        """
     static let insertSQL = "INSERT INTO searchIndex (rowid, tokens) VALUES (?, ?)"
     static let deleteSQL = "INSERT INTO searchIndex (searchIndex, rowid, tokens) VALUES ('delete', ?, ?)"
     static let deleteAllSQL = "INSERT INTO searchIndex (searchIndex) VALUES ('delete-all')"
 
-    /// The tokens of `body`: distinct, as FTS5 text (`hex hex …`).
+    /// The distinct tokens of `body` as FTS5 text (`hex hex …`). Made on the sealing thread
+    /// (``SealedBodies``): what it removes here (repeats) the writer does not spend time on.
     static func tokens(of body: String, _ blind: BlindIndex) -> [UInt8] {
-        var seen = Set<UInt64>()
+        var tokens: [UInt64] = []
+        tokens.reserveCapacity(body.utf8.count)
+        var body = body
+        // ASCII, most text: folded and split byte by byte, each prefix packed in a UInt64
+        // (the same bytes, so the same tokens, as the general path below).
+        let ascii = body.withUTF8 { utf8 -> Bool in
+            guard utf8.allSatisfy({ $0 < 0x80 }) else { return false }
+            // The word's first 16 bytes, little-endian: its prefixes are their first bytes.
+            var word: (UInt64, UInt64) = (0, 0)
+            var length = 0
+            for byte in utf8 {
+                let folded = (byte &- 0x41) < 26 ? byte | 0x20 : byte
+                guard (folded &- 0x61) < 26 || (folded &- 0x30) < 10 else {
+                    length = 0
+                    word = (0, 0)
+                    continue
+                }
+                length += 1
+                guard length <= 10 else { continue }
+                if length <= 8 {
+                    word.0 |= UInt64(folded) << (8 * UInt64(length - 1))
+                } else {
+                    word.1 |= UInt64(folded) << (8 * UInt64(length - 9))
+                }
+                guard indexedLength[length] else { continue }
+                let token =
+                    length <= 7
+                    ? blind.word(packed: word.0, count: length)
+                    : withUnsafeBytes(of: word) { bytes in
+                        blind.word(UnsafeBufferPointer(rebasing: bytes.bindMemory(to: UInt8.self)[0..<length]))
+                    }
+                tokens.append(token & 0xffff_ffff_ffff)
+            }
+            return true
+        }
+        if !ascii { forEachToken(of: body, blind) { tokens.append($0 & 0xffff_ffff_ffff) } }
+        tokens.sort()
         var text: [UInt8] = []
-        forEachToken(of: body, blind) { token in
-            guard seen.insert(token).inserted else { return }
-            if !text.isEmpty { text.append(UInt8(ascii: " ")) }
+        text.reserveCapacity(tokens.count * 13)
+        var previous: UInt64?
+        for token in tokens where token != previous {
+            if previous != nil { text.append(UInt8(ascii: " ")) }
             appendHex(token, to: &text)
+            previous = token
         }
         return text
     }
 
-    /// The FTS5 query of `terms`: every term's token (their prefixes, cut at ``prefixLength``).
+    /// The FTS5 query of `terms`: every term's token (its longest indexed prefix).
     static func match(_ terms: [[Unicode.Scalar]], _ blind: BlindIndex) -> String {
         var text: [UInt8] = []
         for term in terms {
             var bytes: [UInt8] = []
-            for scalar in term.prefix(prefixLength) { bytes.append(contentsOf: Array(String(scalar).utf8)) }
+            for scalar in term.prefix(lookupLength(term.count)) { bytes.append(contentsOf: Array(String(scalar).utf8)) }
             // Hex digits only: nothing a user types reaches FTS5's query syntax.
             if !text.isEmpty { text.append(UInt8(ascii: " ")) }
-            appendHex(bytes.withUnsafeBufferPointer { blind.word($0) }, to: &text)
+            appendHex(bytes.withUnsafeBufferPointer { blind.word($0) } & 0xffff_ffff_ffff, to: &text)
         }
         return String(decoding: text, as: UTF8.self)
     }
@@ -67,21 +125,23 @@ import GRDBSQLite
                 return
             }
             length += 1
-            guard length <= prefixLength else { return }
+            guard length <= 10 else { return }
             if scalar.isASCII {
                 word.append(UInt8(scalar.value))
             } else {
                 word.append(contentsOf: String(scalar).utf8)
             }
+            guard indexedLength[length] else { return }
             body(word.withUnsafeBufferPointer { blind.word($0) })
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func appendHex(_ token: UInt64, to text: inout [UInt8]) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            text.append(hexDigits[Int(token >> UInt64(shift) & 0xf)])
+    /// The token's 48 low bits as 12 hex digits: a collision is settled by the check of the
+    /// opened body, and shorter tokens are less for FTS5 to read and store.
+    @inline(__always) private static func appendHex(_ token: UInt64, to text: inout [UInt8]) {
+        for shift in stride(from: 44, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: token >> UInt64(shift) & 0xf)
+            text.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
         }
     }
 
@@ -112,7 +172,8 @@ import GRDBSQLite
     static func remove(_ id: String, _ db: Database, _ cipher: FieldCipher, _ blind: BlindIndex) throws {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT rowid, body FROM message WHERE id = ?"), arguments: [id])
+                db.cachedStatement(sql: "SELECT rowid, body FROM message WHERE id = ? AND kind = 'text'"),
+                arguments: [id])
         else { return }
         let rowid: Int64 = row[0]
         guard let body = try? cipher.openString(row[1] as Data? ?? Data(), table: "message", row: id) else {
@@ -130,7 +191,7 @@ import GRDBSQLite
         let blind = BlindIndex(cipher)
         try db.execute(sql: deleteAllSQL)
         let statement = try db.makeStatement(sql: insertSQL)
-        let rows = try Row.fetchCursor(db, sql: "SELECT rowid, id, body FROM message")
+        let rows = try Row.fetchCursor(db, sql: "SELECT rowid, id, body FROM message WHERE kind = 'text'")
         while let row = try rows.next() {
             let id: String = row[1]
             guard let body = try? cipher.openString(row[2] as Data? ?? Data(), table: "message", row: id) else {
@@ -140,8 +201,8 @@ import GRDBSQLite
         }
     }
 
-    /// The messages matching `query`, best first: FTS5's candidates in bm25 order, then the
-    /// newest, each opened and checked against the query.
+    /// The messages matching `query`, best first: FTS5's candidates newest row first, each
+    /// opened and checked, the first ``rankedWindow`` matches ranked by relevance then time.
     static func search(
         _ query: String, in conversation: ConversationID?, limit: Int, _ db: Database, _ cipher: FieldCipher,
         _ blind: BlindIndex
@@ -155,18 +216,23 @@ import GRDBSQLite
             sql: """
                 SELECT \(columns) FROM searchIndex JOIN message ON message.rowid = searchIndex.rowid
                 WHERE searchIndex MATCH ?1 AND (?2 IS NULL OR message.conversationID = ?2)
-                ORDER BY searchIndex.rank, message.createdAt DESC, message.id DESC
+                ORDER BY searchIndex.rowid DESC
                 """)
-        let rows = try Row.fetchCursor(
-            statement, arguments: [match(terms, blind), conversation?.rawValue])
-        var hits: [SearchHit] = []
-        while hits.count < limit, let row = try rows.next() {
+        let rows = try Row.fetchCursor(statement, arguments: [match(terms, blind), conversation?.rawValue])
+        var matches: [(message: Message, relevance: Double)] = []
+        let window = max(limit, rankedWindow)
+        while matches.count < window, let row = try rows.next() {
             // A row that does not open is skipped here as in every other read.
-            guard let message = try? CacheRows.message(row, cipher),
-                SearchText.matches(terms: terms, words: SearchText.words(message.body))
-            else { continue }
-            hits.append(SearchHit(message: message, snippet: SearchText.snippet(of: message.body, terms: terms)))
+            guard let message = try? CacheRows.message(row, cipher) else { continue }
+            let relevance = SearchText.relevance(of: message.body, terms: terms)
+            if relevance > 0 { matches.append((message, relevance)) }
         }
-        return hits
+        matches.sort { a, b in
+            a.relevance != b.relevance
+                ? a.relevance > b.relevance : (a.message.createdAt, a.message.id) > (b.message.createdAt, b.message.id)
+        }
+        return matches.prefix(limit).map {
+            SearchHit(message: $0.message, snippet: SearchText.snippet(of: $0.message.body, terms: terms))
+        }
     }
 }

@@ -33,7 +33,18 @@ public struct BlindIndex: Sendable {
 
     /// SipHash-2-4 of `bytes` with the reference vectors' key (00…0f), for their test.
     @_spi(PlusGuidanceTools) public static func sipHashForTesting(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBufferPointer { SipHash24.hash($0, key: (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908)) }
+        let key: (UInt64, UInt64) = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908)
+        let hash = bytes.withUnsafeBufferPointer { SipHash24.hash($0, key: key) }
+        // The short form must agree with the general one on what it takes.
+        guard bytes.count < 8 else { return hash }
+        let packed = bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        return SipHash24.hashShort(packed, count: bytes.count, key: key) == hash ? hash : 0
+    }
+
+    /// The fingerprint of a prefix of at most 7 bytes, packed little-endian in `packed`: the
+    /// same value as ``word(_:)`` of those bytes, without a buffer.
+    @inline(__always) func word(packed: UInt64, count: Int) -> UInt64 {
+        SipHash24.hashShort(packed, count: count, key: wordKey)
     }
 
     static func hmac(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
@@ -60,12 +71,28 @@ public struct BlindIndex: Sendable {
 /// and a 64-bit output, made for short inputs; here, word prefixes of a few bytes, tens of them
 /// per message, where HMAC-SHA256 through libcrypto cost a microsecond each.
 enum SipHash24 {
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, key: (UInt64, UInt64)) -> UInt64 {
-        var v0: UInt64 = key.0 ^ 0x736f_6d65_7073_6575
-        var v1: UInt64 = key.1 ^ 0x646f_7261_6e64_6f6d
-        var v2: UInt64 = key.0 ^ 0x6c79_6765_6e65_7261
-        var v3: UInt64 = key.1 ^ 0x7465_6462_7974_6573
-        @inline(__always) func round() {
+    /// SipHash-2-4 of at most 7 bytes, packed little-endian: only the final block.
+    @inline(__always) static func hashShort(_ packed: UInt64, count: Int, key: (UInt64, UInt64)) -> UInt64 {
+        var state = State(key)
+        let last = UInt64(truncatingIfNeeded: count) << 56 | packed
+        state.v3 ^= last
+        state.round()
+        state.round()
+        state.v0 ^= last
+        return state.finish()
+    }
+
+    struct State {
+        var v0: UInt64, v1: UInt64, v2: UInt64, v3: UInt64
+
+        @inline(__always) init(_ key: (UInt64, UInt64)) {
+            v0 = key.0 ^ 0x736f_6d65_7073_6575
+            v1 = key.1 ^ 0x646f_7261_6e64_6f6d
+            v2 = key.0 ^ 0x6c79_6765_6e65_7261
+            v3 = key.1 ^ 0x7465_6462_7974_6573
+        }
+
+        @inline(__always) mutating func round() {
             v0 &+= v1
             v1 = v1 << 13 | v1 >> 51
             v1 ^= v0
@@ -81,29 +108,37 @@ enum SipHash24 {
             v1 ^= v2
             v2 = v2 << 32 | v2 >> 32
         }
+
+        @inline(__always) mutating func finish() -> UInt64 {
+            v2 ^= 0xff
+            round()
+            round()
+            round()
+            round()
+            return v0 ^ v1 ^ v2 ^ v3
+        }
+    }
+
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, key: (UInt64, UInt64)) -> UInt64 {
+        var state = State(key)
         let count = bytes.count
         let whole = count & ~7
         var index = 0
         while index < whole {
             var m: UInt64 = 0
             for byte in 0..<8 { m |= UInt64(bytes[index + byte]) << (8 * UInt64(byte)) }
-            v3 ^= m
-            round()
-            round()
-            v0 ^= m
+            state.v3 ^= m
+            state.round()
+            state.round()
+            state.v0 ^= m
             index += 8
         }
         var last = UInt64(truncatingIfNeeded: count) << 56
         for byte in 0..<(count - whole) { last |= UInt64(bytes[whole + byte]) << (8 * UInt64(byte)) }
-        v3 ^= last
-        round()
-        round()
-        v0 ^= last
-        v2 ^= 0xff
-        round()
-        round()
-        round()
-        round()
-        return v0 ^ v1 ^ v2 ^ v3
+        state.v3 ^= last
+        state.round()
+        state.round()
+        state.v0 ^= last
+        return state.finish()
     }
 }

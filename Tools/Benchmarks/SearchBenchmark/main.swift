@@ -57,6 +57,10 @@ func firstSync(_ count: Int, account: String, indexed: Bool) async throws -> (Do
     SearchIndex.indexesMessages = indexed
     defer { SearchIndex.indexesMessages = true }
     let storage = try AccountStorage(profile: work + "/profile", account: account, keys: keys)
+    // PG_SEARCH_BENCH_SQL: statements run on the cache first (to try FTS5 settings).
+    if let sql = ProcessInfo.processInfo.environment["PG_SEARCH_BENCH_SQL"], indexed {
+        try await storage.cache.database.write { try $0.execute(sql: sql) }
+    }
     var g = SeededGenerator(seed: 7)
     var pages: [ChangePage] = []
     var elapsed = Duration.zero
@@ -88,14 +92,20 @@ func indexBytes(_ storage: AccountStorage) async throws -> (index: Int, total: I
 func searchLatencies(_ storage: AccountStorage, count: Int) async throws -> [Double] {
     var g = SeededGenerator(seed: 99)
     var latencies: [Double] = []
+    var slowest: [(Double, String, Int)] = []
     var found = 0
     for _ in 0..<1_000 {
         var terms = (0..<Int.random(in: 1...2, using: &g)).map { _ in word(&g) }
         if Bool.random(using: &g) { terms[0] = String(terms[0].prefix(Int.random(in: 3...5, using: &g))) }
         let query = terms.joined(separator: " ")
         let started = clock.now
-        found += try await storage.cache.search(query, in: nil, limit: 20).count
+        let hits = try await storage.cache.search(query, in: nil, limit: 20).count
+        found += hits
         latencies.append(seconds(clock.now - started) * 1_000)
+        slowest.append((latencies.last!, query, hits))
+    }
+    for (ms, query, hits) in slowest.sorted(by: { $0.0 > $1.0 }).prefix(5) {
+        say(String(format: "  slow: %.1f ms %@ (%d hits)", ms, query, hits))
     }
     say("  (\(found) hits over 1,000 queries at \(count) messages)")
     return latencies.sorted()

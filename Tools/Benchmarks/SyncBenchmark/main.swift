@@ -17,6 +17,7 @@ import Foundation
 import GRDB
 @_spi(PlusGuidanceTools) import PlusGuidanceDomain
 @_spi(PlusGuidanceTools) import PlusGuidanceNetworking
+@_spi(PlusGuidanceTools) import PlusGuidancePersistence
 @_spi(PlusGuidanceTools) import PlusGuidanceSync
 import PlusGuidanceTesting
 @_spi(PlusGuidanceTools) import PlusGuidanceWire
@@ -275,7 +276,9 @@ if ProcessInfo.processInfo.environment["PG_SYNC_BENCH"] == "decode" {
 
 // MARK: Child mode: one initial sync, timed inside the process.
 
-if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "initial-sync" {
+if CommandLine.arguments.count >= 4, CommandLine.arguments[1] == "initial-sync" {
+    // `no-index`: the same sync without the search index, for its cost (same binary, same run).
+    if CommandLine.arguments.dropFirst(4).first == "no-index" { SearchIndex.indexesMessages = false }
     let client = try await PlusGuidanceClient.open(
         configuration(URL(string: CommandLine.arguments[2])!, profile: CommandLine.arguments[3]))
     _ = try await client.signIn(email: "therapist@example.com", password: "therapist-pass")
@@ -361,6 +364,8 @@ do {
     // after each of this build's, on the same server, for the figures of before and after.
     let baseline = ProcessInfo.processInfo.environment["PG_SYNC_BASELINE"]
     var baselineTimes: [Double] = []
+    // The same initial sync without the search index, after each one with it.
+    var unindexedTimes: [Double] = []
     var baselineRSS: [Double] = []
     let schema = work + "/schema.sql"
     for repetition in 0..<repetitions {
@@ -374,6 +379,12 @@ do {
             })
         sdkTimes.append(Double(fields["seconds"] ?? "") ?? 0)
         sdkRSS.append(sdk.peakRSSMiB)
+        let unindexed = try measure(
+            selfPath, ["initial-sync", server.url.absoluteString, profile + "-unindexed", "no-index"])
+        if let line = unindexed.stdout.split(separator: "\n").last(where: { $0.hasPrefix("seconds=") }) {
+            unindexedTimes.append(Double(line.dropFirst("seconds=".count)) ?? 0)
+        }
+        try? FileManager.default.removeItem(atPath: profile + "-unindexed")
         if let baseline {
             let before = try measure(baseline, ["initial-sync", server.url.absoluteString, profile + "-baseline"])
             guard before.status == 0,
@@ -512,6 +523,11 @@ do {
             + "ratio \(format(sdkMedian / pipelineMedian))x; SDK peak RSS \(format(median(sdkRSS), 1)) MiB "
             + "(pipeline's largest process \(format(median(pipelineRSS), 1)) MiB); sqlite3 json_each insert alone "
             + "\(format(importMedian)) s, SDK \(format(sdkMedian / importMedian))x of it")
+    if !unindexedTimes.isEmpty {
+        print(
+            "   without the search index (same binary, alternating): \(format(median(unindexedTimes))) s; with it "
+                + "\(format(median(unindexedTimes) > 0 ? sdkMedian / median(unindexedTimes) : 0, 3))x")
+    }
     if !baselineTimes.isEmpty {
         let baselineMedian = median(baselineTimes)
         print(

@@ -35,23 +35,25 @@ seconds() { echo "(julianday($1) - 2451910.5) * 86400.0"; }
 insert_page() {
     local page="$1" changes="json_each(readfile('$1'), '\$.changes')"
     cat >&3 <<SQL
-INSERT OR REPLACE INTO user (id, email, name, role)
-    SELECT value->>'\$.user.id', value->>'\$.user.email', value->>'\$.user.name', value->>'\$.user.role'
+INSERT OR REPLACE INTO user (id, emailIndex, identity, role)
+    SELECT value->>'\$.user.id', value->>'\$.user.email', json_array(value->>'\$.user.email', value->>'\$.user.name'),
+        value->>'\$.user.role'
     FROM $changes WHERE value->>'\$.entity' = 'user' AND value->>'\$.op' = 'upsert';
 INSERT OR REPLACE INTO message (id, conversationID, senderID, recipientID, kind, body, createdAt, offerID, sessionID, deliveryState)
     SELECT value->>'\$.message.id', value->>'\$.message.conversationId', value->>'\$.message.senderId',
         value->>'\$.message.recipientId', value->>'\$.message.kind', value->>'\$.message.body',
         $(seconds "value->>'\$.message.createdAt'"), value->>'\$.message.offerId', value->>'\$.message.sessionId', 'sent'
     FROM $changes WHERE value->>'\$.entity' = 'message' AND value->>'\$.op' = 'upsert';
-INSERT OR REPLACE INTO offer (id, therapistID, clientID, type, startsAt, durationMinutes, requiresConfirmation, state, createdAt, expiresAt, closedAt, sessionID)
-    SELECT value->>'\$.offer.id', value->>'\$.offer.therapistId', value->>'\$.offer.clientId', value->>'\$.offer.type',
-        $(seconds "value->>'\$.offer.startsAt'"), value->>'\$.offer.durationMinutes', value->>'\$.offer.requiresConfirmation',
+INSERT OR REPLACE INTO offer (id, therapistID, clientID, details, startsAt, state, createdAt, expiresAt, closedAt, sessionID)
+    SELECT value->>'\$.offer.id', value->>'\$.offer.therapistId', value->>'\$.offer.clientId',
+        (value->>'\$.offer.type') || char(10) || (value->>'\$.offer.durationMinutes') || char(10) || (value->>'\$.offer.requiresConfirmation'),
+        $(seconds "value->>'\$.offer.startsAt'"),
         value->>'\$.offer.state', $(seconds "value->>'\$.offer.createdAt'"), $(seconds "value->>'\$.offer.expiresAt'"),
         $(seconds "value->>'\$.offer.closedAt'"), value->>'\$.offer.sessionId'
     FROM $changes WHERE value->>'\$.entity' = 'offer' AND value->>'\$.op' = 'upsert';
-INSERT OR REPLACE INTO session (id, offerID, therapistID, clientID, type, startsAt, durationMinutes, endedAt, endedBy)
+INSERT OR REPLACE INTO session (id, offerID, therapistID, clientID, details, startsAt, endedAt, endedBy)
     SELECT value->>'\$.session.id', value->>'\$.session.offerId', value->>'\$.session.therapistId', value->>'\$.session.clientId',
-        value->>'\$.session.type', $(seconds "value->>'\$.session.startsAt'"), value->>'\$.session.durationMinutes',
+        (value->>'\$.session.type') || char(10) || (value->>'\$.session.durationMinutes'), $(seconds "value->>'\$.session.startsAt'"),
         $(seconds "value->>'\$.session.endedAt'"), value->>'\$.session.endedBy'
     FROM $changes WHERE value->>'\$.entity' = 'session' AND value->>'\$.op' = 'upsert';
 SQL

@@ -31,7 +31,8 @@ extension EncryptionTests {
         machine.server.stop()
         let clients = try await machine.pg("theo", ["--json", "clients"])
         #expect(clients.status == 0, "\(clients.stderr)")
-        #expect(clients.stdout.contains("\"name\":\"Alice\"") && clients.stdout.contains("\"email\":\"bob@example.com\""))
+        #expect(
+            clients.stdout.contains("\"name\":\"Alice\"") && clients.stdout.contains("\"email\":\"bob@example.com\""))
         #expect(try await machine.messages("theo", "alice@example.com").contains("CANARY-REPLY-a8c2"))
         let offers = try await machine.pg("theo", ["--json", "offers"]).stdout
         #expect(offers.contains("\"type\":\"voice\"") && offers.contains("\"durationMinutes\":30"))

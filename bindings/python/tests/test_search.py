@@ -69,6 +69,26 @@ def test_bad_search_arguments_are_clear_errors(open_client):
     assert refused.value.code == "not_a_contact"
 
 
+def test_the_c_functions_refuse_null_invalid_utf8_and_a_bad_limit_without_crashing(open_client):
+    import ctypes
+    from plusguidance._library import lib
+    therapist = open_client("therapist@example.com")
+    out = ctypes.c_void_p()
+
+    def code():
+        return lib.pg_error_last().contents.code.decode()
+
+    assert lib.pg_client_search(None, therapist._h, b"x", None, 0) == -2 and code() == "invalid_argument"
+    assert lib.pg_client_search(ctypes.byref(out), therapist._h, None, None, 0) == -2
+    assert lib.pg_client_search(ctypes.byref(out), therapist._h, b"\xff", None, 0) == -2 and code() == "invalid_utf8"
+    assert lib.pg_client_search(ctypes.byref(out), therapist._h, b"x", b"\xc3", 0) == -2
+    assert lib.pg_client_search(ctypes.byref(out), therapist._h, b"x", None, 1001) == -2
+    assert lib.pg_client_search(ctypes.byref(out), None, b"x", None, 0) == -2
+    assert lib.pg_client_search(ctypes.byref(out), therapist._h, b"x", None, 0) == 0
+    assert ctypes.string_at(out.value) == b"[]"
+    lib.pg_free(out.value)
+
+
 def test_a_live_text_is_found_at_once_through_pg_syncds_profile(open_client, server, tmp_path, key_file):
     profile = str(tmp_path / "therapist")
     therapist = open_client("therapist@example.com", profile=profile)

@@ -8,8 +8,9 @@ import Foundation
 /// full-width), and nonspacing marks dropped (so "Café" is "cafe" and "Schlafstörung" is
 /// "schlafstorung"). A *word* is a run of letters and numbers (general categories L* and N*) of
 /// the folded text; anything else separates words. A query matches a text when every word of the
-/// query begins a word of the text ("slee" matches "SLEEPLESS"). A query with no word matches
-/// nothing: any text is a query, none is a syntax error.
+/// query begins a word of the text ("slee" matches "SLEEPLESS"): its ``relevance(of:terms:)`` is
+/// then above zero. A query with no word matches nothing: any text is a query, none is a syntax
+/// error.
 public enum SearchText {
     /// The folded words of `text`, each as its Unicode scalars.
     public static func words(_ text: String) -> [[Unicode.Scalar]] {
@@ -31,11 +32,6 @@ public enum SearchText {
     public static func queryTerms(_ query: String) -> [[Unicode.Scalar]] {
         var seen = Set<String>()
         return words(query).filter { seen.insert(String(String.UnicodeScalarView($0))).inserted }
-    }
-
-    /// Whether every term begins one of `words`.
-    public static func matches(terms: [[Unicode.Scalar]], words: [[Unicode.Scalar]]) -> Bool {
-        !terms.isEmpty && terms.allSatisfy { term in words.contains { $0.starts(with: term) } }
     }
 
     /// How well `words` (a text's) answer `terms` (a query's): 0 when some term begins no word;
@@ -90,11 +86,6 @@ public enum SearchText {
             return Double(scores.reduce(0, +)) / Double(words).squareRoot()
         }
         return fast ?? relevance(of: words(text), terms: terms)
-    }
-
-    /// Whether `text` matches `query`.
-    public static func matches(_ text: String, query: String) -> Bool {
-        matches(terms: queryTerms(query), words: words(text))
     }
 
     /// Calls `body` with each scalar of `text` folded. ASCII text, most of it, is folded byte by

@@ -15,7 +15,7 @@ public struct BlindIndex: Sendable {
     /// The keys of `cipher`'s data key; fixed, public keys for ``FieldCipher/unencrypted``
     /// (benchmarks' baseline only).
     init(_ cipher: FieldCipher) {
-        let root = cipher.keyBytesForTesting ?? [UInt8](repeating: 0, count: 32)
+        let root = cipher.keyBytes ?? [UInt8](repeating: 0, count: 32)
         emailKey = Self.hmac(key: root, Array("plusguidance e-mail index v1".utf8))
         let word = Self.hmac(key: root, Array("plusguidance search index v1".utf8))
         wordKey = (Self.littleEndian(word, 0), Self.littleEndian(word, 8))

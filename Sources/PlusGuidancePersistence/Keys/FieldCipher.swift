@@ -128,6 +128,9 @@ public final class FieldCipher: @unchecked Sendable {
     /// The key, for the test that checks the format against swift-crypto's `AES.GCM`.
     @_spi(PlusGuidanceTools) public var keyBytesForTesting: [UInt8]? { key }
 
+    /// The key, for the keys derived from it (``BlindIndex``); `nil` for ``unencrypted``.
+    var keyBytes: [UInt8]? { key }
+
     /// `table ‖ 0x00 ‖ row`, built on the stack.
     private static func withAssociatedData<T>(
         _ table: String, _ row: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T

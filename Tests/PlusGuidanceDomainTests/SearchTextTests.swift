@@ -41,7 +41,8 @@ import Testing
     }
 
     @Test func aSnippetIsCutAroundTheFirstMatchAtSpaces() {
-        let text = String(repeating: "filler words here ", count: 10) + "the Schlafstörung came back "
+        let text =
+            String(repeating: "filler words here ", count: 10) + "the Schlafstörung came back "
             + String(repeating: "more filler text ", count: 10)
         let snippet = SearchText.snippet(of: text, terms: SearchText.queryTerms("schlafstorung"))
         #expect(snippet.hasPrefix("…") && snippet.hasSuffix("…"))

@@ -278,5 +278,28 @@ public enum CacheStoreConformance {
                     serverClockOffset: 7_200.5),
                 "sync state")
         },
+        Check("search folds, ranks whole words first, keeps to a conversation and skips system texts") { store in
+            var ready = Fixtures.message("s1", at: 1, body: "Your session is now ready. Click here to attend.")
+            ready.kind = .sessionReady
+            try await store.apply(
+                ChangePage(
+                    changes: [
+                        .message(Fixtures.message("m1", at: 2, body: "Café résumé, SLEEPLESS again")),
+                        .message(Fixtures.message("m2", at: 3, body: "I sleep better")),
+                        .message(Fixtures.message("m3", in: Fixtures.theoBob, at: 4, body: "sleepwalking")),
+                        .message(ready),
+                    ], cursor: FeedCursor("c9")))
+            let all = try await store.search("slee", in: nil, limit: 10).map(\.message.id)
+            try requireEqual(Set(all), ["m1", "m2", "m3"], "slee")
+            try requireEqual(
+                try await store.search("sleep", in: nil, limit: 10).first?.message.id, "m2", "the whole word first")
+            try requireEqual(
+                try await store.search("cafe resume", in: nil, limit: 10).map(\.message.id), ["m1"], "folded")
+            try requireEqual(
+                try await store.search("slee", in: Fixtures.theoBob.conversationID, limit: 10).map(\.message.id),
+                ["m3"], "one conversation")
+            try requireEqual(try await store.search("session ready", in: nil, limit: 10), [], "system texts")
+            try requireEqual(try await store.search("!!!", in: nil, limit: 10), [], "no word")
+        },
     ]
 }

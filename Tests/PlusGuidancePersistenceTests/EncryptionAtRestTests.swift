@@ -198,6 +198,32 @@ import Testing
         }
     }
 
+    @Test func anOutboxFromBeforeSealedReasonsHasItsReasonsSealedAndItsFileRewritten() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/outbox.sqlite"
+        let cipher = FieldCipher.ephemeral()
+        // An outbox as the last release wrote it: a failure's reason in clear, no migration 0006.
+        do {
+            let outbox = try SQLiteOutboxStore(path: path, cipher: cipher)
+            var failed = try await outbox.enqueue(Fixtures.sendEntry("k1"))
+            failed.state = .failed
+            failed.lastError = OutboxFailure(code: "refused", reason: Self.canary + "-reason")
+            try await outbox.update(failed, durably: true)
+            _ = try await outbox.enqueue(Fixtures.sendEntry("k2"))
+            try await outbox.database.write { db in
+                try db.execute(
+                    sql: "UPDATE outbox SET lastErrorReason = ? WHERE key = 'k1'", arguments: [Self.canary + "-reason"])
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = '0006-sealed-reasons'")
+            }
+            try outbox.database.close()
+        }
+        #expect(contains(path, Self.canary) || contains(path + "-wal", Self.canary))
+        let outbox = try SQLiteOutboxStore(path: path, cipher: cipher)
+        let entries = try await outbox.entries()
+        #expect(entries.map(\.lastError?.reason) == [Self.canary + "-reason", nil])
+        for suffix in ["", "-wal"] { #expect(!contains(path + suffix, Self.canary), "\(suffix)") }
+    }
+
     @Test func aPlaintextCacheIsRewrittenIntoANewFileAndAnInterruptedRewriteIsFinished() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/cache.sqlite"

@@ -22,20 +22,28 @@ extension CacheRows {
         return try cipher.seal(json, table: table, row: user.id.rawValue)
     }
 
-    static func user(_ row: Row, _ cipher: FieldCipher, table: String = "user", offset: Int = 0) throws -> User {
-        let id: String = row[offset]
-        let opened = try cipher.open(row[offset + 1] as Data? ?? Data(), table: table, row: id)
+    /// Stores the account (table `account`, one row), its identity sealed.
+    static func setAccount(_ user: User, _ db: Database, _ cipher: FieldCipher) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO account (singleton, id, identity, role) VALUES (1, ?, ?, ?)",
+            arguments: [user.id.rawValue, try sealIdentity(user, table: "account", cipher), user.role.rawValue])
+    }
+
+    /// The user of a row `id, identity, role` of `table` (`user`, or `account`).
+    static func user(_ row: Row, _ cipher: FieldCipher, table: String = "user") throws -> User {
+        let id: String = row[0]
+        let opened = try cipher.open(row[1] as Data? ?? Data(), table: table, row: id)
         guard let fields = try? JSONSerialization.jsonObject(with: opened) as? [String], fields.count == 2 else {
             throw PersistenceError.undecodable(table, column: "identity")
         }
         return User(
             id: UserID(rawValue: id), email: fields[0], name: fields[1],
-            role: try decode(Role.self, row[offset + 2], table: table, column: "role"))
+            role: try decode(Role.self, row[2], table: table, column: "role"))
     }
 
     static func userArguments(_ user: User, _ cipher: FieldCipher) throws -> StatementArguments {
         [
-            user.id.rawValue, BlindIndex(cipher).email(user.email), try sealIdentity(user, table: "user", cipher),
+            user.id.rawValue, cipher.blindIndex.email(user.email), try sealIdentity(user, table: "user", cipher),
             user.role.rawValue,
         ]
     }

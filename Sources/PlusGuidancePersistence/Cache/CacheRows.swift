@@ -125,7 +125,7 @@ enum CacheRows {
             Self.bind(m.kind.rawValue, 5, handle)
             _ = sealedBody.withUnsafeBytes { bytes in
                 if let base = bytes.baseAddress {
-                    sqlite3_bind_blob(handle, 6, base, Int32(bytes.count), Self.transient)
+                    sqlite3_bind_blob(handle, 6, base, Int32(bytes.count), CacheRows.transient)
                 } else {
                     sqlite3_bind_zeroblob(handle, 6, 0)
                 }
@@ -146,32 +146,41 @@ enum CacheRows {
             // An upsert that updates leaves the connection's last rowid alone: 0 then says so.
             let connection = sqlite3_db_handle(handle)
             sqlite3_set_last_insert_rowid(connection, 0)
-            let code = sqlite3_step(handle)
-            guard code == SQLITE_DONE else {
-                // SQLite's message names the statement's columns and constraints, never a value.
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code),
-                    message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
-            }
+            try CacheRows.step(statement)
             return sqlite3_last_insert_rowid(connection)
         }
-
-        /// SQLite copies the value before the call returns.
-        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
         private static func bind(_ text: String?, _ index: Int32, _ handle: OpaquePointer) {
             guard var text else {
                 sqlite3_bind_null(handle, index)
                 return
             }
-            text.withUTF8 { utf8 in
-                // An empty buffer may have no address, which SQLite would bind as NULL.
-                let empty: StaticString = ""
-                _ = sqlite3_bind_text(
-                    handle, index,
-                    UnsafeRawPointer(utf8.baseAddress ?? empty.utf8Start)
-                        .assumingMemoryBound(to: CChar.self), Int32(utf8.count), transient)
-            }
+            text.withUTF8 { CacheRows.bindText($0, index, handle) }
+        }
+    }
+
+    /// SQLite copies the value before the call returns.
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Binds UTF-8 bytes as text with SQLite's own call (statements stepped past GRDB).
+    static func bindText(_ utf8: UnsafeBufferPointer<UInt8>, _ index: Int32, _ handle: OpaquePointer) {
+        // An empty buffer may have no address, which SQLite would bind as NULL.
+        let empty: StaticString = ""
+        _ = sqlite3_bind_text(
+            handle, index,
+            UnsafeRawPointer(utf8.baseAddress ?? empty.utf8Start).assumingMemoryBound(to: CChar.self),
+            Int32(utf8.count), transient)
+    }
+
+    /// Steps a statement bound with SQLite's own calls to its end.
+    static func step(_ statement: Statement) throws {
+        let handle = statement.sqliteStatement
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else {
+            // SQLite's message names the statement's columns and constraints, never a value.
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code),
+                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: statement.sql)
         }
     }
 

@@ -46,7 +46,7 @@ extension CacheSchema {
                     details BLOB NOT NULL, startsAt REAL NOT NULL, endedAt REAL, endedBy TEXT);
                 CREATE INDEX session_upcoming ON session (startsAt, id) WHERE endedAt IS NULL;
                 """)
-        if let account { try setAccount(account, db, cipher) }
+        if let account { try CacheRows.setAccount(account, db, cipher) }
         for user in users {
             try db.execute(sql: CacheRows.upsertUser, arguments: CacheRows.userArguments(user, cipher))
         }
@@ -58,17 +58,7 @@ extension CacheSchema {
         }
         try db.execute(sql: SearchIndex.createSQL)
         try SearchIndex.rebuild(db, cipher)
-        if hadRows {
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(DatabaseOpener.rewriteMarker) (singleton INTEGER)")
-        }
-    }
-
-    static func setAccount(_ user: User, _ db: Database, _ cipher: FieldCipher) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO account (singleton, id, identity, role) VALUES (1, ?, ?, ?)",
-            arguments: [
-                user.id.rawValue, try CacheRows.sealIdentity(user, table: "account", cipher), user.role.rawValue,
-            ])
+        if hadRows { try DatabaseOpener.markForRewrite(db) }
     }
 
     private static func plainUser(_ row: Row) throws -> User {

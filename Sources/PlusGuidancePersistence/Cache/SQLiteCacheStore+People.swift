@@ -19,7 +19,7 @@ extension SQLiteCacheStore {
 
     public func setAccount(_ user: User) async throws {
         let cipher = cipher
-        try await database.write { db in try CacheSchema.setAccount(user, db, cipher) }
+        try await database.write { db in try CacheRows.setAccount(user, db, cipher) }
     }
 
     public func contacts() async throws -> [Contact] {
@@ -44,8 +44,8 @@ extension SQLiteCacheStore {
         }
         // SQLite's BINARY order of the names, as before they were sealed: UTF-8 byte order.
         contacts.sort { a, b in
-            let (x, y) = (Array(a.user.name.utf8), Array(b.user.name.utf8))
-            return x == y ? a.id < b.id : x.lexicographicallyPrecedes(y)
+            a.user.name.utf8.elementsEqual(b.user.name.utf8)
+                ? a.id < b.id : a.user.name.utf8.lexicographicallyPrecedes(b.user.name.utf8)
         }
         // Each conversation's unread count, by the account's stored read position.
         guard let account = try account(db, cipher) else { return contacts }
@@ -58,7 +58,7 @@ extension SQLiteCacheStore {
 
     /// The contact whose e-mail address is `email` (any case), found by its fingerprint.
     public func contact(email: String) async throws -> UserID? {
-        let fingerprint = BlindIndex(cipher).email(email)
+        let fingerprint = cipher.blindIndex.email(email)
         return try database.readHere { db in
             try String.fetchOne(
                 db.cachedStatement(
@@ -80,7 +80,7 @@ extension SQLiteCacheStore {
     public func search(_ query: String, in conversation: ConversationID?, limit: Int) async throws -> [SearchHit] {
         let cipher = cipher
         return try database.readHere { db in
-            try SearchIndex.search(query, in: conversation, limit: limit, db, cipher, BlindIndex(cipher))
+            try SearchIndex.search(query, in: conversation, limit: limit, db, cipher, cipher.blindIndex)
         }
     }
 }

@@ -120,12 +120,11 @@ public final class SQLiteCacheStore: CacheStore {
         for change in changes {
             switch change {
             case .message(let value):
-                let (body, tokens) = try sealed.next(value)
                 // Indexed when new, in this transaction (SearchIndex); a body never changes.
-                let rowid = try upsertMessage.execute(value, sealedBody: body)
+                let rowid = try upsertMessage.execute(value, sealedBody: try sealed.next(value))
                 guard rowid != 0, SearchIndex.indexes(value) else { continue }
                 index = try index ?? db.cachedStatement(sql: SearchIndex.insertSQL)
-                try SearchIndex.insert(rowid: rowid, tokens: tokens, index!)
+                try SearchIndex.insert(rowid: rowid, tokens: sealed.tokens(of: value), index!)
             case .offer(let value):
                 upsertOffer = try upsertOffer ?? db.cachedStatement(sql: CacheRows.upsertOffer)
                 try upsertOffer!.execute(arguments: CacheRows.offerArguments(value, cipher))

@@ -151,19 +151,8 @@ import GRDBSQLite
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
         sqlite3_bind_int64(handle, 1, rowid)
-        tokens.withUnsafeBufferPointer { bytes in
-            let empty: StaticString = ""
-            _ = sqlite3_bind_text(
-                handle, 2,
-                UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(empty.utf8Start)).assumingMemoryBound(
-                    to: CChar.self), Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-        }
-        let code = sqlite3_step(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code),
-                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: statement.sql)
-        }
+        tokens.withUnsafeBufferPointer { CacheRows.bindText($0, 2, handle) }
+        try CacheRows.step(statement)
     }
 
     /// Removes the message `id` from the index, before its row is deleted: a contentless index
@@ -188,7 +177,7 @@ import GRDBSQLite
     /// Empties the index and indexes every message whose body opens again: after rows were
     /// deleted whose bodies did not open, and when a profile from before search is migrated.
     static func rebuild(_ db: Database, _ cipher: FieldCipher) throws {
-        let blind = BlindIndex(cipher)
+        let blind = cipher.blindIndex
         try db.execute(sql: deleteAllSQL)
         let statement = try db.makeStatement(sql: insertSQL)
         let rows = try Row.fetchCursor(db, sql: "SELECT rowid, id, body FROM message WHERE kind = 'text'")
@@ -201,6 +190,11 @@ import GRDBSQLite
         }
     }
 
+    /// ``CacheRows/messageColumns``, of the table `message` (the search joins another).
+    private static let messageColumns = CacheRows.messageColumns.split(separator: ",").map {
+        "message." + $0.trimmingCharacters(in: .whitespaces)
+    }.joined(separator: ", ")
+
     /// The messages matching `query`, best first: FTS5's candidates newest row first, each
     /// opened and checked, the first ``rankedWindow`` matches ranked by relevance then time.
     static func search(
@@ -209,12 +203,9 @@ import GRDBSQLite
     ) throws -> [SearchHit] {
         let terms = SearchText.queryTerms(query)
         guard !terms.isEmpty, limit > 0 else { return [] }
-        let columns = CacheRows.messageColumns.split(separator: ",").map {
-            "message." + $0.trimmingCharacters(in: .whitespaces)
-        }.joined(separator: ", ")
         let statement = try db.cachedStatement(
             sql: """
-                SELECT \(columns) FROM searchIndex JOIN message ON message.rowid = searchIndex.rowid
+                SELECT \(messageColumns) FROM searchIndex JOIN message ON message.rowid = searchIndex.rowid
                 WHERE searchIndex MATCH ?1 AND (?2 IS NULL OR message.conversationID = ?2)
                 ORDER BY searchIndex.rowid DESC
                 """)

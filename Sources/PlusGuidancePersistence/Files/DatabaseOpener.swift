@@ -138,17 +138,29 @@ struct DatabaseOpener {
 
     /// Seals `column` of every row of `table` in place (inside a migration), and marks the file
     /// for a rewrite when there was any row: a plaintext profile becoming an encrypted one.
+    /// The sealed values are bound to `associatedTable` (default `table`) and the row's key; a
+    /// NULL stays NULL.
     static func sealInPlace(
-        _ db: Database, table: String, key: String, column: String, cipher: FieldCipher
+        _ db: Database, table: String, key: String, column: String, associatedTable: String? = nil,
+        cipher: FieldCipher
     ) throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT \(key), \(column) FROM \(table)")
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT \(key), \(column) FROM \(table) WHERE \(column) IS NOT NULL")
         guard !rows.isEmpty else { return }
         let update = try db.makeStatement(sql: "UPDATE \(table) SET \(column) = ? WHERE \(key) = ?")
         for row in rows {
             let id: String = row[0]
-            let plaintext: Data = (row[1] as Data?) ?? Data()
-            try update.execute(arguments: [try cipher.seal(plaintext, table: table, row: id), id])
+            let plaintext: Data = row[1]
+            try update.execute(arguments: [
+                try cipher.seal(plaintext, table: associatedTable ?? table, row: id), id,
+            ])
         }
+        try markForRewrite(db)
+    }
+
+    /// Marks the file for a rewrite after this migration (``open()``): rows were sealed in place
+    /// and their plaintext is still in free pages and the WAL.
+    static func markForRewrite(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(rewriteMarker) (singleton INTEGER)")
     }
 

@@ -12,10 +12,10 @@ public struct BlindIndex: Sendable {
     private let emailKey: [UInt8]
     private let wordKey: (UInt64, UInt64)
 
-    /// The keys of `cipher`'s data key; fixed, public keys for ``FieldCipher/unencrypted``
-    /// (benchmarks' baseline only).
-    init(_ cipher: FieldCipher) {
-        let root = cipher.keyBytes ?? [UInt8](repeating: 0, count: 32)
+    /// The keys derived from a data key (``FieldCipher/blindIndex``); fixed, public keys for
+    /// ``FieldCipher/unencrypted`` (`nil`: the benchmarks' baseline only).
+    init(rootKey: [UInt8]?) {
+        let root = rootKey ?? [UInt8](repeating: 0, count: 32)
         emailKey = Self.hmac(key: root, Array("plusguidance e-mail index v1".utf8))
         let word = Self.hmac(key: root, Array("plusguidance search index v1".utf8))
         wordKey = (Self.littleEndian(word, 0), Self.littleEndian(word, 8))

@@ -24,6 +24,7 @@ public final class FieldCipher: @unchecked Sendable {
     private let lock = NSLock()
     private var sealingContext: GCMContext?
     private var openingContext: GCMContext?
+    private var derivedBlindIndex: BlindIndex?
 
     /// A cipher with `key` (32 bytes).
     convenience init(key: KeyMaterial) { self.init(keyBytes: key.bytes) }
@@ -128,8 +129,16 @@ public final class FieldCipher: @unchecked Sendable {
     /// The key, for the test that checks the format against swift-crypto's `AES.GCM`.
     @_spi(PlusGuidanceTools) public var keyBytesForTesting: [UInt8]? { key }
 
-    /// The key, for the keys derived from it (``BlindIndex``); `nil` for ``unencrypted``.
-    var keyBytes: [UInt8]? { key }
+    /// The fingerprints' keys derived from this key (two HMACs), made on first use and kept:
+    /// every batch of the feed and every search asks for them.
+    var blindIndex: BlindIndex {
+        lock.withLock {
+            if let made = derivedBlindIndex { return made }
+            let made = BlindIndex(rootKey: key)
+            derivedBlindIndex = made
+            return made
+        }
+    }
 
     /// `table ‖ 0x00 ‖ row`, built on the stack.
     private static func withAssociatedData<T>(

@@ -61,18 +61,9 @@ extension SQLiteOutboxStore {
         migrator.registerMigration("0006-sealed-reasons") { db in
             // The server's reason for a failure is free text (R10): sealed like the action,
             // under its own associated data (reasonTable) so the two values cannot be swapped.
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT key, lastErrorReason FROM outbox WHERE lastErrorReason IS NOT NULL")
-            for row in rows {
-                let key: String = row[0]
-                let reason: String = row[1]
-                try db.execute(
-                    sql: "UPDATE outbox SET lastErrorReason = ? WHERE key = ?",
-                    arguments: [try sealReason(reason, key: key, cipher), key])
-            }
-            if !rows.isEmpty {
-                try db.execute(sql: "CREATE TABLE IF NOT EXISTS \(DatabaseOpener.rewriteMarker) (singleton INTEGER)")
-            }
+            try DatabaseOpener.sealInPlace(
+                db, table: "outbox", key: "key", column: "lastErrorReason", associatedTable: reasonTable,
+                cipher: cipher)
         }
         return migrator
     }

@@ -27,16 +27,6 @@ let relations = history.relations
 let epoch = history.epoch
 func message(_ i: Int) -> Message { history.message(i) }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
-}
-
 // The pages are built once: both sides ingest the very same values.
 let pages: [[ChangePage]] = stride(from: 0, to: messageCount, by: pageSize * 10).map { batchStart in
     stride(from: batchStart, to: min(messageCount, batchStart + pageSize * 10), by: pageSize).map { start in
@@ -76,7 +66,7 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
     let started = clock.now
     let ingestCPU = processCPU()
     for batch in pages { try await store.apply(batch) }
-    let ingest = seconds(clock.now - started)
+    let ingest = Statistics.seconds(clock.now - started)
     let ingestCPUSeconds = processCPU() - ingestCPU
     let queryCPU = processCPU()
     var latencies: [Double] = []
@@ -85,14 +75,14 @@ func run(_ cipher: FieldCipher, _ name: String) async throws -> Round {
         let conversation = relations[(i * 7_919) % conversationCount].conversationID
         let queryStarted = clock.now
         let rows = try await store.messages(in: conversation, limit: 50, before: nil)
-        latencies.append(seconds(clock.now - queryStarted) * 1_000)
+        latencies.append(Statistics.seconds(clock.now - queryStarted) * 1_000)
         precondition(rows.count == min(50, messageCount / conversationCount))
     }
     let queryCPUSeconds = processCPU() - queryCPU
     latencies.sort()
     return Round(
-        ingestRowsPerSecond: Double(messageCount) / ingest, queryP50: percentile(latencies, 0.5),
-        queryP99: percentile(latencies, 0.99),
+        ingestRowsPerSecond: Double(messageCount) / ingest, queryP50: Statistics.percentile(latencies, 0.5),
+        queryP99: Statistics.percentile(latencies, 0.99),
         ingestCPUMicrosecondsPerRow: ingestCPUSeconds * 1e6 / Double(max(1, messageCount)),
         queryCPUMicroseconds: queryCPUSeconds * 1e6 / Double(queries))
 }
@@ -106,10 +96,10 @@ do {
     let rows = (0..<100_000).map { "msg_\($0)" }
     let sealStarted = clock.now
     for row in rows { sealedBodies.append(try cipher.sealString(body, table: "message", row: row)) }
-    let sealNanoseconds = seconds(clock.now - sealStarted) * 1e9 / 100_000
+    let sealNanoseconds = Statistics.seconds(clock.now - sealStarted) * 1e9 / 100_000
     let openStarted = clock.now
     for (i, row) in rows.enumerated() { _ = try cipher.openString(sealedBodies[i], table: "message", row: row) }
-    let openNanoseconds = seconds(clock.now - openStarted) * 1e9 / 100_000
+    let openNanoseconds = Statistics.seconds(clock.now - openStarted) * 1e9 / 100_000
     print(
         String(
             format: "cipher alone: seal %.0f ns, open %.0f ns per %d-byte body", sealNanoseconds, openNanoseconds,
@@ -146,18 +136,18 @@ for round in 0..<rounds {
             plain[round].ingestRowsPerSecond, sealed[round].ingestRowsPerSecond, plain[round].queryP99,
             sealed[round].queryP99))
 }
-let plainRate = median(plain.map(\.ingestRowsPerSecond))
-let sealedRate = median(sealed.map(\.ingestRowsPerSecond))
-let plainP99 = median(plain.map(\.queryP99))
-let sealedP99 = median(sealed.map(\.queryP99))
+let plainRate = Statistics.median(plain.map(\.ingestRowsPerSecond))
+let sealedRate = Statistics.median(sealed.map(\.ingestRowsPerSecond))
+let plainP99 = Statistics.median(plain.map(\.queryP99))
+let sealedP99 = Statistics.median(sealed.map(\.queryP99))
 print(
     String(
         format: "first sync (median): plain %.0f rows/s, sealed %.0f rows/s: time sealed/plain = %.3f (goal <= 1.10)",
         plainRate, sealedRate, plainRate / sealedRate))
 print(
     String(
-        format: "latest 50 (median of p50): plain %.3f ms, sealed %.3f ms", median(plain.map(\.queryP50)),
-        median(sealed.map(\.queryP50))))
+        format: "latest 50 (median of p50): plain %.3f ms, sealed %.3f ms", Statistics.median(plain.map(\.queryP50)),
+        Statistics.median(sealed.map(\.queryP50))))
 print(
     String(
         format: "latest 50 (median of p99): plain %.3f ms, sealed %.3f ms: sealed/plain = %.3f (goal <= 1.10)",
@@ -166,7 +156,9 @@ print(
     String(
         format:
             "CPU (median): first sync %.2f vs %.2f µs a row (sealed/plain = %.3f), query %.0f vs %.0f µs (sealed/plain = %.3f)",
-        median(plain.map(\.ingestCPUMicrosecondsPerRow)), median(sealed.map(\.ingestCPUMicrosecondsPerRow)),
-        median(sealed.map(\.ingestCPUMicrosecondsPerRow)) / median(plain.map(\.ingestCPUMicrosecondsPerRow)),
-        median(plain.map(\.queryCPUMicroseconds)), median(sealed.map(\.queryCPUMicroseconds)),
-        median(sealed.map(\.queryCPUMicroseconds)) / median(plain.map(\.queryCPUMicroseconds))))
+        Statistics.median(plain.map(\.ingestCPUMicrosecondsPerRow)),
+        Statistics.median(sealed.map(\.ingestCPUMicrosecondsPerRow)),
+        Statistics.median(sealed.map(\.ingestCPUMicrosecondsPerRow))
+            / Statistics.median(plain.map(\.ingestCPUMicrosecondsPerRow)),
+        Statistics.median(plain.map(\.queryCPUMicroseconds)), Statistics.median(sealed.map(\.queryCPUMicroseconds)),
+        Statistics.median(sealed.map(\.queryCPUMicroseconds)) / Statistics.median(plain.map(\.queryCPUMicroseconds))))

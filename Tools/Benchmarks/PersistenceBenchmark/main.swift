@@ -35,14 +35,6 @@ func session(_ i: Int) -> Session {
         endedAt: ended ? start + 3_000 : nil, endedBy: ended ? therapist : nil)
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
-}
-
 func fileSize(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
 }
@@ -89,7 +81,7 @@ func ingest(account: String, pagesPerCommit: Int) async throws -> (rate: Double,
             try await Task.sleep(for: .milliseconds(10))
         }
     }
-    return (Double(total) / seconds(elapsed), storage)
+    return (Double(total) / Statistics.seconds(elapsed), storage)
 }
 // PG_BENCH_QUERIES=1: only the initial-sync ingest, then the queries (no live-ingest or sqlite3
 // import comparison).
@@ -142,7 +134,7 @@ if !queriesOnly {
     input.fileHandleForWriting.write(Data(script.utf8))
     try input.fileHandleForWriting.close()
     sqlite3.waitUntilExit()
-    let cliSeconds = seconds(clock.now - cliStarted)
+    let cliSeconds = Statistics.seconds(clock.now - cliStarted)
     let cliRows =
         try DatabaseQueue(path: work + "/cli.sqlite").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM message") }
         ?? 0
@@ -162,14 +154,14 @@ let (latest, upcoming) = try await Task.detached { () async throws -> ([Double],
         let started = clock.now
         let rows = try await cache.messages(
             in: conversations[(i * 7_919) % conversations.count], limit: 50, before: nil)
-        latest.append(seconds(clock.now - started) * 1_000)
+        latest.append(Statistics.seconds(clock.now - started) * 1_000)
         precondition(rows.count == expectedLatest)
     }
     var upcoming: [Double] = []
     for _ in 0..<10_000 {
         let started = clock.now
         let rows = try await cache.upcomingSessions(at: Date())
-        upcoming.append(seconds(clock.now - started) * 1_000)
+        upcoming.append(Statistics.seconds(clock.now - started) * 1_000)
         precondition(rows.count == expectedUpcoming)
     }
     return (latest.sorted(), upcoming.sorted())
@@ -179,7 +171,7 @@ var fromMain: [Double] = []
 for i in 0..<2_000 {
     let started = clock.now
     _ = try await cache.messages(in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil)
-    fromMain.append(seconds(clock.now - started) * 1_000)
+    fromMain.append(Statistics.seconds(clock.now - started) * 1_000)
 }
 fromMain.sort()
 
@@ -210,7 +202,7 @@ func floorLatencies(_ sql: String, _ bind: @escaping @Sendable (OpaquePointer, I
                     sink &+= Int(sqlite3_column_bytes(statement, column))
                 }
             }
-            latencies.append(seconds(clock.now - started) * 1_000)
+            latencies.append(Statistics.seconds(clock.now - started) * 1_000)
         }
         precondition(sink != 42)
         return latencies.sorted()
@@ -226,12 +218,12 @@ let decoded = try cache.database.read { db in
         let started = clock.now
         _ = try SQLiteCacheStore.messages(
             in: conversations[(i * 7_919) % conversationCount], limit: 50, before: nil, db: db, cipher)
-        latest.append(seconds(clock.now - started) * 1_000)
+        latest.append(Statistics.seconds(clock.now - started) * 1_000)
     }
     for _ in 0..<10_000 {
         let started = clock.now
         _ = try SQLiteCacheStore.upcomingSessions(db, cache.cipher)
-        upcoming.append(seconds(clock.now - started) * 1_000)
+        upcoming.append(Statistics.seconds(clock.now - started) * 1_000)
     }
     return (latest: latest.sorted(), upcoming: upcoming.sorted())
 }
@@ -254,7 +246,7 @@ for _ in 0..<5 {
     let started = clock.now
     let reopened = try AccountStorage(profile: work + "/profile", account: "bench", keys: keys)
     _ = try await reopened.cache.messages(in: conversations[0], limit: 50, before: nil)
-    opens.append(seconds(clock.now - started) * 1_000)
+    opens.append(Statistics.seconds(clock.now - started) * 1_000)
 }
 opens.sort()
 
@@ -262,7 +254,7 @@ opens.sort()
 let folder = AccountStorage.folder(profile: work + "/profile", account: "bench")
 let quickCheckStarted = clock.now
 _ = try DatabaseQueue(path: folder + "/cache.sqlite").read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
-let quickCheck = seconds(clock.now - quickCheckStarted) * 1_000
+let quickCheck = Statistics.seconds(clock.now - quickCheckStarted) * 1_000
 
 let size = fileSize(folder + "/cache.sqlite")
 let cliSize = fileSize(work + "/cli.sqlite")
@@ -279,24 +271,27 @@ print(
     String(
         format:
             "latest 50 messages:  p50 %.3f ms  p99 %.3f ms   decoding alone p50 %.3f  p99 %.3f   sqlite3 floor p50 %.3f ms  p99 %.3f ms",
-        percentile(latest, 0.5), percentile(latest, 0.99), percentile(decoded.latest, 0.5),
-        percentile(decoded.latest, 0.99), percentile(latestFloor, 0.5), percentile(latestFloor, 0.99)))
+        Statistics.percentile(latest, 0.5), Statistics.percentile(latest, 0.99),
+        Statistics.percentile(decoded.latest, 0.5),
+        Statistics.percentile(decoded.latest, 0.99), Statistics.percentile(latestFloor, 0.5),
+        Statistics.percentile(latestFloor, 0.99)))
 print(
     String(
         format: "latest 50 messages, called from the main actor: p50 %.3f ms  p99 %.3f ms (2,000 calls)",
-        percentile(fromMain, 0.5), percentile(fromMain, 0.99)))
+        Statistics.percentile(fromMain, 0.5), Statistics.percentile(fromMain, 0.99)))
 print(
     String(
         format:
             "upcoming sessions:   p50 %.3f ms  p99 %.3f ms   decoding alone p50 %.3f  p99 %.3f   sqlite3 floor p50 %.3f ms  p99 %.3f ms  (%d of %d not ended)",
-        percentile(upcoming, 0.5), percentile(upcoming, 0.99), percentile(decoded.upcoming, 0.5),
-        percentile(decoded.upcoming, 0.99), percentile(upcomingFloor, 0.5),
-        percentile(upcomingFloor, 0.99), (sessionCount + 99) / 100, sessionCount))
+        Statistics.percentile(upcoming, 0.5), Statistics.percentile(upcoming, 0.99),
+        Statistics.percentile(decoded.upcoming, 0.5),
+        Statistics.percentile(decoded.upcoming, 0.99), Statistics.percentile(upcomingFloor, 0.5),
+        Statistics.percentile(upcomingFloor, 0.99), (sessionCount + 99) / 100, sessionCount))
 print(
     String(
         format:
             "cold open to first query: median %.1f ms (5 runs; quick_check runs in the background, alone it takes %.1f ms)",
-        percentile(opens, 0.5), quickCheck))
+        Statistics.percentile(opens, 0.5), quickCheck))
 print(
     String(
         format: "database size: %.1f MB per 100k messages (sqlite3 import of messages only: %.1f MB per 100k)",

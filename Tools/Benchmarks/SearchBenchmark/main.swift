@@ -40,12 +40,6 @@ func message(_ i: Int, _ g: inout SeededGenerator) -> Message {
 /// A line on standard output at once (print's buffer holds it when the output is a file).
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
-}
-
 let clock = ContinuousClock()
 let work = FileManager.default.temporaryDirectory.path + "/pg-search-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -78,7 +72,7 @@ func firstSync(_ count: Int, account: String, indexed: Bool) async throws -> (Do
             pages.removeAll()
         }
     }
-    return (seconds(elapsed), storage)
+    return (Statistics.seconds(elapsed), storage)
 }
 
 func indexBytes(_ storage: AccountStorage) async throws -> (index: Int, total: Int) {
@@ -101,7 +95,7 @@ func searchLatencies(_ storage: AccountStorage, count: Int) async throws -> [Dou
         let started = clock.now
         let hits = try await storage.cache.search(query, in: nil, limit: 20).count
         found += hits
-        latencies.append(seconds(clock.now - started) * 1_000)
+        latencies.append(Statistics.seconds(clock.now - started) * 1_000)
         slowest.append((latencies.last!, query, hits))
     }
     for (ms, query, hits) in slowest.sorted(by: { $0.0 > $1.0 }).prefix(5) {
@@ -127,7 +121,7 @@ for repetition in 0..<repetitions {
 say(
     String(
         format: "first sync of %d messages: median %.2f s with the index, %.2f s without: %.3f×", messageCount,
-        median(with), median(without), median(with) / median(without)))
+        Statistics.median(with), Statistics.median(without), Statistics.median(with) / Statistics.median(without)))
 let (index, total) = try await indexBytes(sized!)
 say(
     String(
@@ -136,7 +130,8 @@ say(
 let small = try await searchLatencies(sized!, count: messageCount)
 say(
     String(
-        format: "search at %d: p50 %.2f ms, p99 %.2f ms", messageCount, percentile(small, 0.5), percentile(small, 0.99))
+        format: "search at %d: p50 %.2f ms, p99 %.2f ms", messageCount, Statistics.percentile(small, 0.5),
+        Statistics.percentile(small, 0.99))
 )
 try sized!.wipe()
 if largeCount > 0 {
@@ -147,6 +142,7 @@ if largeCount > 0 {
     let big = try await searchLatencies(large, count: largeCount)
     say(
         String(
-            format: "search at %d: p50 %.2f ms, p99 %.2f ms", largeCount, percentile(big, 0.5), percentile(big, 0.99)))
+            format: "search at %d: p50 %.2f ms, p99 %.2f ms", largeCount, Statistics.percentile(big, 0.5),
+            Statistics.percentile(big, 0.99)))
     try large.wipe()
 }

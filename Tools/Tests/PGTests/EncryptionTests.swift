@@ -304,17 +304,9 @@ import Testing
     }
 
     @Test func aPlaintextProfileOfTheLastReleaseIsEncryptedOnFirstOpen() async throws {
-        let fixture =
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
-            + "/Resources/plaintext-profile-0.1"
-        let serverCopy = FileManager.default.temporaryDirectory.path + "/pg-crypt-server-\(UUID().uuidString).sqlite"
-        try FileManager.default.copyItem(atPath: fixture + "/server.sqlite", toPath: serverCopy)
-        defer { try? FileManager.default.removeItem(atPath: serverCopy) }
-        let machine = try await Machine.launch(databasePath: serverCopy)
+        let machine = try await Machine.launch(fixture: "plaintext-profile-0.1", as: "theo")
         defer { machine.stop() }
         let profile = machine.profile("theo")
-        try FileManager.default.copyItem(atPath: fixture + "/profile", toPath: profile)
-        for path in [profile, profile + "/accounts", profile + "/accounts/usr_therapist"] { chmod(path, 0o700) }
         let canaries = ["CANARY-SYNCED-7f3a", "CANARY-REPLY-91bd", "CANARY-QUEUED-c2e8"]
         // The fixture really is in clear: bodies, the queued action and the tokens.
         #expect(

@@ -2,27 +2,12 @@ import Foundation
 import PlusGuidanceTesting
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `pg search` and sealed identities through the built commands and a real server.
 extension EncryptionTests {
     @Test func aProfileOfTheLastReleaseKeepsEverythingSealsWhoItNamesAndIsSearchable() async throws {
-        let fixture =
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
-            + "/Resources/sealed-bodies-profile-0.2"
-        let serverCopy = FileManager.default.temporaryDirectory.path + "/pg-search-server-\(UUID().uuidString).sqlite"
-        try FileManager.default.copyItem(atPath: fixture + "/server.sqlite", toPath: serverCopy)
-        let machine = try await Machine.launch(databasePath: serverCopy)
+        let machine = try await Machine.launch(fixture: "sealed-bodies-profile-0.2", as: "theo")
         defer { machine.stop() }
         let profile = machine.profile("theo")
-        try FileManager.default.copyItem(atPath: fixture + "/profile", toPath: profile)
-        for path in [profile, profile + "/accounts", profile + "/accounts/usr_therapist"] { chmod(path, 0o700) }
-        let keyFolder = (machine.keyFile("theo") as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: keyFolder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: fixture + "/key", toPath: machine.keyFile("theo"))
-        chmod(machine.keyFile("theo"), 0o600)
         let identities = ["Alice", "alice@example.com", "Theo Therapist", "therapist@example.com", "voice"]
         // The fixture really has them in clear (names, addresses, the offer's type).
         #expect(Self.filesHolding(identities, under: profile) == ["accounts/usr_therapist/cache.sqlite"])

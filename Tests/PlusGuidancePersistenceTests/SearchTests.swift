@@ -124,6 +124,16 @@ import Testing
             with: ChangePage(changes: [.message(Fixtures.message("m3", body: "new start"))], cursor: FeedCursor("d")))
         #expect(try await cache.search("insomnia", in: nil, limit: 10).isEmpty)
         #expect(try await cache.search("new", in: nil, limit: 10).map(\.message.id) == ["m3"])
+        // A body that no longer opens is left out and recorded, as every read does; dropping it
+        // (the next pull) rebuilds the index without it.
+        try await cache.merge([.message(Fixtures.message("m4", at: 2, body: "new insomnia"))])
+        try await cache.database.write { db in
+            try db.execute(sql: "UPDATE message SET body = zeroblob(40) WHERE id = 'm4'")
+        }
+        #expect(try await cache.search("new", in: nil, limit: 10).map(\.message.id) == ["m3"])
+        #expect(cache.unreadableRowCount() == 1)
+        #expect(try await cache.dropUnreadableRows())
+        #expect(try await cache.search("new", in: nil, limit: 10).map(\.message.id) == ["m3"])
         // FTS5's own check of its index against what it holds.
         try await cache.database.write { db in
             try db.execute(sql: "INSERT INTO searchIndex (searchIndex, rank) VALUES ('integrity-check', 0)")

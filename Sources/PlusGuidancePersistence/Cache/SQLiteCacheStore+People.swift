@@ -76,11 +76,4 @@ extension SQLiteCacheStore {
                 arguments: [id.rawValue]) ?? false
         }
     }
-
-    public func search(_ query: String, in conversation: ConversationID?, limit: Int) async throws -> [SearchHit] {
-        let cipher = cipher
-        return try database.readHere { db in
-            try SearchIndex.search(query, in: conversation, limit: limit, db, cipher, cipher.blindIndex)
-        }
-    }
 }

@@ -199,7 +199,7 @@ import GRDBSQLite
     /// opened and checked, the first ``rankedWindow`` matches ranked by relevance then time.
     static func search(
         _ query: String, in conversation: ConversationID?, limit: Int, _ db: Database, _ cipher: FieldCipher,
-        _ blind: BlindIndex
+        skipping skipped: UnreadableRows.Skipped
     ) throws -> [SearchHit] {
         let terms = SearchText.queryTerms(query)
         guard !terms.isEmpty, limit > 0 else { return [] }
@@ -209,12 +209,19 @@ import GRDBSQLite
                 WHERE searchIndex MATCH ?1 AND (?2 IS NULL OR message.conversationID = ?2)
                 ORDER BY searchIndex.rowid DESC
                 """)
-        let rows = try Row.fetchCursor(statement, arguments: [match(terms, blind), conversation?.rawValue])
+        let rows = try Row.fetchCursor(
+            statement, arguments: [match(terms, cipher.blindIndex), conversation?.rawValue])
         var matches: [(message: Message, relevance: Double)] = []
         let window = max(limit, rankedWindow)
         while matches.count < window, let row = try rows.next() {
-            // A row that does not open is skipped here as in every other read.
-            guard let message = try? CacheRows.message(row, cipher) else { continue }
+            // A row that does not open is skipped and recorded, as every read does (UnreadableRows).
+            let message: Message
+            do {
+                message = try CacheRows.message(row, cipher)
+            } catch let error as PersistenceError where error == .undecodableRowCode {
+                skipped.ids.append(row[0])
+                continue
+            }
             let relevance = SearchText.relevance(of: message.body, terms: terms)
             if relevance > 0 { matches.append((message, relevance)) }
         }
@@ -225,5 +232,17 @@ import GRDBSQLite
         return matches.prefix(limit).map {
             SearchHit(message: $0.message, snippet: SearchText.snippet(of: $0.message.body, terms: terms))
         }
+    }
+}
+
+extension SQLiteCacheStore {
+    public func search(_ query: String, in conversation: ConversationID?, limit: Int) async throws -> [SearchHit] {
+        let cipher = cipher
+        let skipped = UnreadableRows.Skipped()
+        let hits = try database.readHere { db in
+            try SearchIndex.search(query, in: conversation, limit: limit, db, cipher, skipping: skipped)
+        }
+        unreadable.record(skipped.ids)
+        return hits
     }
 }

@@ -39,17 +39,21 @@ struct Messages: AsyncParsableCommand {
         try await pg.globals.run(onlyReading: true) { client, user in
             let other = try await contact(peer, in: client)
             let messages = try await client.messages(with: other.id, limit: limit).reversed()
-            let unreadable = try await client.unreadableMessageCount()
-            if unreadable > 0 {
-                FileHandle.standardError.write(
-                    Data(
-                        "pg: \(unreadable) cached message(s) could not be read and are left out; the next sync fetches them again\n"
-                            .utf8))
-            }
+            try await warnOfUnreadableMessages(client)
             return Answer(
                 json: messages.map(ContractJSON.message), text: messages.map { Human.message($0, me: user.id) })
         }
     }
+}
+
+/// One line on stderr when reads left out cached messages they could not open (a damaged row).
+func warnOfUnreadableMessages(_ client: PlusGuidanceClient) async throws {
+    let unreadable = try await client.unreadableMessageCount()
+    guard unreadable > 0 else { return }
+    FileHandle.standardError.write(
+        Data(
+            "pg: \(unreadable) cached message(s) could not be read and are left out; the next sync fetches them again\n"
+                .utf8))
 }
 
 struct Search: AsyncParsableCommand {
@@ -59,10 +63,11 @@ struct Search: AsyncParsableCommand {
         discussion: """
             Every word of TEXT must begin a word of the message, case and accents aside: "cafe resume" \
             finds "Café résumé", "slee" finds "SLEEPLESS". Any TEXT is a query; one without a letter or \
-            digit finds nothing. Ranked by relevance, then the newest first.
+            digit finds nothing. Ranked by relevance, then the newest first. TEXT `-` or --stdin reads \
+            the query from standard input, out of the process list.
             """)
     @ParentCommand var pg: PG
-    @Argument var text: String
+    @OptionGroup var input: TextInput
     @Option(name: .customLong("with"), help: "Only the conversation with PEER (e-mail or id).") var peer: String?
     @Option(parsing: .unconditional, help: "Show at most N messages.") var limit = 20
 
@@ -71,10 +76,12 @@ struct Search: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let text = try input.read()
         try await pg.globals.run(onlyReading: true) { client, user in
             var other: UserID?
             if let peer { other = try await contact(peer, in: client).id }
             let hits = try await client.search(text, with: other, limit: limit)
+            try await warnOfUnreadableMessages(client)
             return Answer(
                 json: hits.map(ContractJSON.searchHit),
                 text: hits.map { hit in
@@ -95,28 +102,11 @@ struct Send: AsyncParsableCommand {
     )
     @ParentCommand var pg: PG
     @Argument var peer: String
-    @Argument var text: String?
-    @Flag(help: "Read the text from standard input.") var stdin = false
+    @OptionGroup var input: TextInput
     @OptionGroup var waiting: WaitOptions
 
-    func validate() throws {
-        if stdin, let text, text != "-" { throw ValidationError("give TEXT or --stdin, not both") }
-        if !stdin, text == nil { throw ValidationError("missing TEXT (or --stdin)") }
-    }
-
-    /// The text to send: the argument, or standard input without its final newline.
-    func body() throws -> String {
-        guard stdin || text == "-" else { return text ?? "" }
-        var data = FileHandle.standardInput.readDataToEndOfFile()
-        if data.last == UInt8(ascii: "\n") { data.removeLast() }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw CLIError.usage("standard input is not UTF-8 text")
-        }
-        return text
-    }
-
     func run() async throws {
-        let text = try body()
+        let text = try input.read()
         try await pg.globals.run { client, _ in
             let other = try await contact(peer, in: client)
             let sent = try await client.send(text, to: other.id)

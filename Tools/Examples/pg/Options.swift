@@ -156,6 +156,30 @@ extension GlobalOptions {
     }
 }
 
+/// A command's TEXT: the argument, or standard input for `-` or `--stdin` (as `git commit -F
+/// -`), for a text past the 128 KiB of one argument and one that must not show in the process
+/// list (a health-related search, say).
+struct TextInput: ParsableArguments {
+    @Argument(help: "The text; - reads it from standard input.") var text: String?
+    @Flag(help: "Read the text from standard input.") var stdin = false
+
+    func validate() throws {
+        if stdin, let text, text != "-" { throw ValidationError("give TEXT or --stdin, not both") }
+        if !stdin, text == nil { throw ValidationError("missing TEXT (or --stdin)") }
+    }
+
+    /// The argument, or standard input without its final newline.
+    func read() throws -> String {
+        guard stdin || text == "-" else { return text ?? "" }
+        var data = FileHandle.standardInput.readDataToEndOfFile()
+        if data.last == UInt8(ascii: "\n") { data.removeLast() }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError.usage("standard input is not UTF-8 text")
+        }
+        return text
+    }
+}
+
 /// `--wait SECONDS` / `--no-wait` of the commands that queue an action (BRIEF.md).
 struct WaitOptions: ParsableArguments {
     @Option(help: "Wait this long for the server's answer, whichever process delivers it.")

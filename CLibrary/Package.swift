@@ -10,14 +10,18 @@ import PackageDescription
 // plusguidance` builds it with the SDK objects Tools/ already has; `scripts/install` does.
 let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
-// The Swift runtime and Foundation go inside the library (Foundation's static archives need
-// their companions named): a program linking it needs no Swift toolchain and loads no other
-// Swift library. `-z defs` fails the link on any symbol left undefined.
-let runtime = [
-    "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
-    "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
-    "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
-]
+// The library links the Swift runtime and Foundation as shared libraries, which an installation
+// keeps in a folder of its own (lib/plusguidance/, the library's RUNPATH: scripts/install,
+// Documentation/Packaging.md): a program linking it needs no Swift toolchain. PG_STATIC_RUNTIME=1
+// puts them inside the library instead (Foundation's static archives need their companions named).
+// `-z defs` fails the link on any symbol left undefined.
+let runtime =
+    ProcessInfo.processInfo.environment["PG_STATIC_RUNTIME"] == "1"
+    ? [
+        "-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU",
+        "-lFoundationEssentials", "-lFoundationInternationalization", "-l_FoundationCShims",
+        "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group",
+    ] : []
 let library = [
     "-Xlinker", "-soname=libplusguidance.so.0", "-Xlinker", "--version-script=\(here)/plusguidance.map",
     "-Xlinker", "-z", "-Xlinker", "defs",

@@ -113,3 +113,9 @@ for target in package.targets where target.type != .system {
     ])
     target.swiftSettings = settings
 }
+
+// The documentation site (scripts/docs) builds with swift-docc-plugin, which only that script
+// resolves (PG_DOCS=1, in a scratch folder of its own): an app on the SDK never does.
+if Context.environment["PG_DOCS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

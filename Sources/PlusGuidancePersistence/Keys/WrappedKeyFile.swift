@@ -46,9 +46,16 @@ struct WrappedKeyFile {
         var wraps: [String: String]
     }
 
+    /// The first 8 bytes of an HMAC of a fixed text under `kek`, in lowercase hex. (Not
+    /// `String(format:)`, which goes through Foundation's formatter and a dynamic cast per byte:
+    /// a few hundred microseconds of every command's start.)
     static func keyID(_ kek: KeyMaterial) -> String {
-        kek.authenticationCode(for: Array("plusguidance key id".utf8)).prefix(8).map { String(format: "%02x", $0) }
-            .joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in kek.authenticationCode(for: Array("plusguidance key id".utf8)).prefix(8) {
+            text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     var exists: Bool { FileManager.default.fileExists(atPath: path) }

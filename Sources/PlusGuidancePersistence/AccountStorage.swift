@@ -99,7 +99,10 @@ public final class AccountStorage: Sendable {
     ///     letters, digits, `.`, `-` and `_` are replaced so it is always one safe path component.
     ///   - keys: where the key-encryption key comes from (``KeySource/provider(keyFile:keyFileOrigin:environment:)``
     ///     by default).
+    ///   - now: the time a damaged cache moved aside is stamped with.
     ///   - cacheIntegrityCheck: when the cache's quick check runs; see ``IntegrityCheck``.
+    ///   - access: read-write, or read-only for a process that only reads (one SQLite
+    ///     connection a file, nothing written).
     /// - Throws: ``PersistenceError`` (`key_unavailable`, `newer_schema`, `corrupt_outbox`,
     ///   permissions), or a GRDB error when SQLite itself fails. A missing or wrong key changes
     ///   nothing on disk.
@@ -323,7 +326,7 @@ public final class AccountStorage: Sendable {
     }
 
     /// Closes the cache and removes its files (sign-out that keeps the outbox). The cache store
-    /// fails every call afterwards; the next ``init(profile:account:now:cacheIntegrityCheck:)``
+    /// fails every call afterwards; the next `init(profile:account:now:cacheIntegrityCheck:)`
     /// starts an empty cache, refilled by the next sync.
     public func wipeCache() throws {
         wiped.set()

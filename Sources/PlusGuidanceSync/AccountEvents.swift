@@ -5,9 +5,9 @@ import Foundation
 /// reports it: what a person following the account live wants to hear of.
 public enum AccountEvent: Hashable, Sendable {
     /// A message arrived or was written, or one changed: sent after pending, failed, or read by
-    /// its recipient (``Message/readAt``).
+    /// its recipient (`Message.readAt`).
     case message(Message, Change)
-    /// An offer was made, or answered, or expired (its ``SessionOffer/state`` says which).
+    /// An offer was made, or answered, or expired (its `SessionOffer.state` says which).
     case offer(SessionOffer, Change)
     /// A session became ready, is about to start, started, ran into overtime or ended.
     case session(Session, SessionChange)

@@ -29,10 +29,10 @@ public struct ClientConfiguration: Sendable {
     /// sends a heartbeat every 15 s; the default allows three to go missing.
     public var liveHeartbeatTimeout: TimeInterval = 45
     /// Where the key-encryption key of the profile comes from (it wraps the accounts' data
-    /// keys; see ``PlusGuidancePersistence/KeySource``). By default: the file `PG_KEY_FILE`
+    /// keys; see `PlusGuidancePersistence.KeySource`). By default: the file `PG_KEY_FILE`
     /// names, else a systemd credential, else `~/.config/plusguidance/key` (created on first
     /// use). An app with a key file of its own passes
-    /// `KeySource.provider(keyFile: path)`, or brings its own ``KeyProvider`` (a keyring, a TPM).
+    /// `KeySource.provider(keyFile: path)`, or brings its own `KeyProvider` (a keyring, a TPM).
     public var keys: any KeyProvider = KeySource.provider()
     /// Sign out after this long without user activity (a read or a write through the SDK, a
     /// `pg` command on the profile; not the engine's own syncing), keeping the outbox: for
@@ -46,7 +46,7 @@ public struct ClientConfiguration: Sendable {
     /// background after opening (the default, for processes that live: apps, daemons), or
     /// `.skipped` by processes that last a moment (`pg` commands other than `sync`).
     public var cacheIntegrityCheck: AccountStorage.IntegrityCheck = .inBackground
-    /// `.readOnly` for a process that only reads (see ``AccountStorage/Access``): the signed-in
+    /// `.readOnly` for a process that only reads (see `AccountStorage.Access`): the signed-in
     /// account's files open faster, and what writes to its cache or outbox (sending, answering,
     /// syncing, going live) fails with `storage_failed`. Signing in opens the new account's files
     /// for writing.
@@ -142,7 +142,7 @@ public struct PlusGuidanceClientError: Error, Hashable, Sendable, CustomStringCo
         case offline
         /// No outbox entry has this key.
         case unknownOutboxEntry = "unknown_outbox_entry"
-        /// The outbox entry cannot be read (a damaged row, ``OutboxAction/unreadable(conversation:)``),
+        /// The outbox entry cannot be read (a damaged row, `OutboxAction.unreadable(conversation:)`),
         /// so it cannot be sent: only discarded.
         case unreadableOutboxEntry = "unreadable_outbox_entry"
         /// The cache holds nothing from the server yet: a sync must come first.

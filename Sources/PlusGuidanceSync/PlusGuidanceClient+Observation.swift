@@ -87,7 +87,7 @@ extension PlusGuidanceClient {
         }
     }
 
-    /// ``outbox()`` now and each time it changes, including entries other processes queue.
+    /// `outbox()` now and each time it changes, including entries other processes queue.
     public func observeOutbox() async throws -> AsyncThrowingStream<[OutboxEntry], any Error> {
         let account = try signedIn()
         return try await observe(account, [account.outbox.changes()]) {

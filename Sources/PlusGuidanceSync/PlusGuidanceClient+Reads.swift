@@ -91,6 +91,7 @@ extension PlusGuidanceClient {
     /// text is a query: one with no letter or digit finds nothing. Texts still in the outbox are
     /// not searched.
     /// - Parameters:
+    ///   - text: what to look for, as a person typed it.
     ///   - peer: only the conversation with this contact.
     ///   - limit: at most this many (50 by default).
     public func search(_ text: String, with peer: UserID? = nil, limit: Int = 50) async throws -> [SearchHit] {
@@ -100,13 +101,13 @@ extension PlusGuidanceClient {
     }
 
     /// Messages the cache holds but could not open (a damaged row): reads leave them out instead
-    /// of failing, and the next pull (``syncNow()``, the engine's catch-up) fetches them again.
+    /// of failing, and the next pull (``syncNow(progress:)``, the engine's catch-up) fetches them again.
     public func unreadableMessageCount() throws -> Int { try signedIn().storage.cache.unreadableRowCount() }
 
     /// Checks the cache when a read found less than it should, to tell a damaged or empty cache
     /// from a true answer (a contact missing, no contact at all): every page is read, and a cache
     /// that holds nothing from the server yet (rebuilt after damage, or never synced) is said.
-    /// - Throws: ``PersistenceError/corruptCache(_:)`` with what SQLite reported (the next open
+    /// - Throws: `PersistenceError.corruptCache(_:)` with what SQLite reported (the next open
     ///   for writing rebuilds it), or ``PlusGuidanceClientError/Code/notSynced``; the outbox is
     ///   intact either way, and a sync brings the cache back.
     public func checkCache() async throws {

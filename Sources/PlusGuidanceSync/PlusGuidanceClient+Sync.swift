@@ -7,7 +7,7 @@ extension PlusGuidanceClient {
     /// Delivers the outbox (entries waiting for a retry time included) and pulls the feed to
     /// the end, now. Another process running the
     /// engine (``SyncStatus/Phase/runByAnotherProcess``) makes this a no-op.
-    /// - Throws: ``PlusGuidanceAPIError`` `unreachable` when the server cannot be reached
+    /// - Throws: `PlusGuidanceAPIError` `unreachable` when the server cannot be reached
     ///   (everything stays queued); `signed_out` when the tokens were refused and could not be
     ///   refreshed: the client is then signed out, with its cache and outbox kept for the next
     ///   sign-in to the same account.

@@ -10,8 +10,8 @@ extension PlusGuidanceClient {
     /// process delivered it at once, `.pending` while it waits (offline it is delivered on the
     /// next sync, or by `pg-syncd`), and ``QueuedAction/outcome(waitingUpTo:)`` waits for the
     /// rest.
-    /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact, the body errors
-    ///   of ``MessageBody``.
+    /// - Throws: `DomainError.notAParticipant` when `peer` is not a contact, the body errors
+    ///   of `MessageBody`.
     public func send(_ text: String, to peer: UserID) async throws -> QueuedAction {
         let account = try signedIn()
         let pair = try await account.cache.isContact(peer) ? CareRelation(user: account.user, peer: peer) : nil
@@ -28,7 +28,7 @@ extension PlusGuidanceClient {
     /// to someone else, one the cache shows answered or expired, a second answer to the same
     /// offer. A queued accept carries the offer's expiry: once server time passes it, the entry
     /// fails with `offer_expired` and is not sent.
-    /// - Throws: ``DomainError`` `not_offer_recipient`, `offer_already_answered`, `offer_expired`.
+    /// - Throws: `DomainError` `not_offer_recipient`, `offer_already_answered`, `offer_expired`.
     public func accept(_ offer: OfferID) async throws -> QueuedAction {
         let account = try signedIn()
         let known = try await checkAnswerable(offer, accept: true, in: account)
@@ -44,7 +44,7 @@ extension PlusGuidanceClient {
 
     /// Queues stopping a session (R6: only its therapist can). A client, or a session the cache
     /// shows ended or another therapist's, is refused at once and nothing is queued.
-    /// - Throws: ``DomainError`` `not_session_therapist`, `session_already_ended`.
+    /// - Throws: `DomainError` `not_session_therapist`, `session_already_ended`.
     public func stop(_ session: SessionID) async throws -> QueuedAction {
         let account = try signedIn()
         guard account.user.role == .therapist else { throw DomainError.notSessionTherapist }
@@ -64,7 +64,7 @@ extension PlusGuidanceClient {
     ///
     /// Returns the queued receipt, or `nil` when there is nothing to mark: no message cached yet,
     /// or the read position already covers the latest one.
-    /// - Throws: ``DomainError/notAParticipant`` when `peer` is not a contact.
+    /// - Throws: `DomainError.notAParticipant` when `peer` is not a contact.
     public func markRead(conversationWith peer: UserID) async throws -> QueuedAction? {
         let account = try signedIn()
         guard try await account.cache.isContact(peer) else { throw DomainError.notAParticipant }
@@ -109,10 +109,10 @@ extension PlusGuidanceClient {
 
     /// Offers an Instant Session now. Needs the server and the client online: offline it fails
     /// at once and nothing is queued (R8).
-    /// - Throws: ``PlusGuidanceDomain/DomainError`` for what is refused locally before any
+    /// - Throws: `PlusGuidanceDomain.DomainError` for what is refused locally before any
     ///   request (`invalid_duration`, `start_in_past`) or by the server (`client_offline`,
     ///   `not_your_client`); ``PlusGuidanceClientError/Code/offline`` when the server cannot be
-    ///   reached; ``PlusGuidanceNetworking/PlusGuidanceAPIError`` for other transport failures.
+    ///   reached; `PlusGuidanceNetworking.PlusGuidanceAPIError` for other transport failures.
     public func createOffer(to client: UserID, options: OfferOptions) async throws -> SessionOffer {
         let account = try signedIn()
         try options.validate(at: await serverNow())

@@ -25,13 +25,13 @@
 /// ```
 ///
 /// The client is a thin facade over its parts, each in its own file:
-/// - ``AccountSession`` and ``TokenVault``: sign-in, sign-out, tokens, restoring the account;
-/// - ``OutboxSender``: the only code that sends outbox entries;
-/// - ``FeedPuller``: the change feed into the cache;
-/// - ``LiveSession``: the event stream, kept open;
+/// - `AccountSession` and `TokenVault`: sign-in, sign-out, tokens, restoring the account;
+/// - `OutboxSender`: the only code that sends outbox entries;
+/// - `FeedPuller`: the change feed into the cache;
+/// - `LiveSession`: the event stream, kept open;
 /// - the read side: `PlusGuidanceClient+Reads.swift` and `+Observation.swift`.
 ///
-/// Only one process runs the engine of an account (``EngineLock``); in the others, actions are
+/// Only one process runs the engine of an account (`EngineLock`); in the others, actions are
 /// queued for that process to deliver, and ``outcome(of:waitingUpTo:)`` waits for its answer.
 public actor PlusGuidanceClient {
     public nonisolated let configuration: ClientConfiguration
@@ -141,7 +141,7 @@ public actor PlusGuidanceClient {
     /// A profile holds one account at a time: signed in to another account, the profile's
     /// current one is replaced (its observations end; its files and undelivered outbox stay,
     /// for its next sign-in), and the profile opens on this one from now on.
-    /// - Throws: ``PlusGuidanceAPIError/badCredentials``, or `unreachable`.
+    /// - Throws: `PlusGuidanceAPIError.badCredentials`, or `unreachable`.
     public func signIn(email: String, password: String) async throws -> User {
         let signedIn = try await AccountSession.signIn(
             email: email, password: password, configuration: configuration, transport: makeTransport)
@@ -313,7 +313,7 @@ public actor PlusGuidanceClient {
 
     /// The server's time now, or `nil` while this boot has no estimate of it yet: a new profile
     /// that never reached the server, or a device restarted since, until an answer comes (any
-    /// call that reaches the server, or ``syncNow()``).
+    /// call that reaches the server, or ``syncNow(progress:)``).
     public func knownServerTime() async -> Date? {
         guard let account else { return nil }
         return await account.serverTime.known()

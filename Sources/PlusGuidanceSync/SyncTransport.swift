@@ -3,9 +3,9 @@ import Foundation
 @_spi(PlusGuidanceTools) import PlusGuidanceNetworking
 
 /// What the sync engine needs from the server: the operations of the API contract that
-/// ``PlusGuidanceClient`` uses, in Domain values, failing with ``PlusGuidanceAPIError``.
+/// ``PlusGuidanceClient`` uses, in Domain values, failing with `PlusGuidanceAPIError`.
 ///
-/// ``PlusGuidanceAPI`` (libcurl, the real server) is the one transport apps use. The seam exists
+/// `PlusGuidanceAPI` (libcurl, the real server) is the one transport apps use. The seam exists
 /// so the engine can be driven, in the package's own tests, against an in-memory model of the
 /// server that injects faults at exact points (the model-based test of outbox and pull).
 public protocol SyncTransport: Sendable {
@@ -28,9 +28,9 @@ public protocol SyncTransport: Sendable {
     func session(_ id: SessionID) async throws -> Session
     func changes(after cursor: FeedCursor?, limit: Int, countRemaining: Bool) async throws -> ChangePage
     func events(after lastEventID: FeedCursor?) async throws -> AsyncThrowingStream<LiveEvent, any Error>
-    /// Several outbox actions in one request, in order (``PlusGuidanceAPI/push(_:)``).
+    /// Several outbox actions in one request, in order (`PlusGuidanceAPI.push(_:)`).
     func push(_ actions: [(action: OutboxAction, key: IdempotencyKey)]) async throws -> [PushOutcome]
-    /// The server's time as the event stream told it (``LiveEvent/time(_:)``).
+    /// The server's time as the event stream told it (`LiveEvent.time(_:)`).
     func recordServerTime(_ now: Date) async
     /// Returns once what was cancelled before the call has let go of its resources (the
     /// transfer thread handled the cancellations), so a process may exit right after.

@@ -86,9 +86,14 @@ extension Message {
     /// Validates and builds a text message from `sender` to `recipient`.
     ///
     /// - Parameters:
+    ///   - id: the message's id, chosen by the sender's client.
+    ///   - sender: who writes.
+    ///   - recipient: who it is for.
     ///   - relation: the therapist–client pair the caller found for these two people, or `nil`
     ///     when they are not a pair. Messages only flow inside a pair (R1).
     ///   - body: checked by ``MessageBody``: not blank, at most ``MessageBody/maximumByteCount``.
+    ///   - now: its creation time.
+    ///   - deliveryState: `.sent` for a message the server has, `.pending` for one queued.
     /// - Throws: ``DomainError/notAParticipant`` when sender and recipient are not the two people
     ///   of `relation`; ``DomainError/emptyMessage`` or ``DomainError/messageTooLong``.
     public static func text(

@@ -8,7 +8,7 @@ import Foundation
 /// full-width), and nonspacing marks dropped (so "Café" is "cafe" and "Schlafstörung" is
 /// "schlafstorung"). A *word* is a run of letters and numbers (general categories L* and N*) of
 /// the folded text; anything else separates words. A query matches a text when every word of the
-/// query begins a word of the text ("slee" matches "SLEEPLESS"): its ``relevance(of:terms:)`` is
+/// query begins a word of the text ("slee" matches "SLEEPLESS"): its `relevance(of:terms:)` is
 /// then above zero. A query with no word matches nothing: any text is a query, none is a syntax
 /// error.
 public enum SearchText {

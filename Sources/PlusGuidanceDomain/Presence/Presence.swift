@@ -18,6 +18,7 @@ public struct PresencePolicy: Hashable, Sendable {
     /// - Parameters:
     ///   - liveConnections: event streams the person has open right now.
     ///   - lastActivityAt: server time of their last authenticated request, if any.
+    ///   - now: the server's time now.
     public func isOnline(liveConnections: Int, lastActivityAt: Date?, at now: Date) -> Bool {
         if liveConnections > 0 { return true }
         guard let lastActivityAt else { return false }

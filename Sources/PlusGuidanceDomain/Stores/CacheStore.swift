@@ -73,7 +73,7 @@ public protocol CacheStore: Sendable {
     func dropUnreadableRows() async throws -> Bool
 
     func syncState() async throws -> SyncState
-    /// Records the last successful sync time (the cursor moves only with ``apply(_:)`` and
+    /// Records the last successful sync time (the cursor moves only with `apply(_:)` and
     /// ``replaceAll(with:)``).
     func recordSync(at date: Date) async throws
     /// Shares the server time `estimate` with the profile's other processes

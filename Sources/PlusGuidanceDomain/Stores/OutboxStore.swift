@@ -32,7 +32,7 @@ public protocol OutboxStore: Sendable {
     /// user does (enqueue, retry, discard) is always durable.
     func update(_ entry: OutboxEntry, durably: Bool) async throws
     /// Removes an entry (confirmed by the server, or discarded by the user); `durably` as for
-    /// ``update(_:durably:)``.
+    /// `update(_:durably:)`.
     func remove(_ key: IdempotencyKey, durably: Bool) async throws
     /// Stores several entries' new states in one commit (a batch's attempts and outcomes); all
     /// or nothing: throws ``DomainError/notFound`` if a key is not in the outbox.

@@ -5,9 +5,12 @@ import Foundation
 // The change feed: cursor pages, checked against the contract.
 extension PlusGuidanceAPI {
     /// A page of the change feed after `cursor` (from the start when `nil`).
-    /// - Parameter countRemaining: ask the server how many changes follow the page
-    ///   (``PlusGuidanceDomain/ChangePage/remaining``); it costs the server a count, so ask on
-    ///   the first page of a sync only.
+    /// - Parameters:
+    ///   - cursor: the previous page's cursor, or `nil` for the start of the feed.
+    ///   - limit: at most this many changes (the server's default when `nil`).
+    ///   - countRemaining: ask the server how many changes follow the page
+    ///     (`PlusGuidanceDomain.ChangePage.remaining`); it costs the server a count, so ask on
+    ///     the first page of a sync only.
     /// - Throws: ``PlusGuidanceAPIError/cursorTooOld`` when the client must resynchronise. A
     ///   page with any change that does not decode fails whole (`invalid_response`).
     public func changes(

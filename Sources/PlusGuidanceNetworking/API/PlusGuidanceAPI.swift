@@ -76,7 +76,10 @@ public actor PlusGuidanceAPI {
     public nonisolated let elapsedClock: any ElapsedClock
 
     /// - Parameters:
+    ///   - baseURL: the server, `https://host[:port]` (the `/v1/…` paths are appended).
+    ///   - http: the libcurl client requests go through.
     ///   - tokens: tokens from an earlier sign-in, if any.
+    ///   - retry: how transient failures are retried within the deadlines.
     ///   - onTokensChanged: called with new tokens before they are used (and with `nil` when
     ///     they are revoked), to persist them.
     ///   - deadlines: how long each kind of call may take in all, retries included.

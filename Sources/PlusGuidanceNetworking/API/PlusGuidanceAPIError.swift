@@ -8,9 +8,9 @@ public struct PlusGuidanceAPIError: Error, Hashable, Sendable, CustomStringConve
     private typealias Code = Kind
 
     private let _code: Code
-    /// The Domain rule that refused the request, for ``rejected``.
+    /// The Domain rule that refused the request, for `rejected`.
     public let domainError: DomainError?
-    /// The transport failure, for ``unreachable``.
+    /// The transport failure, for `unreachable`.
     public let transport: HTTPClientError?
     /// The HTTP status, when there was an answer.
     public let status: Int?

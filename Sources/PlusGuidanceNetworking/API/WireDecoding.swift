@@ -10,6 +10,6 @@ public enum WireDecoding {
     /// Parses an RFC 3339 time, with or without a fraction.
     public static func time(_ text: String) -> Date? { RFC3339.date(text) }
 
-    /// RFC 3339 with three fraction digits, rounded (``PlusGuidanceDomain/RFC3339``).
+    /// RFC 3339 with three fraction digits, rounded (`PlusGuidanceDomain.RFC3339`).
     public static func timeString(_ date: Date) -> String { RFC3339.string(date) }
 }

@@ -30,8 +30,10 @@ public final class CurlHTTPClient: @unchecked Sendable {
     private var started: CurlLoop?
     private let logger: Logger?
 
-    /// - Parameter logger: where to log; the client logs nothing at info or above unless
-    ///   something is wrong, and never header values or bodies.
+    /// - Parameters:
+    ///   - configuration: timeouts, stall detection, response size and redirect limits.
+    ///   - logger: where to log; the client logs nothing at info or above unless something is
+    ///     wrong, and never header values or bodies.
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), logger: Logger? = nil) {
         self.configuration = configuration
         self.logger = logger

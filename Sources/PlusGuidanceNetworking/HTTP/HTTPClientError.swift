@@ -29,7 +29,7 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
     public let host: String?
     /// libcurl's explanation (from CURLOPT_ERRORBUFFER), or another non-secret detail.
     public let reason: String?
-    /// For ``httpStatus``: the status and the problem document, when the server sent one.
+    /// For `httpStatus`: the status and the problem document, when the server sent one.
     public let status: Int?
     public let problem: ProblemDocument?
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// An `application/problem+json` error answer (RFC 9457), as every PlusGuidance API error is.
 ///
-/// The API adds a stable `code` member; ``domainError`` maps it back to the ``DomainError`` the
+/// The API adds a stable `code` member; ``domainError`` maps it back to the `DomainError` the
 /// server's rules raised, so an app branches on the same value offline and online.
 public struct ProblemDocument: Hashable, Sendable, Codable {
     /// A URI naming the problem type.

@@ -5,7 +5,7 @@ import Foundation
 /// millisecond, else `Date` to the second), so countdowns, overtime and offer expiry follow
 /// server time (R4, R6, R12) whatever this machine's own calendar clock says or does.
 ///
-/// Samples are taken against an ``ElapsedClock`` (`CLOCK_BOOTTIME`), never against the wall
+/// Samples are taken against an `ElapsedClock` (`CLOCK_BOOTTIME`), never against the wall
 /// clock: a step of the local clock (NTP at boot, a manual change, a VM snapshot) moves no sample
 /// and so no estimate. Each sample assumes the server stamped its time at the midpoint of the
 /// round trip, in the middle of the stamp's resolution; the estimate is the median of the most

@@ -2,7 +2,7 @@ import CBootClock
 import Foundation
 @_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
-/// This machine's ``ElapsedClock``: Linux `CLOCK_BOOTTIME`, read by system call, and the boot
+/// This machine's `ElapsedClock`: Linux `CLOCK_BOOTTIME`, read by system call, and the boot
 /// it counts from (`/proc/sys/kernel/random/boot_id`, new at every boot).
 ///
 /// Where the kernel has no boot clock (or no boot id), the monotonic clock of the process and an

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 @_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
-/// The ``PlusGuidanceDomain/CacheStore`` of one account in a SQLite file (GRDB `DatabasePool`,
+/// The `PlusGuidanceDomain.CacheStore` of one account in a SQLite file (GRDB `DatabasePool`,
 /// WAL mode), shared safely with other processes on the same profile.
 ///
 /// Usually obtained from ``AccountStorage/cache``. Every method is one transaction: a feed page

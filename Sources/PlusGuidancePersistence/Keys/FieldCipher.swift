@@ -13,7 +13,7 @@ import Foundation
 /// The per-row work sets the key schedule up once per cipher: a new context per call (what
 /// swift-crypto's API does) cost 4 to 7 µs here and made a first sync 1.6 times slower
 /// (Benchmarks/EncryptionBenchmark); this way it is well under a microsecond. Keys are made and
-/// wrapped with the same library (``WrappedKeyFile``).
+/// wrapped with the same library (`WrappedKeyFile`).
 public final class FieldCipher: @unchecked Sendable {
     // @unchecked: the two contexts are made under `lock` and then only used under their own
     // locks; `key` is immutable.

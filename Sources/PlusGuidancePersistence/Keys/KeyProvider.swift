@@ -129,6 +129,8 @@ public enum KeySource {
     /// - Parameters:
     ///   - keyFile: the app's own key file, if it has one.
     ///   - keyFileOrigin: how errors name `keyFile` (`pg` says `--key-file`).
+    ///   - environment: where `PG_KEY_FILE`, `CREDENTIALS_DIRECTORY`, `XDG_CONFIG_HOME` and
+    ///     `HOME` are read (the process's environment by default).
     public static func provider(
         keyFile: String? = nil, keyFileOrigin: String = "key file",
         environment: [String: String] = ProcessInfo.processInfo.environment

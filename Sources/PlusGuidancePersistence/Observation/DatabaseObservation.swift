@@ -75,7 +75,7 @@ enum DatabaseObservation {
 extension SQLiteCacheStore {
     /// The latest `limit` messages of `conversation`, newest first, each time they change.
     ///
-    /// Merge with the outbox (``PlusGuidanceDomain/Swift/Array/merging(outbox:in:)``) to show
+    /// Merge with the outbox (`Array.merging(outbox:in:)`) to show
     /// messages not yet confirmed by the server.
     public func observeMessages(
         in conversation: ConversationID, limit: Int = 50

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 @_spi(PlusGuidanceTools) import PlusGuidanceDomain
 
-/// The ``PlusGuidanceDomain/OutboxStore`` of one account, in its own SQLite file next to the cache.
+/// The `PlusGuidanceDomain.OutboxStore` of one account, in its own SQLite file next to the cache.
 ///
 /// The outbox is kept apart from the cache so that a cache found corrupt can be moved aside and
 /// rebuilt from the server without touching what the user did offline. Every commit is durable
@@ -145,7 +145,7 @@ public final class SQLiteOutboxStore: OutboxStore {
         return try database.readHere { db in try Self.entries(db, actions: actions) }
     }
 
-    /// A delivery round's entries (``OutboxStore/deliveryCandidates(at:)``), found through
+    /// A delivery round's entries (`OutboxStore.deliveryCandidates(at:)`), found through
     /// indexes alone: the conversations one index seek each (a loose index scan), each one's
     /// first entry not due at `now` in `outbox_waiting`, and its entries up to that one. A round
     /// over a long queue waiting for a backoff reads and decodes one entry per conversation;
@@ -313,7 +313,7 @@ public final class SQLiteOutboxStore: OutboxStore {
         }
     }
 
-    /// Removes an entry; `durably: false` as for ``update(_:durably:)``, for an entry the server
+    /// Removes an entry; `durably: false` as for `update(_:durably:)`, for an entry the server
     /// confirmed.
     public func remove(_ key: IdempotencyKey, durably: Bool) async throws {
         try await remove([key], durably: durably)

@@ -177,6 +177,9 @@ public actor PlusGuidanceClient {
     /// when it drains.
     public func close() {
         stopLive()
+        // Before the engine is handed over: the next process to open the cache does not rebuild
+        // its WAL index from a large WAL (SQLiteCacheStore.compactWAL()).
+        if engineLock != nil { account?.storage.cache.compactWAL() }
         engineLock = nil
         if account != nil { phase = .idle }
     }
@@ -297,7 +300,12 @@ public actor PlusGuidanceClient {
         engineUses += 1
         defer {
             engineUses -= 1
-            if engineUses == 0, liveTasks.isEmpty { engineLock = nil }
+            if engineUses == 0, liveTasks.isEmpty {
+                // Handed back with an empty WAL, so that the next processes to open the cache
+                // do not rebuild its index from a large one (SQLiteCacheStore.compactWAL()).
+                account.storage.cache.compactWAL()
+                engineLock = nil
+            }
         }
         return try await body()
     }

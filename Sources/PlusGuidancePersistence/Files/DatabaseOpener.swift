@@ -35,6 +35,10 @@ struct DatabaseOpener {
     /// instead of in the writer's commit; `nil` keeps SQLite's automatic checkpoint at its
     /// default (1,000 pages). The WAL file is truncated back to this size after a checkpoint.
     var walAutocheckpointPages: Int?
+    /// The checkpointer to install (its limit is `walAutocheckpointPages`), for a store that
+    /// also asks it for checkpoints of its own (``WALCheckpointer/truncate()``); one is made
+    /// when `nil`.
+    var walCheckpointer: WALCheckpointer?
     /// Zero deleted content on the writer (`PRAGMA secure_delete`): for files whose deleted
     /// rows are health data that must not linger in free pages.
     var secureDelete = false
@@ -112,7 +116,7 @@ struct DatabaseOpener {
             if let writerCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)") }
             if let walAutocheckpointPages {
                 // Replaces SQLite's automatic checkpoint (the WAL hook is the writer's only one).
-                let checkpointer = WALCheckpointer(path: path, limit: walAutocheckpointPages)
+                let checkpointer = walCheckpointer ?? WALCheckpointer(path: path, limit: walAutocheckpointPages)
                 checkpointer.install(on: db)
                 db.add(transactionObserver: checkpointer, extent: .databaseLifetime)
                 try db.execute(sql: "PRAGMA journal_size_limit = \(walAutocheckpointPages * 4_096)")

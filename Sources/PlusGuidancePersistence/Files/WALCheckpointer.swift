@@ -24,7 +24,7 @@ import GRDBSQLite
 /// next commit).
 final class WALCheckpointer: @unchecked Sendable {
     // @unchecked: `scheduled` is only touched under `lock`; the rest is immutable.
-    private let path: String
+    let path: String
     private let limit: Int32
     private let queue = DispatchQueue(label: "PlusGuidancePersistence.WALCheckpointer", qos: .utility)
     private let lock = NSLock()
@@ -85,13 +85,21 @@ final class WALCheckpointer: @unchecked Sendable {
         }
     }
 
+    /// Copies the whole WAL into the database and truncates it to nothing, after any checkpoint
+    /// of this checkpointer under way (on its queue, so the two never meet: SQLite refuses a
+    /// second checkpoint at once instead of waiting for it). Waits 200 ms at most for another
+    /// process's writer or a reader of an older snapshot. Returns whether the WAL is empty.
+    func truncate() -> Bool {
+        queue.sync { checkpoint(mode: SQLITE_CHECKPOINT_TRUNCATE, busyTimeout: 200) }
+    }
+
     /// A PASSIVE checkpoint on a connection of its own, opened for it and closed after: a
     /// checkpoint comes once per `limit` pages written, and no descriptor outlives it (a
     /// wiped cache's files are gone once its last checkpoint ends). Returns whether it copied
     /// the whole WAL; what it could not (another process is checkpointing, a reader still
     /// needs old frames, the file is gone) is tried again shortly, by the next commit, or by
     /// the writer at four times the limit.
-    private func checkpoint() -> Bool {
+    private func checkpoint(mode: Int32 = SQLITE_CHECKPOINT_PASSIVE, busyTimeout: Int32 = 1_000) -> Bool {
         var connection: OpaquePointer?
         defer { sqlite3_close_v2(connection) }
         guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
@@ -102,13 +110,13 @@ final class WALCheckpointer: @unchecked Sendable {
         // A connection learns that the file is in WAL mode when it first reads it; until then
         // a checkpoint does nothing (and reports -1 frames). The read waits out a writer's
         // moment of exclusive access (recovery) rather than fail.
-        sqlite3_busy_timeout(connection, 1_000)
+        sqlite3_busy_timeout(connection, busyTimeout)
         guard sqlite3_exec(connection, "SELECT 1 FROM sqlite_master LIMIT 1", nil, nil, nil) == SQLITE_OK else {
             return false
         }
         var frames: Int32 = 0
         var copied: Int32 = 0
-        let code = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        let code = sqlite3_wal_checkpoint_v2(connection, "main", mode, &frames, &copied)
         return code == SQLITE_OK && copied == frames
     }
 }

@@ -256,13 +256,19 @@ import Testing
         #expect(accept.status == 0, "\(accept.stderr)")
         #expect(accept.stdout.contains("Queued:"))
 
-        // Back an hour later: the clock is moved on as soon as the server listens, before the
-        // daemon's reconnection (seconds of backoff) can deliver.
+        // Back an hour later: the clock is moved on as soon as the server listens. The daemon is
+        // held still meanwhile (SIGSTOP): its reconnection's jittered backoff can be close to
+        // nothing, and it then delivered the accept before the clock moved (a CI run waited
+        // 120 s for a failure that could no longer come).
+        kiosk.daemon?.signal(SIGSTOP)
+        defer { kiosk.daemon?.signal(SIGCONT) }  // before kiosk.stop(), should anything below throw
         try await kiosk.server.start()
         let advance = HTTPRequest(
             method: .post, url: kiosk.server.url.appendingPathComponent("v1/test/clock/advance"),
             headers: [("Content-Type", "application/json")], body: Data(#"{"seconds": 3601}"#.utf8))
-        #expect(try await CurlHTTPClient().execute(advance).status == 200)
+        let advanced = try await CurlHTTPClient().execute(advance).status
+        kiosk.daemon?.signal(SIGCONT)
+        #expect(advanced == 200)
         if !withDaemon {
             let sync = try await kiosk.pg("alice", ["sync"])
             #expect(sync.status == 0, "\(sync.stderr)")

@@ -19,7 +19,7 @@ done
 printf '%-42s %6.1f MB, installed %6.1f MB\n' "all seven" "$(echo "$total_deb / 1000000" | bc -l)" "$(echo "$total_installed / 1000" | bc -l)"
 if [ -n "${PACKAGE_TIME:-}" ]; then
     started=$(date +%s.%N)
-    (cd ../.. && scripts/package --output "$work/dist" >/dev/null 2>&1)
+    (cd .. && scripts/package --output "$work/dist" >/dev/null 2>&1)  # lib.sh runs in Tools/
     printf 'scripts/package from a warm build: %.1f s\n' "$(echo "$(date +%s.%N) - $started" | bc -l)"
 fi
 packages=(libplusguidance0 libplusguidance-dev pg pg-syncd pg-server python3-plusguidance)
